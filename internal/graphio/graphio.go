@@ -1,0 +1,221 @@
+package graphio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"qcal/internal/tfpb"
+)
+
+// Format is a serialization of a GraphDef.
+type Format int
+
+const (
+	// Binary is the protobuf wire format (TensorFlow's usual .pb files).
+	Binary Format = iota
+	// Text is the protobuf text format (.pbtxt files).
+	Text
+)
+
+// String returns "binary" or "text".
+func (f Format) String() string {
+	switch f {
+	case Binary:
+		return "binary"
+	case Text:
+		return "text"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ErrNotGraphDef is wrapped by the errors Decode and Load return for input
+// that is not a GraphDef in either format.
+var ErrNotGraphDef = errors.New("not a TensorFlow GraphDef (binary or text)")
+
+// Decode parses a GraphDef from data and reports which format it was in.
+// The format is detected from the bytes: data that starts (after blank lines
+// and # comments) with a field name followed by '{' or ':' is parsed as
+// text, anything else as binary. The result is then checked to be plausibly
+// a GraphDef (at least one node, every node with a printable name and op, no
+// fields at the top level that GraphDef does not have), since many byte
+// strings happen to parse as some protobuf message.
+//
+// name identifies the input in error messages, typically its file name.
+// Errors for input that is not a GraphDef wrap ErrNotGraphDef and read
+// "NAME: not a TensorFlow GraphDef (binary or text): REASON", with
+// "NAME:LINE:COL:" when a position in a text file is known.
+func Decode(data []byte, name string) (*tfpb.GraphDef, Format, error) {
+	if len(data) == 0 {
+		return nil, Binary, notGraphDef(name, "empty file")
+	}
+	body := trimBOM(data)
+	if looksLikeText(body) {
+		g, terr := decodeText(body)
+		if terr == nil {
+			return g, Text, nil
+		}
+		// A binary graph whose first bytes happen to look like text.
+		if g, err := decodeBinary(data); err == nil {
+			return g, Binary, nil
+		}
+		return nil, Text, textError(name, body, terr)
+	}
+	g, err := decodeBinary(data)
+	if err == nil {
+		return g, Binary, nil
+	}
+	if line, ok := printableText(data); ok {
+		return nil, Binary, notGraphDef(name, fmt.Sprintf("it is text but not a GraphDef in protobuf text format (first line: %q)", line))
+	}
+	return nil, Binary, notGraphDef(name, err.Error())
+}
+
+// Load reads and decodes the GraphDef in the file at path; see Decode.
+func Load(path string) (*tfpb.GraphDef, Format, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Binary, err
+	}
+	return Decode(data, path)
+}
+
+// Encode serializes g in format f. The same graph always gives the same
+// bytes. Text encoding fails if g holds fields unknown to qcal's schema
+// (possible only for graphs decoded from binary), because the text format
+// cannot carry them; binary encoding keeps them.
+func Encode(g *tfpb.GraphDef, f Format) ([]byte, error) {
+	if g == nil {
+		return nil, errors.New("graphio: nil GraphDef")
+	}
+	switch f {
+	case Binary:
+		return proto.MarshalOptions{Deterministic: true}.Marshal(g)
+	case Text:
+		return marshalText(g)
+	}
+	return nil, fmt.Errorf("graphio: unknown format %v", f)
+}
+
+// Write encodes g in format f and writes it to w.
+func Write(w io.Writer, g *tfpb.GraphDef, f Format) error {
+	data, err := Encode(g, f)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// FormatForPath returns the format a graph written to path should have by
+// default: Text for names ending in .pbtxt, .prototxt or .txt (in any case),
+// Binary otherwise.
+func FormatForPath(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".pbtxt", ".prototxt", ".txt":
+		return Text
+	}
+	return Binary
+}
+
+// Save encodes g in format f and stores it at path. Path "-" writes to
+// os.Stdout (use Write for another writer). Otherwise the file is written
+// atomically: the bytes go to a temporary file in the same directory, which
+// is synced and then renamed over path, and removed if anything fails. The
+// file gets mode 0644. If path is a symbolic link, the link itself is
+// replaced, not its target.
+//
+// inputs are the files the graph was computed from; Save refuses to write
+// when path names one of them, by cleaned absolute path or, for existing
+// files, as the same file (a hard link, or a symbolic link to it).
+func Save(path string, g *tfpb.GraphDef, f Format, inputs ...string) error {
+	if path == "-" {
+		return Write(os.Stdout, g, f)
+	}
+	if err := checkNotInput(path, inputs); err != nil {
+		return err
+	}
+	data, err := Encode(g, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return writeFileAtomic(path, data, 0o644)
+}
+
+// checkNotInput reports an error if path is one of inputs.
+func checkNotInput(path string, inputs []string) error {
+	absOut, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	outInfo, outErr := os.Stat(path)
+	for _, in := range inputs {
+		if in == "" || in == "-" {
+			continue
+		}
+		same := false
+		if absIn, err := filepath.Abs(in); err == nil && absIn == absOut {
+			same = true
+		} else if outErr == nil {
+			if inInfo, err := os.Stat(in); err == nil && os.SameFile(outInfo, inInfo) {
+				same = true
+			}
+		}
+		if same {
+			return fmt.Errorf("%s: refusing to overwrite input file %s; choose a different output path", path, in)
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory, so that readers see either the old file or the complete new one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	closed := false
+	defer func() {
+		if err != nil {
+			if !closed {
+				tmp.Close()
+			}
+			os.Remove(tmpName)
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmpName, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable. Not every system can sync a
+	// directory; the data is already safe, so a failure here is ignored.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
