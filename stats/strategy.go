@@ -152,11 +152,12 @@ func (t TF) Range(n *Node) Range {
 	return r
 }
 
-// nth returns the k-th smallest value of s (0-based).
+// nth returns the k-th smallest value of s (0-based), by selection rather
+// than a full sort; -0 counts as smaller than +0 (see orderKey).
 func nth(s series, k int) float32 {
-	v := s.appendTo(make([]float32, 0, s.len()))
-	slices.Sort(v)
-	return v[k]
+	keys := make([]uint32, 0, s.len())
+	s.each(func(v float32) { keys = append(keys, orderKey(v)) })
+	return fromKey(selectKth(keys, k))
 }
 
 // MinMax is the absolute range: the smallest min and the largest max.

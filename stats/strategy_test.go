@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -210,5 +213,59 @@ func BenchmarkTFRange(b *testing.B) {
 	b.SetBytes(8 * 28000)
 	for b.Loop() {
 		TF{5, 5}.Range(n)
+	}
+}
+
+func TestSelectKthMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 3, 15, 16, 17, 100, 1000, 5000} {
+		for trial := 0; trial < 5; trial++ {
+			vals := make([]float32, n)
+			for i := range vals {
+				switch trial {
+				case 0: // many duplicates, signed zeros
+					vals[i] = float32(rng.IntN(5)-2) * 0
+					if rng.IntN(2) == 0 {
+						vals[i] = float32(rng.IntN(5) - 2)
+					}
+				case 1: // sorted
+					vals[i] = float32(i)
+				case 2: // reversed
+					vals[i] = float32(n - i)
+				default:
+					vals[i] = float32(rng.NormFloat64())
+				}
+			}
+			sorted := slices.Clone(vals)
+			slices.SortFunc(sorted, func(a, b float32) int { return cmp.Compare(orderKey(a), orderKey(b)) })
+			for _, k := range []int{0, n / 20, n / 2, n - 1 - n/20, n - 1} {
+				keys := make([]uint32, n)
+				for i, v := range vals {
+					keys[i] = orderKey(v)
+				}
+				got := fromKey(selectKth(keys, k))
+				if got != sorted[k] || math.Signbit(float64(got)) && got == 0 {
+					t.Fatalf("n=%d trial %d k=%d: select %v, sort %v", n, trial, k, got, sorted[k])
+				}
+			}
+		}
+	}
+}
+
+func TestOrderKey(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	in := []float32{float32(math.Inf(-1)), -2, -1e-30, 0, 1e-30, 3, float32(math.Inf(1))}
+	for i := 1; i < len(in); i++ {
+		if orderKey(in[i-1]) >= orderKey(in[i]) {
+			t.Errorf("orderKey(%v) >= orderKey(%v)", in[i-1], in[i])
+		}
+	}
+	if orderKey(negZero) != orderKey(0) || math.Float32bits(fromKey(orderKey(negZero))) != 0 {
+		t.Error("-0 must map to +0")
+	}
+	for _, v := range in {
+		if math.Float32bits(fromKey(orderKey(v))) != math.Float32bits(v) {
+			t.Errorf("fromKey(orderKey(%v)) = %v", v, fromKey(orderKey(v)))
+		}
 	}
 }
