@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+
+	"qcal/freeze"
+	"qcal/internal/graphinfo"
+	"qcal/internal/graphio"
+	"qcal/stats"
+)
+
+func runFreeze(e *env, args []string) error {
+	fs := newFlags(e, "freeze")
+	var cf calibFlags
+	cf.register(fs)
+	graph := fs.String("graph", "", "quantized GraphDef to freeze (binary or text)")
+	var logs listFlag
+	fs.Var(&logs, "log", "calibration log (repeatable; - for stdin; gzip is detected)")
+	out := fs.String("o", "", "output GraphDef (.pbtxt for text; - for stdout)")
+	format := fs.String("format", "", "output format: binary or text (default: from -o's name)")
+	allowMissing := fs.Bool("allow-missing", false, "skip logged nodes that the graph lacks, with a warning")
+	strict := fs.Bool("strict", false, "fail when a RequantizationRange node of the graph has no logged range")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logs = append(logs, fs.Args()...)
+	if *graph == "" {
+		return usagef("-graph is required")
+	}
+	if len(logs) == 0 {
+		return usagef("-log is required (TF: You must pass a file name to min_max_log_file)")
+	}
+	if *out == "" {
+		return usagef("-o is required")
+	}
+	f, err := outputFormat(*format, *out)
+	if err != nil {
+		return err
+	}
+	if err := graphio.CheckNotInput(*out, append([]string{*graph}, logs...)); err != nil {
+		return err
+	}
+	g, _, err := graphio.Load(*graph)
+	if err != nil {
+		return err
+	}
+	if err := checkGraph(e, *graph, g, true); err != nil {
+		return err
+	}
+	cal, err := readLogs(e, logs, &cf)
+	if err != nil {
+		return err
+	}
+	res, err := freeze.Graph(g, stats.Ranges(cal.acc, cal.strategy), freeze.Options{AllowMissing: *allowMissing, Strict: *strict})
+	if err != nil {
+		return fmt.Errorf("%s: %w", *graph, err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
+	}
+	// The input passed the checks, so a problem now would be qcal's own bug:
+	// refuse to write such a graph.
+	if err := graphinfo.Check(res.Graph).Err(); err != nil {
+		return fmt.Errorf("%s: internal error: the frozen graph is invalid: %w", *graph, err)
+	}
+	if *out == "-" {
+		err = graphio.Write(e.stdout, res.Graph, f)
+	} else {
+		err = graphio.Save(*out, res.Graph, f, append([]string{*graph}, logs...)...)
+	}
+	if err != nil {
+		return err
+	}
+	cal.summary(e, cf.tfCompat)
+	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.acc.Len(), *out)
+	return nil
+}
+
+// outputFormat picks the GraphDef format from -format or the output name.
+func outputFormat(flagValue, out string) (graphio.Format, error) {
+	switch flagValue {
+	case "":
+		return graphio.FormatForPath(out), nil
+	case "binary", "pb":
+		return graphio.Binary, nil
+	case "text", "pbtxt":
+		return graphio.Text, nil
+	}
+	return 0, usagef("unknown -format %q (want binary or text)", flagValue)
+}

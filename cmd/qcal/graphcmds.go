@@ -1,0 +1,206 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"qcal/internal/graphinfo"
+	"qcal/internal/graphio"
+	"qcal/internal/tfpb"
+	"qcal/quant"
+	"qcal/report"
+)
+
+// loadGraphArg reads the graph at path, or from stdin when path is "-".
+func loadGraphArg(e *env, path string) (*tfpb.GraphDef, error) {
+	if path != "-" {
+		g, _, err := graphio.Load(path)
+		return g, err
+	}
+	data, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	g, _, err := graphio.Decode(data, "stdin")
+	return g, err
+}
+
+// checkGraph runs the graph checks every command applies to a graph it
+// reads or writes: errors (missing input nodes, cycles, duplicate names...:
+// graphs TF refuses to run) fail the command when fatal is set, and are
+// warnings otherwise; warnings (TF still runs the graph) are printed.
+func checkGraph(e *env, name string, g *tfpb.GraphDef, fatal bool) error {
+	p := graphinfo.Check(g)
+	if fatal {
+		if err := p.Err(); err != nil {
+			return fmt.Errorf("%s: invalid graph: %w", name, err)
+		}
+	}
+	warnProblems(e, name, p)
+	return nil
+}
+
+// warnProblems prints what graphinfo.Check found as warnings.
+func warnProblems(e *env, name string, p *graphinfo.Problems) {
+	for _, x := range p.Errors {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
+	}
+	for _, x := range p.Warnings {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
+	}
+}
+
+func runSummarize(e *env, args []string) error {
+	fs := newFlags(e, "summarize")
+	format := fs.String("format", "text", "output format: text, json, or tf (exactly what TF's summarize_graph prints, up to its op types line)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one graph file (- for stdin), got %d argument(s)", fs.NArg())
+	}
+	switch *format {
+	case report.FormatText, report.FormatJSON, report.FormatTF:
+	default:
+		return usagef("unknown -format %q (want text, json or tf)", *format)
+	}
+	path := fs.Arg(0)
+	g, err := loadGraphArg(e, path)
+	if err != nil {
+		return err
+	}
+	s := graphinfo.Summarize(g)
+	warnProblems(e, path, &s.Checks.Problems)
+	if err := report.WriteSummary(e.stdout, s, *format); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func runInsertLogging(e *env, args []string) error {
+	fs := newFlags(e, "insert-logging")
+	graph := fs.String("graph", "", "GraphDef to instrument (binary or text; - for stdin)")
+	out := fs.String("o", "", "output GraphDef (.pbtxt for text; - for stdout)")
+	format := fs.String("format", "", "output format: binary or text (default: from -o's name)")
+	var ops, prefixes listFlag
+	fs.Var(&ops, "op", "log nodes of this op (repeatable; default RequantizationRange)")
+	fs.Var(&prefixes, "prefix", "log only nodes whose name starts with this (repeatable)")
+	def := quant.DefaultLoggingOptions()
+	message := fs.String("message", def.Message, "text ending each Print node's message; when logging ops other than RequantizationRange it defaults to none, as in TF")
+	showName := fs.Bool("show-name", def.ShowName, "start the message with ;NAME__print__;")
+	showOp := fs.Bool("show-op", def.ShowOp, "start the message with ;OP;")
+	firstN := fs.Int("first-n", int(def.FirstN), "runs that log (-1: all)")
+	summarize := fs.Int("summarize", int(def.Summarize), "elements printed per tensor (negative: all)")
+	preset := fs.String("preset", "", "minmax: log Min ops with __min: and Max ops with __max: (two passes, as Intel's flow does)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (give the graph with -graph)", fs.Arg(0))
+	}
+	if *graph == "" {
+		return usagef("-graph is required")
+	}
+	if *out == "" {
+		return usagef("-o is required")
+	}
+	if *firstN != int(int32(*firstN)) || *summarize != int(int32(*summarize)) {
+		return usagef("-first-n and -summarize must fit in 32 bits")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	base := quant.LoggingOptions{
+		Ops: ops, Prefixes: prefixes, Message: *message, ShowName: *showName, ShowOp: *showOp,
+		FirstN: int32(*firstN), Summarize: int32(*summarize),
+	}
+	if len(base.Ops) == 0 {
+		base.Ops = def.Ops
+	}
+	if !set["message"] && slices.ContainsFunc(base.Ops, func(op string) bool { return !graphinfo.IsRequantizationRange(op) }) {
+		// Records of other ops must not look like range records.
+		base.Message = ""
+	}
+	passes := []quant.LoggingOptions{base}
+	switch *preset {
+	case "":
+	case "minmax":
+		if set["op"] || set["message"] {
+			return usagef("-preset minmax sets the ops and messages; it cannot be combined with -op or -message")
+		}
+		passes = nil
+		for _, p := range quant.MinMaxLoggingOptions() {
+			o := base
+			o.Ops, o.Message = p.Ops, p.Message
+			passes = append(passes, o)
+		}
+	default:
+		return usagef("unknown -preset %q (want minmax)", *preset)
+	}
+	f, err := outputFormat(*format, *out)
+	if err != nil {
+		return err
+	}
+	if err := graphio.CheckNotInput(*out, []string{*graph}); err != nil {
+		return err
+	}
+	g, err := loadGraphArg(e, *graph)
+	if err != nil {
+		return err
+	}
+	if err := checkGraph(e, *graph, g, true); err != nil {
+		return err
+	}
+	logged, res, err := quant.InsertLoggingPasses(g, passes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *graph, err)
+	}
+	warnProblems(e, *out, graphinfo.Check(logged))
+	if *out == "-" {
+		err = graphio.Write(e.stdout, logged, f)
+	} else {
+		err = graphio.Save(*out, logged, f, *graph)
+	}
+	if err != nil {
+		return err
+	}
+	var what []string
+	for _, p := range passes {
+		what = append(what, strings.Join(p.Ops, ", "))
+	}
+	if len(res.AlreadyLogged) > 0 {
+		fmt.Fprintf(e.stderr, "qcal: %d node%s already logged (their __print__ node exists), left as they are: %s\n",
+			len(res.AlreadyLogged), plural(len(res.AlreadyLogged)), shortList(res.AlreadyLogged))
+	}
+	if len(res.Unconsumed) > 0 {
+		fmt.Fprintf(e.stderr, "qcal: %d matching node%s skipped because nothing consumes their outputs: %s\n",
+			len(res.Unconsumed), plural(len(res.Unconsumed)), shortList(res.Unconsumed))
+	}
+	switch {
+	case len(res.Logged) > 0 || len(res.AlreadyLogged) > 0:
+	case len(res.Unconsumed) == 0:
+		fmt.Fprintf(e.stderr, "qcal: warning: no node matched (op %s); the graph is written unchanged\n", strings.Join(what, "; "))
+	default:
+		fmt.Fprintf(e.stderr, "qcal: warning: nothing to log; the graph is written unchanged\n")
+	}
+	fmt.Fprintf(e.stderr, "qcal: logged %d node%s (op %s) into %s\n", len(res.Logged), plural(len(res.Logged)), strings.Join(what, "; "), *out)
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// shortList joins the first few names, then says how many more there are.
+func shortList(names []string) string {
+	const shown = 5
+	if len(names) <= shown {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:shown], ", "), len(names)-shown)
+}

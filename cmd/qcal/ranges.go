@@ -1,0 +1,32 @@
+package main
+
+import (
+	"qcal/report"
+	"qcal/stats"
+)
+
+func runRanges(e *env, args []string) error {
+	fs := newFlags(e, "ranges")
+	var cf calibFlags
+	cf.register(fs)
+	format := fs.String("format", "text", "output format: text, markdown, csv or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch *format {
+	case report.FormatText, report.FormatMarkdown, report.FormatCSV, report.FormatJSON:
+	default:
+		return usagef("unknown -format %q (want text, markdown, csv or json)", *format)
+	}
+	cal, err := readLogs(e, fs.Args(), &cf)
+	if err != nil {
+		return err
+	}
+	ranges := stats.Ranges(cal.acc, cal.strategy)
+	doc := report.NewRangesDoc(cal.strategy.Name(), cal.logs, cal.counts.Records, ranges)
+	if err := doc.Write(e.stdout, *format); err != nil {
+		return err
+	}
+	cal.summary(e, cf.tfCompat)
+	return nil
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"qcal/internal/graphio"
+	"qcal/report"
+)
+
+// verdictError is returned by runReport when the best int8 candidate
+// fails the target: the report has been written, and run's default branch
+// turns the error (whose message is the verdict line) into exit status 1.
+type verdictError struct{ verdict string }
+
+func (e *verdictError) Error() string { return e.verdict }
+
+func runReport(e *env, args []string) error {
+	fs := newFlags(e, "report")
+	fp32 := fs.String("fp32", "", "FP32 inference log or prediction file (- for stdin; gzip is detected)")
+	var int8s listFlag
+	fs.Var(&int8s, "int8", "int8 inference log or prediction file as [NAME=]FILE (repeatable: candidates are ranked)")
+	metric := fs.String("metric", "", "metric to compare (default: the input's own: top1, accuracy, COCO AP@[.50:.95,all,100]); "+
+		"for other logs the NAME of \"NAME: value\" lines")
+	relative := fs.Bool("relative", false, "measure the drop relative to FP32, (fp32 - int8)/fp32 in percent (Intel Neural Compressor's criterion), not in absolute points")
+	maxDrop := fs.Float64("max-drop", report.DefaultTarget.MaxDrop, "largest drop that passes")
+	warnDrop := fs.Float64("warn-drop", report.DefaultTarget.WarnDrop, "largest drop that warns; a larger one fails (exit status 1)")
+	format := fs.String("format", "", "output format: text, markdown, json or html (default: from -o's extension, else text)")
+	out := fs.String("o", "-", "output file (- for stdout); written atomically")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (give inputs with -fp32 and -int8)", fs.Arg(0))
+	}
+	if *fp32 == "" {
+		return usagef("-fp32 is required")
+	}
+	if len(int8s) == 0 {
+		return usagef("-int8 is required")
+	}
+	if math.IsNaN(*maxDrop) || math.IsNaN(*warnDrop) || *maxDrop < 0 || *warnDrop < *maxDrop {
+		return usagef("want 0 ≤ -max-drop ≤ -warn-drop, got %g and %g", *maxDrop, *warnDrop)
+	}
+	f, err := reportFormat(*format, *out)
+	if err != nil {
+		return err
+	}
+	names, files, err := candidateNames(int8s)
+	if err != nil {
+		return err
+	}
+	inputs := append([]string{*fp32}, files...)
+	stdin := 0
+	for _, in := range inputs {
+		if in == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usagef("only one input can be - (stdin)")
+	}
+	if err := graphio.CheckNotInput(*out, inputs); err != nil {
+		return err
+	}
+
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	open := func(name, path string) (report.Source, error) {
+		if path == "-" {
+			return report.Source{Name: name, File: "<stdin>", R: e.stdin}, nil
+		}
+		fh, err := os.Open(path)
+		if err != nil {
+			return report.Source{}, err
+		}
+		closers = append(closers, fh)
+		return report.Source{Name: name, File: path, R: fh}, nil
+	}
+	base, err := open("fp32", *fp32)
+	if err != nil {
+		return err
+	}
+	var cands []report.Source
+	for i, path := range files {
+		s, err := open(names[i], path)
+		if err != nil {
+			return err
+		}
+		cands = append(cands, s)
+	}
+	c, err := report.Compare(base, cands, report.Options{Metric: *metric,
+		Target: report.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := c.Write(&buf, f); err != nil {
+		return err
+	}
+	if *out == "-" {
+		if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	} else {
+		if err := graphio.WriteFile(*out, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if c.Verdict() == report.Fail {
+		if *out != "-" {
+			fmt.Fprintf(e.stderr, "qcal: wrote %s\n", *out)
+		}
+		return &verdictError{c.Summary()}
+	}
+	if *out != "-" {
+		fmt.Fprintf(e.stderr, "qcal: wrote %s: %s\n", *out, c.Summary())
+	}
+	return nil
+}
+
+// reportFormat picks the output format from -format or -o's extension.
+func reportFormat(flagValue, out string) (string, error) {
+	switch flagValue {
+	case report.FormatText, report.FormatMarkdown, report.FormatJSON, report.FormatHTML:
+		return flagValue, nil
+	case "md":
+		return report.FormatMarkdown, nil
+	case "":
+		switch strings.ToLower(filepath.Ext(out)) {
+		case ".html", ".htm":
+			return report.FormatHTML, nil
+		case ".json":
+			return report.FormatJSON, nil
+		case ".md", ".markdown":
+			return report.FormatMarkdown, nil
+		}
+		return report.FormatText, nil
+	}
+	return "", usagef("unknown -format %q (want text, markdown, json or html)", flagValue)
+}
+
+// candidateNames splits each -int8 value into a name and a file. A value
+// that names an existing file is a file; otherwise NAME=FILE is split at
+// the first "=". Unnamed candidates are called "int8" when alone, and by
+// their file's base name without extension otherwise.
+func candidateNames(values []string) (names, files []string, err error) {
+	seen := map[string]bool{}
+	for _, v := range values {
+		name, file := "", v
+		if _, statErr := os.Stat(v); statErr != nil {
+			if n, f, ok := strings.Cut(v, "="); ok && n != "" && !strings.ContainsAny(n, `/\`) {
+				name, file = n, f
+			}
+		}
+		if file == "" {
+			return nil, nil, usagef("-int8 %q names no file", v)
+		}
+		if name == "" {
+			name = "int8"
+			if len(values) > 1 {
+				name = strings.TrimSuffix(filepath.Base(file), ".gz")
+				name = strings.TrimSuffix(name, filepath.Ext(name))
+			}
+		}
+		if name == "fp32" || seen[name] {
+			return nil, nil, usagef("candidate name %q used twice (name them with -int8 NAME=FILE)", name)
+		}
+		seen[name] = true
+		names, files = append(names, name), append(files, file)
+	}
+	return names, files, nil
+}
