@@ -70,32 +70,33 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 			return nil, err
 		}
 		r.TFCompat = c.tfCompat
-		for r.Scan() {
-			if se := r.SyntaxError(); se != nil {
+		err := scanAsync(r, func(it *item) error {
+			if se := it.se; se != nil {
 				nSyntax++
 				if len(syntax) < maxShown {
 					syntax = append(syntax, se.Error())
 				}
-				continue
+				return nil
 			}
-			rec := r.Record()
+			rec := &it.rec
 			if msg := checkRecord(rec); msg != "" {
 				if c.dropBad {
 					cal.dropped++
-					continue
+					return nil
 				}
 				nBad++
 				if len(bad) < maxShown {
 					bad = append(bad, fmt.Sprintf("%s:%d: node %q: %s", rec.File, rec.Line, rec.Node, msg))
 				}
-				continue
+				return nil
 			}
-			if err := cal.acc.Add(rec.Node, side(rec.Kind), rec.Min, rec.Max, rec.File, rec.Line); err != nil {
-				r.Close()
-				return nil, err
-			}
+			return cal.acc.Add(rec.Node, side(rec.Kind), rec.Min, rec.Max, rec.File, rec.Line)
+		})
+		if err != nil {
+			r.Close()
+			return nil, err
 		}
-		err := r.Err()
+		err = r.Err()
 		r.Close()
 		if err != nil {
 			return nil, err
@@ -180,4 +181,70 @@ func (cal *calibration) summary(e *env, tfCompat bool) {
 	fmt.Fprintf(e.stderr, "qcal: %d records from %s (%d lines, %s), %d nodes, strategy %s, %s\n",
 		n.Records, logs, n.Lines, joined, cal.acc.Len(), cal.strategy.Name(),
 		time.Since(cal.start).Round(time.Millisecond))
+}
+
+// item is a record or a malformed fragment handed from the scanning
+// goroutine to the accumulating one.
+type item struct {
+	rec logparse.Record
+	se  *logparse.SyntaxError
+}
+
+// batchLen is how many items the scanning goroutine hands over at a time.
+const batchLen = 4096
+
+// scanAsync scans r in a goroutine and calls f for each item in log order on
+// the calling goroutine, so that parsing and accumulating run on two cores.
+// When f returns an error, scanning stops and that error is returned; r's
+// own errors are left for r.Err.
+func scanAsync(r *logparse.Reader, f func(*item) error) error {
+	full := make(chan []item, 4)
+	free := make(chan []item, 4)
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var b []item
+			select {
+			case b = <-free:
+				b = b[:0]
+			default:
+				b = make([]item, 0, batchLen)
+			}
+			more := true
+			for len(b) < batchLen {
+				if more = r.Scan(); !more {
+					break
+				}
+				if se := r.SyntaxError(); se != nil {
+					b = append(b, item{se: se})
+				} else {
+					b = append(b, item{rec: *r.Record()})
+				}
+			}
+			if len(b) > 0 {
+				select {
+				case full <- b:
+				case <-stop:
+					return
+				}
+			}
+			if !more {
+				return
+			}
+		}
+	}()
+	var err error
+	for b := range full {
+		for i := 0; err == nil && i < len(b); i++ {
+			if err = f(&b[i]); err != nil {
+				close(stop)
+			}
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	return err
 }
