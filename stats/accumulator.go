@@ -40,6 +40,8 @@ type Node struct {
 	FirstLine, LastLine int64
 
 	mins, maxs series
+	next       [2]*Node   // the nodes that most recently followed this one in the log
+	lines      lineSeries // with Accumulator.KeepLines only
 }
 
 // Count returns the number of batches (records) seen for the node.
@@ -68,21 +70,82 @@ func (n *Node) Maxs() []float32 {
 	return n.maxs.appendTo(make([]float32, 0, n.maxs.len()))
 }
 
+// Positions returns the file and line of each of the node's records, in log
+// order, when its accumulator kept them (Accumulator.KeepLines); else nil.
+// The slice is freshly allocated (24 bytes a record): callers that audit
+// many nodes ask for one node's positions at a time.
+func (n *Node) Positions() []Position {
+	if n.lines.n == 0 || n.lines.n != n.Count() {
+		return nil
+	}
+	return n.lines.positions()
+}
+
+// Position is where a record was read: a log file and a 1-based line.
+type Position struct {
+	File string
+	Line int64
+}
+
 // Accumulator collects per-node samples. Memory is 8 bytes a min/max record
 // (4 for a min-only or max-only record) plus one partly filled block of 4 KiB
 // per series. The zero value is not ready; use NewAccumulator.
 type Accumulator struct {
+	// KeepLines makes Add keep the file and line of every record, for
+	// Node.Positions (audits name the log line of an outlier batch). Set it
+	// before the first Add. It costs 4 bytes more a record (the distance in
+	// lines from the node's previous record, in 4 KiB blocks) plus 40 bytes
+	// for each record that starts a new file for its node or lies 2³²-1
+	// lines or more after its predecessor. Off by default: ranges need no
+	// line numbers.
+	KeepLines bool
+
 	nodes map[string]*Node
 	order []*Node // first-seen order
-	// byData finds a node by the address of its name's bytes: readers that
-	// intern names (logparse does) pass the same string for every record of a
-	// node, and hashing a pointer is much cheaper than hashing a long name.
-	byData map[*byte]*Node
+	// prev is the node of the previous record. Print ops log in the same
+	// order every batch, so the next record's node is usually one of the two
+	// that followed prev last time (Node.next); with interned names (logparse
+	// interns them) checking that is a pointer comparison, not a hash of a
+	// long name.
+	prev *Node
 }
 
 // NewAccumulator returns an empty Accumulator.
 func NewAccumulator() *Accumulator {
-	return &Accumulator{nodes: make(map[string]*Node), byData: make(map[*byte]*Node)}
+	return &Accumulator{nodes: make(map[string]*Node)}
+}
+
+// sameString reports whether a and b are the same string, comparing the
+// pointers first (interned names) and the bytes only when they differ.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
+// lookup finds or creates the node of a record.
+func (a *Accumulator) lookup(name string, side Side, file string, line int64) *Node {
+	prev := a.prev
+	if prev != nil {
+		if n := prev.next[0]; n != nil && sameString(n.Name, name) {
+			a.prev = n
+			return n
+		}
+		if n := prev.next[1]; n != nil && sameString(n.Name, name) {
+			prev.next[0], prev.next[1] = n, prev.next[0]
+			a.prev = n
+			return n
+		}
+	}
+	n := a.nodes[name]
+	if n == nil {
+		n = &Node{Name: name, Side: side, File: file, FirstLine: line}
+		a.nodes[name] = n
+		a.order = append(a.order, n)
+	}
+	if prev != nil {
+		prev.next[0], prev.next[1] = n, prev.next[0]
+	}
+	a.prev = n
+	return n
 }
 
 // Add records one batch's extremes for a node. For MinOnly nodes max is
@@ -90,18 +153,7 @@ func NewAccumulator() *Accumulator {
 // was seen before with another Side. Values are stored as given: callers
 // decide what to do with NaN, ±Inf and min > max before calling Add.
 func (a *Accumulator) Add(name string, side Side, min, max float32, file string, line int64) error {
-	n := a.byData[unsafe.StringData(name)]
-	if n == nil || n.Name != name {
-		n = a.nodes[name]
-		if n == nil {
-			n = &Node{Name: name, Side: side, File: file, FirstLine: line}
-			a.nodes[name] = n
-			a.order = append(a.order, n)
-		}
-		if len(a.byData) < 1<<16 { // bounded: callers that do not intern still work
-			a.byData[unsafe.StringData(name)] = n
-		}
-	}
+	n := a.lookup(name, side, file, line)
 	if n.Side != side {
 		return fmt.Errorf("%s:%d: node %q logged as %s here but as %s at %s:%d",
 			file, line, name, side, n.Side, n.File, n.FirstLine)
@@ -111,6 +163,9 @@ func (a *Accumulator) Add(name string, side Side, min, max float32, file string,
 	}
 	if side != MinOnly {
 		n.maxs.add(max)
+	}
+	if a.KeepLines {
+		n.lines.add(file, line)
 	}
 	n.LastLine = line
 	return nil
@@ -142,7 +197,67 @@ func (a *Accumulator) Merge(b *Accumulator) error {
 		}
 		bn.mins.each(n.mins.add)
 		bn.maxs.each(n.maxs.add)
+		if a.KeepLines {
+			bn.lines.eachPosition(n.lines.add)
+		}
 		n.LastLine = bn.LastLine
 	}
 	return nil
+}
+
+// lineSeries keeps the positions of a node's records in 4 bytes each: the
+// distance in lines from the previous record of the same node. A record
+// that starts a new file (or the series), comes before its predecessor, or
+// lies 2³²-1 lines or more after it is a jump, stored in full.
+type lineSeries struct {
+	blocks   []*[blockLen]uint32
+	n        int
+	last     int64
+	lastFile string
+	jumps    []lineJump
+}
+
+// lineJump is a record stored in full: the index-th of the series.
+type lineJump struct {
+	index int
+	file  string
+	line  int64
+}
+
+func (s *lineSeries) add(file string, line int64) {
+	i := s.n & (blockLen - 1)
+	if i == 0 {
+		s.blocks = append(s.blocks, new([blockLen]uint32))
+	}
+	var d uint32
+	if s.n == 0 || file != s.lastFile || line < s.last || line-s.last >= 1<<32-1 {
+		s.jumps = append(s.jumps, lineJump{index: s.n, file: file, line: line})
+	} else {
+		d = uint32(line - s.last)
+	}
+	s.blocks[len(s.blocks)-1][i] = d
+	s.last, s.lastFile = line, file
+	s.n++
+}
+
+// eachPosition calls f with each record's file and line, in order.
+func (s *lineSeries) eachPosition(f func(file string, line int64)) {
+	var file string
+	var line int64
+	j := 0
+	for i := 0; i < s.n; i++ {
+		if j < len(s.jumps) && s.jumps[j].index == i {
+			file, line = s.jumps[j].file, s.jumps[j].line
+			j++
+		} else {
+			line += int64(s.blocks[i/blockLen][i%blockLen])
+		}
+		f(file, line)
+	}
+}
+
+func (s *lineSeries) positions() []Position {
+	out := make([]Position, 0, s.n)
+	s.eachPosition(func(file string, line int64) { out = append(out, Position{file, line}) })
+	return out
 }

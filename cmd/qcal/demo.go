@@ -90,6 +90,14 @@ func runDemo(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "\n%s: %d RequantizationRange nodes replaced by %d frozen Consts, %d left dynamic.\n",
 		filepath.Base(outPath), len(layers)-left, consts, left)
+
+	// The audit of the same log and graph: findings, plots, one HTML file.
+	auditPath := filepath.Join(*dir, "audit.html")
+	fmt.Fprintf(e.stdout, "\n$ qcal audit -graph %s -o %s %s\n", graphPath, auditPath, logPath)
+	if err := runAudit(e, []string{"-graph", graphPath, "-o", auditPath, logPath}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Audit report (open it in a browser): %s\n", auditPath)
 	return nil
 }
 

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"qcal/internal/tfpb"
+)
+
+// AuditGraph is what an audit needs to know of the quantized graph a log
+// was recorded from: each node's op, its position and depth, and the op of
+// the node feeding each RequantizationRange (to see a fused Relu).
+type AuditGraph struct {
+	// Name is the graph's file name, for messages.
+	Name  string
+	nodes map[string]*graphNode
+	// ranges are the RequantizationRange(PerChannel) nodes in graph order.
+	ranges []string
+}
+
+type graphNode struct {
+	op string
+	// order is the node's position in graph order: nodes sorted by depth,
+	// then by their position in the GraphDef (a topological order whatever
+	// the GraphDef's own order).
+	order int
+	// depth is the length in edges of the longest path from a source (a
+	// node without inputs) to the node, over data and control inputs; -1
+	// for nodes on or behind a cycle (TensorFlow loops).
+	depth int
+	// producerOp is the op of the node feeding input 0 ("" when unknown).
+	producerOp string
+}
+
+// NewAuditGraph indexes g for an audit. name is the graph's file name.
+func NewAuditGraph(g *tfpb.GraphDef, name string) *AuditGraph {
+	nodes := g.GetNode()
+	ag := &AuditGraph{Name: name, nodes: make(map[string]*graphNode, len(nodes))}
+	index := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		if _, dup := index[n.GetName()]; !dup {
+			index[n.GetName()] = i
+		}
+	}
+	// Longest path from a source by Kahn's algorithm over producer →
+	// consumer edges; inputs naming no node are ignored.
+	succ := make([][]int, len(nodes))
+	pending := make([]int, len(nodes))
+	for v, n := range nodes {
+		for _, in := range n.GetInput() {
+			name, _, _ := strings.Cut(strings.TrimPrefix(in, "^"), ":")
+			if u, ok := index[name]; ok {
+				succ[u] = append(succ[u], v)
+				pending[v]++
+			}
+		}
+	}
+	depth := make([]int, len(nodes))
+	var queue []int
+	for v := range nodes {
+		depth[v] = -1
+		if pending[v] == 0 {
+			queue = append(queue, v)
+			depth[v] = 0
+		}
+	}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		for _, v := range succ[u] {
+			depth[v] = max(depth[v], depth[u]+1)
+			if pending[v]--; pending[v] == 0 {
+				queue = append(queue, v)
+			}
+		}
+	}
+	for v := range nodes {
+		if pending[v] > 0 {
+			depth[v] = -1 // on or behind a cycle
+		}
+	}
+	perm := make([]int, len(nodes))
+	for i := range perm {
+		perm[i] = i
+	}
+	key := func(i int) int {
+		if depth[i] < 0 {
+			return len(nodes) + 1 // cycles last
+		}
+		return depth[i]
+	}
+	slices.SortStableFunc(perm, func(a, b int) int { return cmp.Compare(key(a), key(b)) })
+	for pos, i := range perm {
+		n := nodes[i]
+		if _, ok := ag.nodes[n.GetName()]; ok {
+			continue
+		}
+		gn := &graphNode{op: n.GetOp(), order: pos, depth: depth[i]}
+		if ins := n.GetInput(); len(ins) > 0 {
+			name, _, _ := strings.Cut(strings.TrimPrefix(ins[0], "^"), ":")
+			if u, ok := index[name]; ok {
+				gn.producerOp = nodes[u].GetOp()
+			}
+		}
+		ag.nodes[n.GetName()] = gn
+		if isRequantRange(gn.op) {
+			ag.ranges = append(ag.ranges, n.GetName())
+		}
+	}
+	return ag
+}
+
+func isRequantRange(op string) bool {
+	return op == "RequantizationRange" || op == "RequantizationRangePerChannel"
+}
+
+// fusedRelu reports whether op is a quantized op with a fused Relu (its
+// outputs are non-negative): QuantizedConv2DWithBiasAndRelu,
+// QuantizedConv2DWithBiasSumAndRelu, QuantizedMatMulWithBiasAndRelu, ...
+func fusedRelu(op string) bool {
+	return strings.HasPrefix(op, "Quantized") && strings.Contains(op, "Relu")
+}
