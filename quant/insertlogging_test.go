@@ -3,6 +3,7 @@ package quant
 import (
 	"os"
 	"path/filepath"
+	"qcal/internal/testutil"
 	"slices"
 	"strings"
 	"testing"
@@ -242,30 +243,7 @@ func TestInsertLoggingRules(t *testing.T) {
 	})
 }
 
-// realGraphsDir returns ../shared/realdata/graphs relative to the module
-// root, skipping the test when it is absent.
-func realGraphsDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	graphs := filepath.Join(dir, "..", "shared", "realdata", "graphs")
-	if _, err := os.Stat(graphs); err != nil {
-		tb.Skipf("real TensorFlow graphs not available (%s is missing); they are read from ../shared/realdata/graphs beside the module root", graphs)
-	}
-	return graphs
-}
+func realGraphsDir(tb testing.TB) string { return testutil.RealData(tb, "graphs") }
 
 // TestInsertLoggingReluRealGraphs logs the Relu nodes of every real graph
 // and checks the result with code of its own.

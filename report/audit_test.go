@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"qcal/internal/testutil"
 	"regexp"
 	"strconv"
 	"strings"
@@ -530,30 +531,7 @@ func TestShortenName(t *testing.T) {
 	}
 }
 
-// realLogsDir returns ../shared/realdata/calib_logs beside the module root,
-// skipping the test when it is absent.
-func realLogsDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	logs := filepath.Join(dir, "..", "shared", "realdata", "calib_logs")
-	if _, err := os.Stat(logs); err != nil {
-		tb.Skipf("real calibration logs not available (%s is missing); they are read from ../shared/realdata/calib_logs beside the module root", logs)
-	}
-	return logs
-}
+func realLogsDir(tb testing.TB) string { return testutil.RealData(tb, "calib_logs") }
 
 // recordRE finds the records of a line independently of logparse: the name
 // is the text after the previous ';' (or the line's start).

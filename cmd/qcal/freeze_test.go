@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/graphio"
+	"qcal/internal/testutil"
 	"qcal/internal/synth"
 	"qcal/internal/tfpb"
 )
@@ -145,10 +146,7 @@ var recordRE = regexp.MustCompile(`;([^;\n]*)__print__;__requant_min_max:\[`)
 // builds with exactly the log's RequantizationRange names, found here with a
 // regular expression independent of logparse.
 func TestFreezeRealLogs(t *testing.T) {
-	root := "../../../shared/realdata/calib_logs"
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("real calibration logs not found at %s (../shared/realdata beside the checkout): %v", root, err)
-	}
+	root := testutil.RealData(t, "calib_logs")
 	// Counts from the logs (grep -o '__print__;__requant_min_max:' | wc -l, and distinct names).
 	want := map[string]struct{ records, nodes, joined int }{
 		"faster_rcnn_min_max_log.txt":   {10120, 55, 0},

@@ -3,6 +3,7 @@ package graphinfo
 import (
 	"os"
 	"path/filepath"
+	"qcal/internal/testutil"
 	"testing"
 
 	"qcal/internal/graphio"
@@ -18,30 +19,7 @@ func graph(nodes ...*tfpb.NodeDef) *tfpb.GraphDef {
 	return &tfpb.GraphDef{Node: nodes}
 }
 
-// realGraphsDir returns ../shared/realdata/graphs relative to the module
-// root (the directory holding go.mod), skipping the test when it is absent.
-func realGraphsDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	graphs := filepath.Join(dir, "..", "shared", "realdata", "graphs")
-	if _, err := os.Stat(graphs); err != nil {
-		tb.Skipf("real TensorFlow graphs not available (%s is missing); they are read from ../shared/realdata/graphs beside the module root", graphs)
-	}
-	return graphs
-}
+func realGraphsDir(tb testing.TB) string { return testutil.RealData(tb, "graphs") }
 
 // realGraph is one real graph file, its bytes and its decoded form.
 type realGraph struct {
