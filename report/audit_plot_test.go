@@ -2,18 +2,16 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
 	"image"
 	"image/png"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"qcal/internal/testutil"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -206,42 +204,12 @@ func TestAuditHTML(t *testing.T) {
 	}
 }
 
-const auditChromium = "/usr/bin/chromium"
-
-// runChromium runs headless Chromium on page, isolated from the network
-// and from any profile, and fails on console errors.
-func runChromium(t *testing.T, page string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}
-	cmd := exec.CommandContext(ctx, auditChromium, append(append(base, args...), "file://"+page)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, errb.Bytes())
-	}
-	for _, line := range strings.Split(errb.String(), "\n") {
-		if strings.Contains(line, "Uncaught") || strings.Contains(line, "ERROR:CONSOLE") {
-			t.Errorf("console error: %s", line)
-		}
-	}
-	return out.Bytes()
-}
-
 // TestAuditHTMLInBrowser renders the audit page in headless Chromium: the
 // screenshot must not be blank and must show the verdict banner and the
 // plots' colours, the DOM must hold the sections, the console must stay
 // clean.
 func TestAuditHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(auditChromium); err != nil {
-		t.Skipf("%s not found: install it (apt-get install -y chromium) to render the audit page in a browser", auditChromium)
-	}
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
+	testutil.NeedChromium(t)
 	a := goldenAudit(t)
 	plots, err := a.Plots(PlotOptions{})
 	if err != nil {
@@ -257,7 +225,7 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "shot.png")
-	runChromium(t, page, "--screenshot="+shot, "--window-size=1280,6000", "--hide-scrollbars")
+	testutil.Chromium(t, page, "--screenshot="+shot, "--window-size=1280,6000", "--hide-scrollbars")
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +254,7 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 				nonWhite++
 			}
 			for name, c := range want {
-				if near8(r, c[0]) && near8(g, c[1]) && near8(bl, c[2]) {
+				if testutil.Near(r, c[0]) && testutil.Near(g, c[1]) && testutil.Near(bl, c[2]) {
 					found[name]++
 				}
 			}
@@ -302,15 +270,10 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 			t.Errorf("the %s is not visible (%d pixels)", name, found[name])
 		}
 	}
-	dom := string(runChromium(t, page, "--dump-dom"))
+	dom := string(testutil.Chromium(t, page, "--dump-dom"))
 	for _, want := range []string{`id="summary"`, `id="table"`, `id="plots"`, `id="findings"`, "<svg", "<title>", "RISK:"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered DOM lacks %s", want)
 		}
 	}
-}
-
-func near8(v uint32, c uint8) bool {
-	d := int(v>>8) - int(c)
-	return d >= -6 && d <= 6
 }

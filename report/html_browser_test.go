@@ -2,54 +2,20 @@ package report
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+	"qcal/internal/testutil"
 	"testing"
-	"time"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// chromium runs headless Chromium on page with extra arguments, isolated
-// from the network and from any profile, and returns its stdout and
-// stderr.
-func chromium(t *testing.T, page string, args ...string) (stdout, stderr []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}
-	cmd := exec.CommandContext(ctx, chromiumPath, append(append(base, args...), "file://"+page)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, errb.Bytes())
-	}
-	for _, line := range strings.Split(errb.String(), "\n") {
-		if strings.Contains(line, "Uncaught") || strings.Contains(line, "ERROR:CONSOLE") {
-			t.Errorf("console error: %s", line)
-		}
-	}
-	return out.Bytes(), errb.Bytes()
-}
 
 // TestHTMLInBrowser renders the HTML report in headless Chromium: the
 // screenshot must show the page (not blank) with the chart's colours, and
 // the DOM must have the report's sections; the console must be clean.
 func TestHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not found: install it (apt-get install -y chromium) to render the HTML report in a browser", chromiumPath)
-	}
-	if testing.Short() {
-		t.Skip("starts a browser")
-	}
+	testutil.NeedChromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
@@ -61,7 +27,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 
 	shot := filepath.Join(dir, "out.png")
-	chromium(t, page, "--screenshot="+shot, "--window-size=1200,1600", "--hide-scrollbars")
+	testutil.Chromium(t, page, "--screenshot="+shot, "--window-size=1200,1600", "--hide-scrollbars")
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +51,7 @@ func TestHTMLInBrowser(t *testing.T) {
 				nonWhite++
 			}
 			for name, c := range want {
-				if closeTo(r>>8, c.R) && closeTo(g>>8, c.G) && closeTo(bl>>8, c.B) {
+				if testutil.Near(r, c.R) && testutil.Near(g, c.G) && testutil.Near(bl, c.B) {
 					colours[name]++
 				}
 			}
@@ -102,15 +68,10 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
-	dom, _ := chromium(t, page, "--dump-dom")
+	dom := testutil.Chromium(t, page, "--dump-dom")
 	for _, want := range []string{`id="summary"`, `id="table"`, `id="chart"`, `id="paired"`, `id="classes"`, "<svg", "PASS: tf"} {
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("rendered DOM lacks %s", want)
 		}
 	}
-}
-
-func closeTo(v uint32, c uint8) bool {
-	d := int(v) - int(c)
-	return d >= -6 && d <= 6
 }
