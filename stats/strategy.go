@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/stat"
 )
@@ -155,10 +156,18 @@ func (t TF) Range(n *Node) Range {
 // nth returns the k-th smallest value of s (0-based), by selection rather
 // than a full sort; -0 counts as smaller than +0 (see orderKey).
 func nth(s series, k int) float32 {
-	keys := make([]uint32, 0, s.len())
+	buf := keyPool.Get().(*[]uint32)
+	keys := (*buf)[:0]
 	s.each(func(v float32) { keys = append(keys, orderKey(v)) })
-	return fromKey(selectKth(keys, k))
+	v := fromKey(selectKth(keys, k))
+	*buf = keys
+	keyPool.Put(buf)
+	return v
 }
+
+// keyPool recycles selection scratch space between nodes, so that ranging
+// every node of a large log allocates one node's worth, not the log's.
+var keyPool = sync.Pool{New: func() any { return new([]uint32) }}
 
 // MinMax is the absolute range: the smallest min and the largest max.
 type MinMax struct{}
@@ -196,7 +205,7 @@ func (p Percentile) Range(n *Node) Range {
 		if isMin {
 			q = 1 - q
 		}
-		return float32(quantile7(sorted64(s), q))
+		return float32(withSorted64(s, func(x []float64) float64 { return quantile7(x, q) }))
 	})
 }
 
@@ -210,7 +219,7 @@ func (Mean) Name() string { return "mean" }
 // Range implements Strategy.
 func (Mean) Range(n *Node) Range {
 	return reduce(n, func(s series, _ bool) float32 {
-		return float32(stat.Mean(values64(s), nil))
+		return float32(withValues64(s, func(x []float64) float64 { return stat.Mean(x, nil) }))
 	})
 }
 
@@ -224,7 +233,7 @@ func (Median) Name() string { return "median" }
 // Range implements Strategy.
 func (Median) Range(n *Node) Range {
 	return reduce(n, func(s series, _ bool) float32 {
-		return float32(quantile7(sorted64(s), 0.5))
+		return float32(withSorted64(s, func(x []float64) float64 { return quantile7(x, 0.5) }))
 	})
 }
 
@@ -263,17 +272,27 @@ func reduce(n *Node, f func(s series, isMin bool) float32) Range {
 	return r
 }
 
-func values64(s series) []float64 {
-	out := make([]float64, 0, s.len())
-	s.each(func(v float32) { out = append(out, float64(v)) })
-	return out
+// withValues64 calls f with the series' values as float64, in log order,
+// in scratch space that is reused after f returns.
+func withValues64(s series, f func([]float64) float64) float64 {
+	buf := f64Pool.Get().(*[]float64)
+	vals := (*buf)[:0]
+	s.each(func(v float32) { vals = append(vals, float64(v)) })
+	r := f(vals)
+	*buf = vals
+	f64Pool.Put(buf)
+	return r
 }
 
-func sorted64(s series) []float64 {
-	v := values64(s)
-	slices.Sort(v)
-	return v
+// withSorted64 is withValues64 with the values sorted.
+func withSorted64(s series, f func([]float64) float64) float64 {
+	return withValues64(s, func(v []float64) float64 {
+		slices.Sort(v)
+		return f(v)
+	})
 }
+
+var f64Pool = sync.Pool{New: func() any { return new([]float64) }}
 
 // quantile7 is the type-7 quantile of sorted x at fraction q in [0, 1].
 func quantile7(x []float64, q float64) float64 {
