@@ -247,3 +247,21 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGraph freezes all 250 RequantizationRange nodes of a
+// ResNet-101-sized eightbit graph.
+func BenchmarkGraph(b *testing.B) {
+	layers := synth.ModelLayers(250)
+	g := synth.Graph(layers)
+	var ranges []stats.Range
+	for i, l := range layers {
+		ranges = append(ranges, stats.Range{Node: l.RequantRange(), Side: stats.Both, Min: -float32(i), Max: float32(i + 1)})
+	}
+	b.SetBytes(int64(proto.Size(g)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Graph(g, ranges, Options{Strict: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
