@@ -6,8 +6,9 @@ import (
 )
 
 // FuzzReader checks, on arbitrary input, read at a fuzzed block size and
-// name limit: no panic; in both modes the items and counts equal the
-// reference parsers'; every SyntaxError's line lies within the input.
+// name limit, with or without the prefetching goroutine: no panic; in
+// both modes the items and counts equal the reference parsers'; every
+// SyntaxError's line lies within the input.
 func FuzzReader(f *testing.F) {
 	for _, c := range spellingCases {
 		f.Add([]byte(c.in), uint8(0), false)
@@ -17,6 +18,9 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("x__print__;__min:[1]\n__print__;__max:[ 2 ]"), uint8(1), true)
 	f.Fuzz(func(t *testing.T, data []byte, block uint8, smallNames bool) {
 		o := readerOpts{block: int(block%64) + 1, async: -1}
+		if block >= 128 {
+			o.async = 1 // small blocks through the prefetching goroutine
+		}
 		if block >= 192 {
 			o = readerOpts{} // default size, prefetching goroutine
 		}

@@ -102,6 +102,10 @@ func (r *Reader) fillAsync() {
 	carry := r.buf[from:r.end]
 	dst := r.pf.room - len(carry)
 	copy(c.buf[dst:r.pf.room], carry)
+	// The bytes before the carry are stale text from the buffer's last
+	// use. A ';' less than len("__print__") bytes into the carry makes
+	// the parsers look back into them for "__print__": clear them.
+	clear(c.buf[max(0, dst-len(printSuffix)):dst])
 	delta := dst - from
 	if cap(r.buf) > 0 {
 		r.pf.free <- r.buf[:cap(r.buf)] // never blocks: the channel holds every buffer
