@@ -10,6 +10,14 @@ import (
 // "__print__" starts a message; a record message becomes the current item
 // and stepDefault returns true. It returns false when it needs more data.
 func (r *Reader) stepDefault() bool {
+	if r.val.state != tensorIdle {
+		if r.stepValues() {
+			return true
+		}
+		if r.val.state != tensorIdle {
+			return false // the tensor goes on in the next block
+		}
+	}
 	buf := r.buf[:r.lim]
 	for r.pos < len(buf) {
 		i := bytes.IndexByte(buf[r.pos:], ';')
@@ -22,6 +30,9 @@ func (r *Reader) stepDefault() bool {
 		if q >= len(printSuffix) && string(buf[q-len(printSuffix):q]) == printSuffix {
 			if r.message(q) {
 				return true
+			}
+			if r.val.state != tensorIdle {
+				return false // a tensor started and goes on in the next block
 			}
 		}
 		r.segFloor, r.segExact = q+1, true
@@ -80,12 +91,17 @@ func (r *Reader) message(q int) bool {
 	m := q + 1
 	kind, klen := matchKind(buf[m:])
 	if kind == 0 {
+		if r.valuesOn {
+			return r.valueMessage(q)
+		}
 		r.counts.OtherPrints++
 		return false
 	}
 	// The name runs from the segment start to "__print__". One Count
 	// finds the line number; only if a newline lies after the last counted
 	// position can the segment start later than after the previous ';'.
+	// (nodeName does the same for value messages; the hot path of range
+	// records does not pay for the call.)
 	nameEnd := q - len(printSuffix)
 	nameStart, exact := r.segFloor, r.segExact
 	r.segFloor, r.segExact = q+1, true // for the next ';'

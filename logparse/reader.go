@@ -69,8 +69,9 @@ const (
 // Default mode: every record on a line is returned; each occurrence of
 // "NAME__print__;" followed by "__requant_min_max:", "__min:" or "__max:" is
 // one record, whatever precedes or follows it. Messages with other prefixes
-// are counted in Counts.OtherPrints and otherwise skipped. See TFCompat for
-// TensorFlow's stricter and lossy rule.
+// are counted in Counts.OtherPrints and otherwise skipped, unless Values or
+// AllValues asks for their tensors. See TFCompat for TensorFlow's stricter
+// and lossy rule.
 type Reader struct {
 	// TFCompat makes the Reader return exactly the records TensorFlow's
 	// freeze_requantization_ranges transform extracts from the log (set it
@@ -83,6 +84,20 @@ type Reader struct {
 	// skips is reported as a SyntaxError. The only difference from TF is
 	// that a node name longer than 64 KiB is reported as a SyntaxError.
 	TFCompat bool
+
+	// Values lists message prefixes, such as "__KL:", whose tensors are
+	// returned as Values records in default mode (set it before the first
+	// Scan). A message starting with one of them must be followed by its
+	// tensors, MSG[...][...]: a message without a '[' is reported as a
+	// SyntaxError. Prefixes longer than 128 bytes or containing '\r' or
+	// '\n' never match. Empty Values (and AllValues false) keeps such
+	// messages counted in Counts.OtherPrints, at no cost.
+	Values []string
+	// AllValues returns the tensors of every Print message that is not a
+	// range record (__requant_min_max:, __min:, __max:) and has a '['
+	// within its first 128 bytes; messages without one are counted in
+	// Counts.OtherPrints. Set it before the first Scan.
+	AllValues bool
 
 	name   string
 	src    io.Reader
@@ -125,6 +140,14 @@ type Reader struct {
 	synErr *SyntaxError
 
 	tf tfState
+
+	// Value records (values.go).
+	valuesOn  bool     // Values or AllValues, as at the first Scan
+	allValues bool     // AllValues, as at the first Scan
+	prefixes  []string // the usable Values prefixes
+	chunkMax  int      // values per chunk (tests shrink it)
+	msgs      map[string]string
+	val       tensorState
 }
 
 // NewReader returns a Reader reading r. The name is used in records and
@@ -252,6 +275,9 @@ func (r *Reader) setErr(err error) {
 func (r *Reader) begin() {
 	r.state = stateScanning
 	r.tfMode = r.TFCompat
+	if !r.tfMode {
+		r.beginValues()
+	}
 	if r.blockSize <= 0 {
 		r.blockSize = defaultBlockSize
 	}

@@ -27,11 +27,22 @@ type item struct {
 	Max  uint32
 	Line int64
 	Msg  string
+
+	// Values records (Kind == Values); see vt in values_ref_test.go.
+	VMsg          string
+	Output, Chunk int
+	Last          bool
+	Trunc, Bad    bool
+	Vals          string // the float32 bits of Values, in hex
+	Ints          string // the float64 bits of Values64, in hex; "-" when nil
 }
 
 func (it item) String() string {
 	if it.Err {
 		return fmt.Sprintf("line %d: error %q", it.Line, it.Msg)
+	}
+	if it.Kind == Values {
+		return it.valuesString()
 	}
 	return fmt.Sprintf("line %d: %v %q [%v][%v]", it.Line, it.Kind, it.Node,
 		math.Float32frombits(it.Min), math.Float32frombits(it.Max))
@@ -55,6 +66,10 @@ type readerOpts struct {
 	maxName int
 	tf      bool
 	async   int8 // 0 auto, 1 always, -1 never
+
+	values    []string // Reader.Values
+	allValues bool     // Reader.AllValues
+	chunk     int      // values per chunk; 0 = MaxChunk
 }
 
 func newTestReader(r io.Reader, name string, o readerOpts) *Reader {
@@ -63,6 +78,9 @@ func newTestReader(r io.Reader, name string, o readerOpts) *Reader {
 	rd.maxName = o.maxName
 	rd.TFCompat = o.tf
 	rd.async = o.async
+	rd.Values = o.values
+	rd.AllValues = o.allValues
+	rd.chunkMax = o.chunk
 	return rd
 }
 
@@ -78,6 +96,10 @@ func collect(t testing.TB, rd *Reader) ([]item, Counts, error) {
 		case r != nil:
 			if r.File != rd.name {
 				t.Fatalf("record File = %q, want %q", r.File, rd.name)
+			}
+			if r.Kind == Values {
+				items = append(items, valuesItem(t, rd, r))
+				continue
 			}
 			items = append(items, item{Kind: r.Kind, Node: r.Node, Min: math.Float32bits(r.Min),
 				Max: math.Float32bits(r.Max), Line: r.Line})
@@ -169,6 +191,13 @@ func refValue(rest, which, kind, name string) (f float32, after string, msg stri
 
 // refParse is the reference for the default mode.
 func refParse(data string, maxName int) ([]item, Counts) {
+	return refParseOpts(data, readerOpts{maxName: maxName})
+}
+
+// refParseOpts is the reference for the default mode with o's name limit
+// and value-record options.
+func refParseOpts(data string, o readerOpts) ([]item, Counts) {
+	maxName := o.maxName
 	if maxName <= 0 {
 		maxName = defaultMaxName
 	}
@@ -198,7 +227,11 @@ func refParse(data string, maxName int) ([]item, Counts) {
 			case strings.HasPrefix(msg, "__max:"):
 				kind, rest = Max, strings.TrimPrefix(msg, "__max:")
 			default:
-				c.OtherPrints++
+				if its, ok := refValueMessage(name, msg, lineNo, maxName, o, &c); ok {
+					items = append(items, its...)
+				} else {
+					c.OtherPrints++
+				}
 				continue
 			}
 			fail := func(m string) {
@@ -362,7 +395,7 @@ func reference(data []byte, o readerOpts) ([]item, Counts) {
 	if o.tf {
 		return refTF(string(data), o.maxName)
 	}
-	return refParse(string(data), o.maxName)
+	return refParseOpts(string(data), o)
 }
 
 // checkAgainstReference reads data with o and compares items and counts
