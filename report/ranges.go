@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 
 	"qcal/stats"
 )
@@ -19,11 +20,13 @@ type RangesDoc struct {
 // RangeEntry is one node's range in a RangesDoc. Min is omitted for
 // max-only nodes and Max for min-only nodes.
 type RangeEntry struct {
-	Node  string   `json:"node"`
-	Kind  string   `json:"kind"` // "min/max", "min" or "max"
-	Min   *float32 `json:"min,omitempty"`
-	Max   *float32 `json:"max,omitempty"`
-	Count int      `json:"count"`
+	Node string `json:"node"`
+	// Strategy is set when the document holds several strategies.
+	Strategy string   `json:"strategy,omitempty"`
+	Kind     string   `json:"kind"` // "min/max", "min" or "max"
+	Min      *float32 `json:"min,omitempty"`
+	Max      *float32 `json:"max,omitempty"`
+	Count    int      `json:"count"`
 }
 
 // NewRangesDoc builds the document for ranges computed by a strategy.
@@ -42,11 +45,36 @@ func NewRangesDoc(strategy string, logs []string, records int64, ranges []stats.
 	return d
 }
 
-// Table returns the document as a table: node, batches, min, max.
+// Append adds the ranges of another strategy, computed from the same logs.
+// Every entry then names its strategy, and the document's strategy lists
+// them all, comma-separated.
+func (d *RangesDoc) Append(o *RangesDoc) {
+	if !strings.Contains(d.Strategy, ",") {
+		for i := range d.Ranges {
+			d.Ranges[i].Strategy = d.Strategy
+		}
+	}
+	d.Strategy += "," + o.Strategy
+	for _, e := range o.Ranges {
+		e.Strategy = o.Strategy
+		d.Ranges = append(d.Ranges, e)
+	}
+}
+
+// Table returns the document as a table: node, batches (or values), min,
+// max, and the strategy when there are several.
 func (d *RangesDoc) Table() *Table {
+	several := strings.Contains(d.Strategy, ",")
 	t := &Table{Header: []string{"node", "batches", "min", "max"}, Right: []bool{false, true, true, true}}
+	if several {
+		t = &Table{Header: []string{"node", "strategy", "count", "min", "max"}, Right: []bool{false, false, true, true, true}}
+	}
 	for _, e := range d.Ranges {
-		t.Rows = append(t.Rows, []string{e.Node, strconv.Itoa(e.Count), fmtPtr(e.Min), fmtPtr(e.Max)})
+		row := []string{e.Node, strconv.Itoa(e.Count), fmtPtr(e.Min), fmtPtr(e.Max)}
+		if several {
+			row = append([]string{e.Node, e.Strategy}, row[1:]...)
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }

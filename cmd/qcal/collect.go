@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -16,32 +17,120 @@ type calibFlags struct {
 	minPct, maxPct float64
 	tfCompat       bool
 	dropBad        bool
+	mapFile        string
 }
 
 func (c *calibFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.strategy, "strategy", "tf", "range strategy: "+stats.Strategies)
+	fs.StringVar(&c.strategy, "strategy", "tf", "range strategy: per-batch extremes ("+stats.Strategies+
+		") or logged tensor values ("+stats.HistStrategies+"); ranges takes a comma-separated list")
+	fs.StringVar(&c.mapFile, "map", "", "file mapping value-logged node names to RequantizationRange names (`logged graph` per line); "+
+		"default: NAME → NAME"+stats.RequantRangeSuffix)
 	fs.Float64Var(&c.minPct, "min-percentile", 5, "tf strategy: percentile of the per-batch mins to take (TF's min_percentile)")
 	fs.Float64Var(&c.maxPct, "max-percentile", 5, "tf strategy: percentile taken off the top of the per-batch maxes (TF's max_percentile)")
 	fs.BoolVar(&c.tfCompat, "tf-compat", false, "parse logs exactly as TensorFlow does: of a line holding several records only the last counts")
 	fs.BoolVar(&c.dropBad, "drop-bad", false, "skip records with NaN/Inf values or min > max instead of failing")
 }
 
-func (c *calibFlags) parseStrategy() (stats.Strategy, error) {
-	s, err := stats.ParseStrategy(c.strategy, float32(c.minPct), float32(c.maxPct))
-	if err != nil {
-		return nil, &usageError{err.Error()}
+// method is one requested strategy: a rule for per-batch extremes, for
+// logged tensor values, or both (percentile:P reads the values of nodes that
+// logged values and the per-batch extremes of the others).
+type method struct {
+	spec  string
+	batch stats.Strategy
+	hist  stats.HistStrategy
+}
+
+func (m method) name() string {
+	if m.batch != nil {
+		return m.batch.Name()
 	}
-	return s, nil
+	return m.hist.Name()
+}
+
+// parseMethods reads the comma-separated -strategy list.
+func (c *calibFlags) parseMethods() ([]method, error) {
+	var out []method
+	for _, spec := range strings.Split(c.strategy, ",") {
+		spec = strings.TrimSpace(spec)
+		m := method{spec: spec}
+		if b, err := stats.ParseStrategy(spec, float32(c.minPct), float32(c.maxPct)); err == nil {
+			m.batch = b
+		}
+		if h, err := stats.ParseHistStrategy(spec); err == nil {
+			m.hist = h
+		}
+		if m.batch == nil && m.hist == nil {
+			_, err := stats.ParseStrategy(spec, float32(c.minPct), float32(c.maxPct))
+			if stats.IsHistStrategy(spec) || strings.HasPrefix(spec, "vpercentile") {
+				_, err = stats.ParseHistStrategy(spec)
+			} else if strings.HasPrefix(err.Error(), "unknown strategy") {
+				err = fmt.Errorf("unknown strategy %q (known: %s; for logged tensor values: %s)", spec, stats.Strategies, stats.HistStrategies)
+			}
+			return nil, &usageError{err.Error()}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// wantsValues reports whether any method reads tensor values.
+func wantsValues(ms []method) bool {
+	for _, m := range ms {
+		if m.hist != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // calibration is what the logs of one command held.
 type calibration struct {
-	acc      *stats.Accumulator
-	counts   logparse.Counts // summed over the logs
-	logs     []string
-	dropped  int // bad records skipped by -drop-bad
-	strategy stats.Strategy
-	start    time.Time
+	acc     *stats.Accumulator
+	hist    *stats.HistogramSet // tensor values, by RequantizationRange name
+	counts  logparse.Counts     // summed over the logs
+	logs    []string
+	dropped int // bad records skipped by -drop-bad
+	methods []method
+	start   time.Time
+}
+
+// ranges applies a method to every node that logged the data it reads:
+// per-batch extremes first, in log order, then the nodes that logged only
+// tensor values.
+func (cal *calibration) ranges(m method) []stats.Range {
+	var out []stats.Range
+	if m.batch != nil {
+		out = stats.Ranges(cal.acc, m.batch)
+	}
+	if m.hist == nil {
+		return out
+	}
+	if m.batch != nil { // percentile:P: values only where no extremes were logged
+		out = out[:0]
+		for _, n := range cal.acc.Nodes() {
+			if cal.hist.Node(n.Name) == nil {
+				out = append(out, m.batch.Range(n))
+			}
+		}
+	}
+	for _, name := range cal.hist.Nodes() {
+		h := cal.hist.Node(name)
+		if h.Count() == 0 {
+			continue // nothing finite was logged: no range
+		}
+		lo, hi := m.hist.Range(h)
+		out = append(out, stats.Range{Node: name, Side: stats.Both, Min: lo, Max: hi, Count: int(h.Count())})
+	}
+	return out
+}
+
+// methodNames joins the methods' names for summaries.
+func (cal *calibration) methodNames() string {
+	var names []string
+	for _, m := range cal.methods {
+		names = append(names, m.name())
+	}
+	return strings.Join(names, ",")
 }
 
 const maxShown = 5
@@ -50,14 +139,26 @@ const maxShown = 5
 // Malformed fragments are warnings; NaN/Inf values and min > max are errors
 // (naming node and line) unless -drop-bad is set.
 func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
-	st, err := c.parseStrategy()
+	methods, err := c.parseMethods()
 	if err != nil {
 		return nil, err
 	}
 	if len(logs) == 0 {
 		return nil, usagef("no calibration log given")
 	}
-	cal := &calibration{acc: stats.NewAccumulator(), logs: logs, strategy: st, start: time.Now()}
+	values := wantsValues(methods)
+	if values && c.tfCompat {
+		return nil, usagef("-tf-compat reads only __requant_min_max records; strategies on tensor values (%s) need the default parser", stats.HistStrategies)
+	}
+	nameMap := map[string]string{}
+	if c.mapFile != "" {
+		if nameMap, err = readNameMap(c.mapFile); err != nil {
+			return nil, err
+		}
+	}
+	cal := &calibration{acc: stats.NewAccumulator(), hist: stats.NewHistogramSet(), logs: logs, methods: methods, start: time.Now()}
+	hists := map[string]*stats.Histogram{} // by logged name
+	var extraOutputs, badTensors int64
 	var syntax, bad []string
 	var nSyntax, nBad int
 	for _, path := range logs {
@@ -70,6 +171,7 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 			return nil, err
 		}
 		r.TFCompat = c.tfCompat
+		r.AllValues = values
 		err := scanAsync(r, func(it *item) error {
 			if se := it.se; se != nil {
 				nSyntax++
@@ -79,6 +181,29 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 				return nil
 			}
 			rec := &it.rec
+			if rec.Kind == logparse.Values {
+				switch {
+				case rec.Output > 0:
+					if rec.Last {
+						extraOutputs++
+					}
+				default:
+					h := hists[rec.Node]
+					if h == nil {
+						target, ok := nameMap[rec.Node]
+						if !ok {
+							target = stats.MapName(rec.Node)
+						}
+						h = cal.hist.Histogram(target)
+						hists[rec.Node] = h
+					}
+					h.AddSlice(rec.Values)
+					if rec.Bad {
+						badTensors++
+					}
+				}
+				return nil
+			}
 			if msg := checkRecord(rec); msg != "" {
 				if c.dropBad {
 					cal.dropped++
@@ -102,7 +227,7 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 			return nil, err
 		}
 		n := r.Counts()
-		if n.Records == 0 {
+		if n.Records == 0 && n.ValueRecords == 0 {
 			return nil, fmt.Errorf("%s: No min/max range logs were found in the log file (%d lines read); "+
 				"a record looks like `;NODE__print__;__requant_min_max:[-1.5][2.25]`, written by a graph logged with "+
 				"`qcal insert-logging` (TF: insert_logging(op=RequantizationRange, show_name=true, message=\"__requant_min_max:\"))",
@@ -129,7 +254,17 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 	if cal.dropped > 0 {
 		fmt.Fprintf(e.stderr, "qcal: warning: %d record(s) with NaN/Inf values or min > max skipped (-drop-bad)\n", cal.dropped)
 	}
-	if cal.acc.Len() == 0 {
+	if w := cal.counts.TruncationWarning(); w != "" {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
+	}
+	if extraOutputs > 0 {
+		fmt.Fprintf(e.stderr, "qcal: warning: %d logged tensor(s) beyond a Print's first output ignored: value strategies read output 0 "+
+			"(Intel's quantized dumps MSG[q...][min][max] are not dequantized)\n", extraOutputs)
+	}
+	if badTensors > 0 {
+		fmt.Fprintf(e.stderr, "qcal: warning: %d tensor(s) malformed part-way; the values before the damage were used\n", badTensors)
+	}
+	if cal.acc.Len() == 0 && cal.hist.Len() == 0 {
 		return nil, fmt.Errorf("no usable records left in %s", strings.Join(logs, ", "))
 	}
 	return cal, nil
@@ -165,6 +300,20 @@ func addCounts(dst *logparse.Counts, n logparse.Counts) {
 	dst.Malformed += n.Malformed
 	dst.NonFinite += n.NonFinite
 	dst.Ignored += n.Ignored
+	dst.OtherPrints += n.OtherPrints
+	dst.ValueRecords += n.ValueRecords
+	dst.Values += n.Values
+	dst.Truncated += n.Truncated
+}
+
+// readNameMap reads a -map file.
+func readNameMap(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return stats.ParseNameMap(f, path)
 }
 
 // summary prints the one-line summary of a calibration to stderr.
@@ -178,51 +327,74 @@ func (cal *calibration) summary(e *env, tfCompat bool) {
 	if len(cal.logs) != 1 {
 		logs = fmt.Sprintf("%d logs", len(cal.logs))
 	}
-	fmt.Fprintf(e.stderr, "qcal: %d records from %s (%d lines, %s), %d nodes, strategy %s, %s\n",
-		n.Records, logs, n.Lines, joined, cal.acc.Len(), cal.strategy.Name(),
+	values := ""
+	if n.ValueRecords > 0 {
+		values = fmt.Sprintf(", %d values in %d tensors of %d nodes", n.Values, n.ValueRecords, cal.hist.Len())
+	}
+	fmt.Fprintf(e.stderr, "qcal: %d records from %s (%d lines, %s)%s, %d nodes, strategy %s, %s\n",
+		n.Records, logs, n.Lines, joined, values, cal.acc.Len(), cal.methodNames(),
 		time.Since(cal.start).Round(time.Millisecond))
 }
 
 // item is a record or a malformed fragment handed from the scanning
-// goroutine to the accumulating one.
+// goroutine to the accumulating one. A Values record's values live in its
+// batch's arena (vals[lo:hi]), since the Reader reuses its own buffer.
 type item struct {
-	rec logparse.Record
-	se  *logparse.SyntaxError
+	rec    logparse.Record
+	se     *logparse.SyntaxError
+	lo, hi int
 }
 
-// batchLen is how many items the scanning goroutine hands over at a time.
-const batchLen = 4096
+// batch is a group of items and the values of their Values records.
+type batch struct {
+	items []item
+	vals  []float32
+}
+
+// batchLen is how many items the scanning goroutine hands over at a time;
+// batchVals bounds the values a batch holds.
+const (
+	batchLen  = 4096
+	batchVals = 1 << 16
+)
 
 // scanAsync scans r in a goroutine and calls f for each item in log order on
 // the calling goroutine, so that parsing and accumulating run on two cores.
 // When f returns an error, scanning stops and that error is returned; r's
 // own errors are left for r.Err.
 func scanAsync(r *logparse.Reader, f func(*item) error) error {
-	full := make(chan []item, 4)
-	free := make(chan []item, 4)
+	full := make(chan *batch, 4)
+	free := make(chan *batch, 4)
 	stop := make(chan struct{})
 	go func() {
 		defer close(full)
 		for {
-			var b []item
+			var b *batch
 			select {
 			case b = <-free:
-				b = b[:0]
+				b.items, b.vals = b.items[:0], b.vals[:0]
 			default:
-				b = make([]item, 0, batchLen)
+				b = &batch{items: make([]item, 0, batchLen)}
 			}
 			more := true
-			for len(b) < batchLen {
+			for len(b.items) < batchLen && len(b.vals) < batchVals {
 				if more = r.Scan(); !more {
 					break
 				}
 				if se := r.SyntaxError(); se != nil {
-					b = append(b, item{se: se})
-				} else {
-					b = append(b, item{rec: *r.Record()})
+					b.items = append(b.items, item{se: se})
+					continue
 				}
+				it := item{rec: *r.Record()}
+				if it.rec.Kind == logparse.Values {
+					it.lo = len(b.vals)
+					b.vals = append(b.vals, it.rec.Values...)
+					it.hi = len(b.vals)
+					it.rec.Values, it.rec.Values64 = nil, nil
+				}
+				b.items = append(b.items, it)
 			}
-			if len(b) > 0 {
+			if len(b.items) > 0 {
 				select {
 				case full <- b:
 				case <-stop:
@@ -236,8 +408,12 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 	}()
 	var err error
 	for b := range full {
-		for i := 0; err == nil && i < len(b); i++ {
-			if err = f(&b[i]); err != nil {
+		for i := 0; err == nil && i < len(b.items); i++ {
+			it := &b.items[i]
+			if it.rec.Kind == logparse.Values {
+				it.rec.Values = b.vals[it.lo:it.hi:it.hi]
+			}
+			if err = f(it); err != nil {
 				close(stop)
 			}
 		}

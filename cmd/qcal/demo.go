@@ -10,7 +10,6 @@ import (
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
 	"qcal/report"
-	"qcal/stats"
 )
 
 // runDemo runs qcal's main job on a built-in example: it writes a small
@@ -66,7 +65,7 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\n$ qcal ranges %s\n", logPath)
-	doc := report.NewRangesDoc(cal.strategy.Name(), cal.logs, cal.counts.Records, stats.Ranges(cal.acc, cal.strategy))
+	doc := report.NewRangesDoc(cal.methodNames(), cal.logs, cal.counts.Records, cal.ranges(cal.methods[0]))
 	if err := doc.Write(e.stdout, report.FormatText); err != nil {
 		return err
 	}

@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"qcal/freeze"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
-	"qcal/stats"
 )
 
 func runFreeze(e *env, args []string) error {
@@ -33,6 +33,9 @@ func runFreeze(e *env, args []string) error {
 	if *out == "" {
 		return usagef("-o is required")
 	}
+	if strings.Contains(cf.strategy, ",") {
+		return usagef("freeze takes one -strategy, got %q", cf.strategy)
+	}
 	f, err := outputFormat(*format, *out)
 	if err != nil {
 		return err
@@ -51,7 +54,7 @@ func runFreeze(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := freeze.Graph(g, stats.Ranges(cal.acc, cal.strategy), freeze.Options{AllowMissing: *allowMissing, Strict: *strict})
+	res, err := freeze.Graph(g, cal.ranges(cal.methods[0]), freeze.Options{AllowMissing: *allowMissing, Strict: *strict})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *graph, err)
 	}

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/graphio"
-	"qcal/internal/testutil"
 	"qcal/internal/synth"
+	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
 )
 

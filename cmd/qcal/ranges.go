@@ -2,7 +2,6 @@ package main
 
 import (
 	"qcal/report"
-	"qcal/stats"
 )
 
 func runRanges(e *env, args []string) error {
@@ -22,8 +21,15 @@ func runRanges(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ranges := stats.Ranges(cal.acc, cal.strategy)
-	doc := report.NewRangesDoc(cal.strategy.Name(), cal.logs, cal.counts.Records, ranges)
+	var doc *report.RangesDoc
+	for _, m := range cal.methods {
+		d := report.NewRangesDoc(m.name(), cal.logs, cal.counts.Records, cal.ranges(m))
+		if doc == nil {
+			doc = d
+		} else {
+			doc.Append(d)
+		}
+	}
 	if err := doc.Write(e.stdout, *format); err != nil {
 		return err
 	}

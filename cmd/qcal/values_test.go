@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"qcal/internal/synth"
+	"qcal/stats"
+)
+
+// valueLog writes what a Print node logging a Conv2D's output with
+// `qcal insert-logging -op Conv2D -message "__KL:" -summarize -1` prints:
+// one line per batch, `;NAME__print__;__KL:[v v v ...]`, with noise
+// between. It returns the values per node, in log order.
+func valueLog(nodes []string, batches, perBatch int, seed uint64) (string, map[string][]float32) {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	var b strings.Builder
+	vals := map[string][]float32{}
+	b.WriteString("2019-03-12 16:31:29.964490: I tensorflow/core/platform/cpu_feature_guard.cc:141] noise\n")
+	for k := 0; k < batches; k++ {
+		for i, n := range nodes {
+			b.WriteString(";" + n + "__print__;__KL:[")
+			for j := 0; j < perBatch; j++ {
+				v := float32(rng.NormFloat64() * float64(i+1))
+				if i == 0 {
+					v = float32(math.Abs(float64(v))) // a Relu-like node: non-negative
+				}
+				if k == 1 && j == 0 {
+					v *= 40 // an outlier KL should clip
+				}
+				vals[n] = append(vals[n], v)
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.Write(synth.AppendFloat(nil, v))
+			}
+			b.WriteString("]\n")
+		}
+	}
+	return b.String(), vals
+}
+
+// TestValueStrategies reads a tensor-value log through qcal ranges and
+// compares every strategy with the same strategy applied to a histogram the
+// test builds itself from the generated values.
+func TestValueStrategies(t *testing.T) {
+	dir := t.TempDir()
+	nodes := []string{"net/conv1/Conv2D", "net/conv2/Conv2D"}
+	text, vals := valueLog(nodes, 12, 3000, 5) // 3000 values a line: lines well over a chunk
+	log := writeText(t, dir, "dump.log", text)
+	minmax := writeText(t, dir, "min_max_log.txt", rec("net/conv1/Conv2D_eightbit_requant_range", "0", "3")+
+		rec("net/conv1/Conv2D_eightbit_requant_range", "0", "5"))
+	code, out, stderr := qcal(t, "", "ranges", "-format", "json", "-strategy", "kl,entropy,mse,vpercentile:99.9,tf", log, minmax)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "72000 values in 24 tensors of 2 nodes") {
+		t.Errorf("summary %q", stderr)
+	}
+	var doc struct {
+		Strategy string
+		Ranges   []struct {
+			Node, Strategy string
+			Min, Max       float32
+			Count          int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Strategy != "kl,entropy,mse,vpercentile:99.9,tf" {
+		t.Errorf("strategy %q", doc.Strategy)
+	}
+	got := map[string][2]float32{}
+	for _, r := range doc.Ranges {
+		got[r.Strategy+" "+r.Node] = [2]float32{r.Min, r.Max}
+	}
+	for _, spec := range []string{"kl", "entropy", "mse", "vpercentile:99.9"} {
+		hs, err := stats.ParseHistStrategy(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			h := stats.NewHistogram()
+			h.AddSlice(vals[n])
+			lo, hi := hs.Range(h)
+			key := spec + " " + n + stats.RequantRangeSuffix
+			if g, ok := got[key]; !ok || g != [2]float32{lo, hi} {
+				t.Errorf("%s: qcal %v, direct %v", key, g, [2]float32{lo, hi})
+			}
+		}
+	}
+	// The non-negative node gets [0, t] from kl; the outlier (40σ) is clipped.
+	if g := got["kl net/conv1/Conv2D_eightbit_requant_range"]; g[0] != 0 || g[1] <= 0 || g[1] > 20 {
+		t.Errorf("kl on the Relu-like node = %v, want [0, t] with t well under the 40σ outlier", g)
+	}
+	// tf reads the per-batch extremes of the min/max log: n=2, index round(1.9) = 2 → clamped to 1 → 5.
+	if g := got["tf net/conv1/Conv2D_eightbit_requant_range"]; g != [2]float32{0, 5} {
+		t.Errorf("tf = %v, want [0 5]", g)
+	}
+}
+
+// TestFreezeKL freezes KL ranges computed from a value log into the
+// RequantizationRange nodes they belong to, by the default name rule and by
+// a -map file.
+func TestFreezeKL(t *testing.T) {
+	dir := t.TempDir()
+	layers := []synth.Layer{{Name: "net/conv1/Conv2D", Scale: 1}, {Name: "net/conv2/Conv2D", Scale: 1}}
+	graph := writeGraph(t, dir, layers[0].RequantRange(), layers[1].RequantRange())
+	text, vals := valueLog([]string{"net/conv1/Conv2D", "logged_as_something_else"}, 6, 500, 9)
+	log := writeText(t, dir, "dump.log", text)
+	mapFile := writeText(t, dir, "names.map", "# logged name → RequantizationRange\nlogged_as_something_else  net/conv2/Conv2D_eightbit_requant_range\n")
+	out := filepath.Join(dir, "frozen.pb")
+	code, _, stderr := qcal(t, "", "freeze", "-graph", graph, "-log", log, "-strategy", "kl", "-map", mapFile, "-o", out, "-strict")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := map[string]float32{}
+	for logged, rr := range map[string]string{"net/conv1/Conv2D": layers[0].RequantRange(), "logged_as_something_else": layers[1].RequantRange()} {
+		h := stats.NewHistogram()
+		h.AddSlice(vals[logged])
+		lo, hi := stats.KL{}.Range(h)
+		want[rr+"/frozen_min"], want[rr+"/frozen_max"] = lo, hi
+	}
+	found := 0
+	for _, n := range loadGraph(t, out).GetNode() {
+		if w, ok := want[n.GetName()]; ok {
+			found++
+			v := math.Float32frombits(binary.LittleEndian.Uint32(n.GetAttr()["value"].GetTensor().GetTensorContent()))
+			if v != w {
+				t.Errorf("%s = %v, want %v", n.GetName(), v, w)
+			}
+		}
+	}
+	if found != 4 {
+		t.Errorf("%d frozen Consts found, want 4", found)
+	}
+	// A bad -map line names file and line.
+	bad := writeText(t, dir, "bad.map", "ok name\nonly-one-column\n")
+	code, _, stderr = qcal(t, "", "freeze", "-graph", graph, "-log", log, "-strategy", "kl", "-map", bad, "-o", filepath.Join(dir, "x.pb"))
+	if code != 1 || !strings.Contains(stderr, "bad.map:2") {
+		t.Errorf("bad map: exit %d, %s", code, stderr)
+	}
+}
