@@ -259,7 +259,7 @@ func readAudit(e *env, logs []string, tfCompat bool) (*auditInput, error) {
 			if p != nil {
 				p.tick(r)
 			}
-			if msg := checkRecord(rec); msg != "" {
+			if msg := checkRecord(rec.Kind, rec.Min, rec.Max); msg != "" {
 				b := in.bad[rec.Node]
 				if b == nil {
 					b = &report.BadRecords{File: rec.File, Line: rec.Line}

@@ -37,3 +37,24 @@ func BenchmarkRanges(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRangesValues measures `qcal ranges -strategy kl` end to end on a
+// log of tensor values (8 nodes, 16 batches of 250,000 values each): parsing
+// on one goroutine, histogramming on the other, then the KL search.
+func BenchmarkRangesValues(b *testing.B) {
+	nodes := []string{"n0/Conv2D", "n1/Conv2D", "n2/Conv2D", "n3/Conv2D", "n4/Conv2D", "n5/Conv2D", "n6/Conv2D", "n7/Conv2D"}
+	text, _ := valueLog(nodes, 16, 250_000, 1)
+	path := filepath.Join(b.TempDir(), "dump.log")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	values := float64(len(nodes) * 16 * 250_000)
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := run([]string{"ranges", "-strategy", "kl", path}, nil, io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(values*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mvalues/s")
+}

@@ -180,42 +180,41 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 				}
 				return nil
 			}
-			rec := &it.rec
-			if rec.Kind == logparse.Values {
+			if it.kind == logparse.Values {
 				switch {
-				case rec.Output > 0:
-					if rec.Last {
+				case it.output > 0:
+					if it.last {
 						extraOutputs++
 					}
 				default:
-					h := hists[rec.Node]
+					h := hists[it.node]
 					if h == nil {
-						target, ok := nameMap[rec.Node]
+						target, ok := nameMap[it.node]
 						if !ok {
-							target = stats.MapName(rec.Node)
+							target = stats.MapName(it.node)
 						}
 						h = cal.hist.Histogram(target)
-						hists[rec.Node] = h
+						hists[it.node] = h
 					}
-					h.AddSlice(rec.Values)
-					if rec.Bad {
+					h.AddSlice(it.values)
+					if it.bad {
 						badTensors++
 					}
 				}
 				return nil
 			}
-			if msg := checkRecord(rec); msg != "" {
+			if msg := checkRecord(it.kind, it.min, it.max); msg != "" {
 				if c.dropBad {
 					cal.dropped++
 					return nil
 				}
 				nBad++
 				if len(bad) < maxShown {
-					bad = append(bad, fmt.Sprintf("%s:%d: node %q: %s", rec.File, rec.Line, rec.Node, msg))
+					bad = append(bad, fmt.Sprintf("%s:%d: node %q: %s", name, it.line, it.node, msg))
 				}
 				return nil
 			}
-			return cal.acc.Add(rec.Node, side(rec.Kind), rec.Min, rec.Max, rec.File, rec.Line)
+			return cal.acc.Add(it.node, side(it.kind), it.min, it.max, name, it.line)
 		})
 		if err != nil {
 			r.Close()
@@ -270,16 +269,18 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 	return cal, nil
 }
 
-// checkRecord returns why a record cannot be used, or "".
-func checkRecord(r *logparse.Record) string {
-	if !r.Finite() {
-		return fmt.Sprintf("non-finite value in %s record (min %v, max %v)", r.Kind, r.Min, r.Max)
+// checkRecord returns why a range record cannot be used, or "".
+func checkRecord(kind logparse.Kind, min, max float32) string {
+	if !finite(min) || !finite(max) {
+		return fmt.Sprintf("non-finite value in %s record (min %v, max %v)", kind, min, max)
 	}
-	if r.Kind == logparse.RequantMinMax && r.Min > r.Max {
-		return fmt.Sprintf("min %v > max %v", r.Min, r.Max)
+	if kind == logparse.RequantMinMax && min > max {
+		return fmt.Sprintf("min %v > max %v", min, max)
 	}
 	return ""
 }
+
+func finite(f float32) bool { return f == f && f-f == 0 }
 
 func side(k logparse.Kind) stats.Side {
 	switch k {
@@ -337,12 +338,20 @@ func (cal *calibration) summary(e *env, tfCompat bool) {
 }
 
 // item is a record or a malformed fragment handed from the scanning
-// goroutine to the accumulating one. A Values record's values live in its
-// batch's arena (vals[lo:hi]), since the Reader reuses its own buffer.
+// goroutine to the accumulating one: the fields of a logparse.Record that
+// readLogs uses (the record's file is the reader's), kept small because
+// every record of the log passes through one. A Values chunk's values live
+// in its batch's arena, vals[lo:hi], since the Reader reuses its buffer.
 type item struct {
-	rec    logparse.Record
-	se     *logparse.SyntaxError
-	lo, hi int
+	kind      logparse.Kind
+	last, bad bool
+	output    int32
+	min, max  float32
+	line      int64
+	node      string
+	se        *logparse.SyntaxError
+	lo, hi    int32
+	values    []float32 // set on the accumulating side
 }
 
 // batch is a group of items and the values of their Values records.
@@ -385,12 +394,13 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 					b.items = append(b.items, item{se: se})
 					continue
 				}
-				it := item{rec: *r.Record()}
-				if it.rec.Kind == logparse.Values {
-					it.lo = len(b.vals)
-					b.vals = append(b.vals, it.rec.Values...)
-					it.hi = len(b.vals)
-					it.rec.Values, it.rec.Values64 = nil, nil
+				rec := r.Record()
+				it := item{kind: rec.Kind, node: rec.Node, min: rec.Min, max: rec.Max, line: rec.Line}
+				if rec.Kind == logparse.Values {
+					it.output, it.last, it.bad = int32(rec.Output), rec.Last, rec.Bad
+					it.lo = int32(len(b.vals))
+					b.vals = append(b.vals, rec.Values...)
+					it.hi = int32(len(b.vals))
 				}
 				b.items = append(b.items, it)
 			}
@@ -410,8 +420,8 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 	for b := range full {
 		for i := 0; err == nil && i < len(b.items); i++ {
 			it := &b.items[i]
-			if it.rec.Kind == logparse.Values {
-				it.rec.Values = b.vals[it.lo:it.hi:it.hi]
+			if it.kind == logparse.Values {
+				it.values = b.vals[it.lo:it.hi:it.hi]
 			}
 			if err = f(it); err != nil {
 				close(stop)
