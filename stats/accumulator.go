@@ -183,24 +183,29 @@ func (a *Accumulator) Nodes() []*Node { return slices.Clone(a.order) }
 // Merge adds every sample of b to a, node by node, after a's own samples.
 // Merging the accumulators of two logs equals reading the logs one after the
 // other.
-func (a *Accumulator) Merge(b *Accumulator) error {
+func (a *Accumulator) Merge(b *Accumulator) error { return a.MergeShifted(b, 0) }
+
+// MergeShifted is Merge for an accumulator that read a later part of the
+// same log from its start: lineOffset (the number of lines before that
+// part) is added to b's line numbers.
+func (a *Accumulator) MergeShifted(b *Accumulator, lineOffset int64) error {
 	for _, bn := range b.order {
 		n := a.nodes[bn.Name]
 		if n == nil {
-			n = &Node{Name: bn.Name, Side: bn.Side, File: bn.File, FirstLine: bn.FirstLine}
+			n = &Node{Name: bn.Name, Side: bn.Side, File: bn.File, FirstLine: bn.FirstLine + lineOffset}
 			a.nodes[bn.Name] = n
 			a.order = append(a.order, n)
 		}
 		if n.Side != bn.Side {
 			return fmt.Errorf("node %q logged as %s at %s:%d but as %s at %s:%d",
-				bn.Name, n.Side, n.File, n.FirstLine, bn.Side, bn.File, bn.FirstLine)
+				bn.Name, n.Side, n.File, n.FirstLine, bn.Side, bn.File, bn.FirstLine+lineOffset)
 		}
 		bn.mins.each(n.mins.add)
 		bn.maxs.each(n.maxs.add)
 		if a.KeepLines {
-			bn.lines.eachPosition(n.lines.add)
+			bn.lines.eachPosition(func(file string, line int64) { n.lines.add(file, line+lineOffset) })
 		}
-		n.LastLine = bn.LastLine
+		n.LastLine = bn.LastLine + lineOffset
 	}
 	return nil
 }

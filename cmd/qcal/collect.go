@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -157,76 +160,23 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 		}
 	}
 	cal := &calibration{acc: stats.NewAccumulator(), hist: stats.NewHistogramSet(), logs: logs, methods: methods, start: time.Now()}
-	hists := map[string]*stats.Histogram{} // by logged name
-	var extraOutputs, badTensors int64
-	var syntax, bad []string
-	var nSyntax, nBad int
+	all := newPart(cal.acc, cal.hist, nameMap, c.dropBad)
 	for _, path := range logs {
-		var r *logparse.Reader
-		name := path
+		var n logparse.Counts
+		var err error
 		if path == "-" {
-			name = "<stdin>"
-			r = logparse.NewReader(e.stdin, name)
-		} else if r, err = logparse.Open(path); err != nil {
-			return nil, err
+			n, err = all.read(logparse.NewReader(e.stdin, "<stdin>"), "<stdin>", c, values)
+		} else {
+			n, err = readFile(all, path, c, values)
 		}
-		r.TFCompat = c.tfCompat
-		r.AllValues = values
-		err := scanAsync(r, func(it *item) error {
-			if se := it.se; se != nil {
-				nSyntax++
-				if len(syntax) < maxShown {
-					syntax = append(syntax, se.Error())
-				}
-				return nil
-			}
-			if it.kind == logparse.Values {
-				switch {
-				case it.output > 0:
-					if it.last {
-						extraOutputs++
-					}
-				default:
-					h := hists[it.node]
-					if h == nil {
-						target, ok := nameMap[it.node]
-						if !ok {
-							target = stats.MapName(it.node)
-						}
-						h = cal.hist.Histogram(target)
-						hists[it.node] = h
-					}
-					h.AddSlice(it.values)
-					if it.bad {
-						badTensors++
-					}
-				}
-				return nil
-			}
-			if msg := checkRecord(it.kind, it.min, it.max); msg != "" {
-				if c.dropBad {
-					cal.dropped++
-					return nil
-				}
-				nBad++
-				if len(bad) < maxShown {
-					bad = append(bad, fmt.Sprintf("%s:%d: node %q: %s", name, it.line, it.node, msg))
-				}
-				return nil
-			}
-			return cal.acc.Add(it.node, side(it.kind), it.min, it.max, name, it.line)
-		})
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
-		err = r.Err()
-		r.Close()
 		if err != nil {
 			return nil, err
 		}
-		n := r.Counts()
 		if n.Records == 0 && n.ValueRecords == 0 {
+			name := path
+			if path == "-" {
+				name = "<stdin>"
+			}
 			return nil, fmt.Errorf("%s: No min/max range logs were found in the log file (%d lines read); "+
 				"a record looks like `;NODE__print__;__requant_min_max:[-1.5][2.25]`, written by a graph logged with "+
 				"`qcal insert-logging` (TF: insert_logging(op=RequantizationRange, show_name=true, message=\"__requant_min_max:\"))",
@@ -234,25 +184,31 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 		}
 		addCounts(&cal.counts, n)
 	}
-	if nSyntax > 0 {
-		for _, s := range syntax {
-			fmt.Fprintf(e.stderr, "qcal: warning: %s (skipped)\n", s)
+	if all.nSyntax > 0 {
+		for _, se := range all.syntax {
+			fmt.Fprintf(e.stderr, "qcal: warning: %s (skipped)\n", se.Error())
 		}
-		if nSyntax > len(syntax) {
-			fmt.Fprintf(e.stderr, "qcal: warning: (and %d more malformed records skipped)\n", nSyntax-len(syntax))
+		if all.nSyntax > len(all.syntax) {
+			fmt.Fprintf(e.stderr, "qcal: warning: (and %d more malformed records skipped)\n", all.nSyntax-len(all.syntax))
 		}
 	}
-	if nBad > 0 {
+	if all.nBad > 0 {
+		var lines []string
+		for _, b := range all.bad {
+			lines = append(lines, fmt.Sprintf("%s:%d: node %q: %s", b.file, b.line, b.node, b.msg))
+		}
 		more := ""
-		if nBad > len(bad) {
-			more = fmt.Sprintf("\n\t(and %d more)", nBad-len(bad))
+		if all.nBad > len(all.bad) {
+			more = fmt.Sprintf("\n\t(and %d more)", all.nBad-len(all.bad))
 		}
 		return nil, fmt.Errorf("%d record(s) unusable for calibration (use -drop-bad to skip them):\n\t%s%s",
-			nBad, strings.Join(bad, "\n\t"), more)
+			all.nBad, strings.Join(lines, "\n\t"), more)
 	}
+	cal.dropped = all.dropped
 	if cal.dropped > 0 {
 		fmt.Fprintf(e.stderr, "qcal: warning: %d record(s) with NaN/Inf values or min > max skipped (-drop-bad)\n", cal.dropped)
 	}
+	extraOutputs, badTensors := all.extraOutputs, all.badTensors
 	if w := cal.counts.TruncationWarning(); w != "" {
 		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
 	}
@@ -433,4 +389,198 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 		}
 	}
 	return err
+}
+
+// part accumulates a stretch of the logs: all of them, or the second half
+// of a large file, read on the other core and merged in afterwards.
+type part struct {
+	acc                      *stats.Accumulator
+	hist                     *stats.HistogramSet
+	hists                    map[string]*stats.Histogram // by logged name
+	nameMap                  map[string]string
+	dropBad                  bool
+	syntax                   []logparse.SyntaxError // the first maxShown
+	bad                      []badRecord            // the first maxShown
+	nSyntax, nBad, dropped   int
+	extraOutputs, badTensors int64
+}
+
+// badRecord is a range record unusable for calibration.
+type badRecord struct {
+	file      string
+	line      int64
+	node, msg string
+}
+
+func newPart(acc *stats.Accumulator, hist *stats.HistogramSet, nameMap map[string]string, dropBad bool) *part {
+	return &part{acc: acc, hist: hist, hists: map[string]*stats.Histogram{}, nameMap: nameMap, dropBad: dropBad}
+}
+
+// read scans r (named name) into the part and closes it.
+func (p *part) read(r *logparse.Reader, name string, c *calibFlags, values bool) (logparse.Counts, error) {
+	defer r.Close()
+	r.TFCompat = c.tfCompat
+	r.AllValues = values
+	if err := scanAsync(r, func(it *item) error { return p.consume(it, name) }); err != nil {
+		return logparse.Counts{}, err
+	}
+	return r.Counts(), r.Err()
+}
+
+// consume takes one item, checking range records.
+func (p *part) consume(it *item, file string) error {
+	if se := it.se; se != nil {
+		p.nSyntax++
+		if len(p.syntax) < maxShown {
+			p.syntax = append(p.syntax, *se)
+		}
+		return nil
+	}
+	if it.kind == logparse.Values {
+		switch {
+		case it.output > 0:
+			if it.last {
+				p.extraOutputs++
+			}
+		default:
+			h := p.hists[it.node]
+			if h == nil {
+				target, ok := p.nameMap[it.node]
+				if !ok {
+					target = stats.MapName(it.node)
+				}
+				h = p.hist.Histogram(target)
+				p.hists[it.node] = h
+			}
+			h.AddSlice(it.values)
+			if it.bad {
+				p.badTensors++
+			}
+		}
+		return nil
+	}
+	if msg := checkRecord(it.kind, it.min, it.max); msg != "" {
+		if p.dropBad {
+			p.dropped++
+			return nil
+		}
+		p.nBad++
+		if len(p.bad) < maxShown {
+			p.bad = append(p.bad, badRecord{file, it.line, it.node, msg})
+		}
+		return nil
+	}
+	return p.acc.Add(it.node, side(it.kind), it.min, it.max, file, it.line)
+}
+
+// merge adds a part that read the lines after lineOffset of the same file.
+func (p *part) merge(q *part, lineOffset int64) error {
+	if err := p.acc.MergeShifted(q.acc, lineOffset); err != nil {
+		return err
+	}
+	p.hist.Merge(q.hist)
+	for _, se := range q.syntax {
+		if len(p.syntax) < maxShown {
+			se.Line += lineOffset
+			p.syntax = append(p.syntax, se)
+		}
+	}
+	for _, b := range q.bad {
+		if len(p.bad) < maxShown {
+			b.line += lineOffset
+			p.bad = append(p.bad, b)
+		}
+	}
+	p.nSyntax += q.nSyntax
+	p.nBad += q.nBad
+	p.dropped += q.dropped
+	p.extraOutputs += q.extraOutputs
+	p.badTensors += q.badTensors
+	return nil
+}
+
+// splitMin is the size from which a log file is read by two parsers, one
+// per half, on the machine's two cores (a variable for tests).
+var splitMin int64 = 64 << 20
+
+// readFile reads one log file into p. A large plain file is split at the
+// first line end after its middle and both halves are parsed at once, the
+// second into its own part that is merged in after the first (line numbers
+// shifted, samples appended in log order), so the result is the same as
+// reading it from start to end.
+func readFile(p *part, path string, c *calibFlags, values bool) (logparse.Counts, error) {
+	split, err := splitPoint(path)
+	if err != nil || split == 0 {
+		r, err := logparse.Open(path)
+		if err != nil {
+			return logparse.Counts{}, err
+		}
+		return p.read(r, path, c, values)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return logparse.Counts{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return logparse.Counts{}, err
+	}
+	tail := newPart(stats.NewAccumulator(), stats.NewHistogramSet(), p.nameMap, p.dropBad)
+	var tailCounts logparse.Counts
+	var tailErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tailCounts, tailErr = tail.read(logparse.NewReader(io.NewSectionReader(f, split, fi.Size()-split), path), path, c, values)
+	}()
+	headCounts, headErr := p.read(logparse.NewReader(io.NewSectionReader(f, 0, split), path), path, c, values)
+	<-done
+	if headErr != nil {
+		return logparse.Counts{}, headErr
+	}
+	if tailErr != nil {
+		return logparse.Counts{}, fmt.Errorf("%w (in the second half of the file, from byte %d)", tailErr, split)
+	}
+	if err := p.merge(tail, headCounts.Lines); err != nil {
+		return logparse.Counts{}, err
+	}
+	addCounts(&headCounts, tailCounts)
+	return headCounts, nil
+}
+
+// splitPoint returns the offset just after the first '\n' at or after the
+// middle of a plain (not gzip) regular file of at least splitMin bytes
+// when the machine has two or more CPUs, else 0.
+func splitPoint(path string) (int64, error) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < splitMin {
+		return 0, err
+	}
+	var magic [2]byte
+	if _, err := f.ReadAt(magic[:], 0); err != nil || magic == [2]byte{0x1f, 0x8b} {
+		return 0, nil
+	}
+	buf := make([]byte, 64<<10)
+	for off := fi.Size() / 2; off < fi.Size(); off += int64(len(buf)) {
+		n, err := f.ReadAt(buf, off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			if off+int64(i)+1 >= fi.Size() {
+				return 0, nil
+			}
+			return off + int64(i) + 1, nil
+		}
+		if err != nil {
+			return 0, nil
+		}
+	}
+	return 0, nil
 }
