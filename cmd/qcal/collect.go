@@ -127,6 +127,17 @@ func (cal *calibration) ranges(m method) []stats.Range {
 	return out
 }
 
+// nodes counts the nodes that logged extremes, values or both.
+func (cal *calibration) nodes() int {
+	n := cal.acc.Len()
+	for _, name := range cal.hist.Nodes() {
+		if cal.acc.Node(name) == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // methodNames joins the methods' names for summaries.
 func (cal *calibration) methodNames() string {
 	var names []string
@@ -289,7 +300,7 @@ func (cal *calibration) summary(e *env, tfCompat bool) {
 		values = fmt.Sprintf(", %d values in %d tensors of %d nodes", n.Values, n.ValueRecords, cal.hist.Len())
 	}
 	fmt.Fprintf(e.stderr, "qcal: %d records from %s (%d lines, %s)%s, %d nodes, strategy %s, %s\n",
-		n.Records, logs, n.Lines, joined, values, cal.acc.Len(), cal.methodNames(),
+		n.Records, logs, n.Lines, joined, values, cal.nodes(), cal.methodNames(),
 		time.Since(cal.start).Round(time.Millisecond))
 }
 
