@@ -23,7 +23,7 @@ import (
 func comparePNG(t *testing.T, name string, got []byte, maxDiff float64) {
 	t.Helper()
 	path := filepath.Join("testdata", "audit", name)
-	if auditUpdating() {
+	if testutil.Updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"qcal/internal/testutil"
 	"strings"
@@ -15,21 +13,6 @@ import (
 	"qcal/internal/synth"
 	"qcal/internal/tfpb"
 )
-
-// updateGolden reports whether the test runs with -update. The flag is
-// shared with the package's other golden tests; it is defined here only if
-// no other test file has defined it.
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-var _ = func() bool {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata")
-	}
-	return true
-}()
 
 func realGraphsDir(tb testing.TB) string { return testutil.RealData(tb, "graphs") }
 
@@ -46,23 +29,7 @@ func loadReal(t *testing.T, name string) *tfpb.GraphDef {
 // -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "summary", name)
-	if updateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (rerun with -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "summary", name), got)
 }
 
 func render(t *testing.T, s *graphinfo.Summary, format string) []byte {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
+	"qcal/internal/testutil"
 	"strings"
 	"testing"
 
@@ -12,8 +12,6 @@ import (
 	"qcal/internal/synth"
 	"qcal/internal/tfpb"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // qcal runs the command line in-process and returns its exit status,
 // stdout and stderr.
@@ -27,20 +25,7 @@ func qcal(t *testing.T, stdin string, args ...string) (int, string, string) {
 // golden compares got with testdata/NAME, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (rerun with -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // writeGraph saves a graph with the given RequantizationRange names (each
