@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"qcal/logparse"
+	"qcal/quant"
 	"qcal/stats"
 )
 
@@ -220,12 +222,15 @@ func readLogs(e *env, logs []string, c *calibFlags) (*calibration, error) {
 		fmt.Fprintf(e.stderr, "qcal: warning: %d record(s) with NaN/Inf values or min > max skipped (-drop-bad)\n", cal.dropped)
 	}
 	extraOutputs, badTensors := all.extraOutputs, all.badTensors
+	if all.dequantized > 0 {
+		fmt.Fprintf(e.stderr, "qcal: %d quantized tensor dump(s) (MSG[q ...][min][max]) dequantized as qint32 with TF's QuantizedToFloat rule\n", all.dequantized)
+	}
 	if w := cal.counts.TruncationWarning(); w != "" {
 		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
 	}
 	if extraOutputs > 0 {
-		fmt.Fprintf(e.stderr, "qcal: warning: %d logged tensor(s) beyond a Print's first output ignored: value strategies read output 0 "+
-			"(Intel's quantized dumps MSG[q...][min][max] are not dequantized)\n", extraOutputs)
+		fmt.Fprintf(e.stderr, "qcal: warning: %d logged tensor(s) beyond a Print's first output ignored: value strategies read output 0, "+
+			"or outputs 0-2 of a quantized dump MSG[q ...][min][max]\n", extraOutputs)
 	}
 	if badTensors > 0 {
 		fmt.Fprintf(e.stderr, "qcal: warning: %d tensor(s) malformed part-way; the values before the damage were used\n", badTensors)
@@ -318,13 +323,17 @@ type item struct {
 	node      string
 	se        *logparse.SyntaxError
 	lo, hi    int32
+	ints      bool // the tensor's values so far are integers (vals64[lo:hi] holds them exactly)
+	chunk     int32
 	values    []float32 // set on the accumulating side
+	values64  []float64 // set on the accumulating side when ints
 }
 
 // batch is a group of items and the values of their Values records.
 type batch struct {
-	items []item
-	vals  []float32
+	items  []item
+	vals   []float32
+	vals64 []float64 // parallel to vals, for integer tensors
 }
 
 // batchLen is how many items the scanning goroutine hands over at a time;
@@ -348,7 +357,7 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 			var b *batch
 			select {
 			case b = <-free:
-				b.items, b.vals = b.items[:0], b.vals[:0]
+				b.items, b.vals, b.vals64 = b.items[:0], b.vals[:0], b.vals64[:0]
 			default:
 				b = &batch{items: make([]item, 0, batchLen)}
 			}
@@ -364,10 +373,13 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 				rec := r.Record()
 				it := item{kind: rec.Kind, node: rec.Node, min: rec.Min, max: rec.Max, line: rec.Line}
 				if rec.Kind == logparse.Values {
-					it.output, it.last, it.bad = int32(rec.Output), rec.Last, rec.Bad
+					it.output, it.last, it.bad, it.chunk = int32(rec.Output), rec.Last, rec.Bad, int32(rec.Chunk)
 					it.lo = int32(len(b.vals))
 					b.vals = append(b.vals, rec.Values...)
 					it.hi = int32(len(b.vals))
+					if it.ints = rec.Values64 != nil; it.ints {
+						b.vals64 = append(b.vals64[:it.lo], rec.Values64...)
+					}
 				}
 				b.items = append(b.items, it)
 			}
@@ -389,6 +401,9 @@ func scanAsync(r *logparse.Reader, f func(*item) error) error {
 			it := &b.items[i]
 			if it.kind == logparse.Values {
 				it.values = b.vals[it.lo:it.hi:it.hi]
+				if it.ints {
+					it.values64 = b.vals64[it.lo:it.hi:it.hi]
+				}
 			}
 			if err = f(it); err != nil {
 				close(stop)
@@ -414,7 +429,25 @@ type part struct {
 	bad                      []badRecord            // the first maxShown
 	nSyntax, nBad, dropped   int
 	extraOutputs, badTensors int64
+	// quantized holds, per node, an integer tensor that may be the data of
+	// a quantized dump MSG[q q ...][min][max]: kept until its min and max
+	// arrive (then dequantized) or until it turns out to be a plain tensor.
+	quantized   map[string]*qtensor
+	qtype       quant.Type
+	dequantized int64
 }
+
+// qtensor is a tensor of integers waiting for its range.
+type qtensor struct {
+	codes    []float64
+	min      float32
+	haveMin  bool
+	complete bool // output 0 has ended
+}
+
+// maxQuantized bounds the codes held for one quantized dump (128 MiB);
+// a longer integer tensor is binned as plain values.
+const maxQuantized = 1 << 24
 
 // badRecord is a range record unusable for calibration.
 type badRecord struct {
@@ -424,7 +457,93 @@ type badRecord struct {
 }
 
 func newPart(acc *stats.Accumulator, hist *stats.HistogramSet, nameMap map[string]string, dropBad bool) *part {
-	return &part{acc: acc, hist: hist, hists: map[string]*stats.Histogram{}, nameMap: nameMap, dropBad: dropBad}
+	return &part{acc: acc, hist: hist, hists: map[string]*stats.Histogram{}, nameMap: nameMap, dropBad: dropBad,
+		quantized: map[string]*qtensor{}, qtype: quant.QInt32}
+}
+
+// histogram returns the histogram a logged node's values go to.
+func (p *part) histogram(node string) *stats.Histogram {
+	h := p.hists[node]
+	if h == nil {
+		target, ok := p.nameMap[node]
+		if !ok {
+			target = stats.MapName(node)
+		}
+		h = p.hist.Histogram(target)
+		p.hists[node] = h
+	}
+	return h
+}
+
+// flushQuantized bins a held integer tensor as plain values: no range came.
+func (p *part) flushQuantized(node string) {
+	q := p.quantized[node]
+	if q == nil {
+		return
+	}
+	delete(p.quantized, node)
+	h := p.histogram(node)
+	for _, c := range q.codes {
+		h.Add(float32(c))
+	}
+}
+
+// flushAll bins every held integer tensor as plain values (end of input).
+func (p *part) flushAll() {
+	nodes := make([]string, 0, len(p.quantized))
+	for n := range p.quantized {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		p.flushQuantized(n)
+	}
+}
+
+// values takes one chunk of a logged tensor. Output 0 is binned; when it is
+// all integers it is held, and if outputs 1 and 2 follow with one value
+// each, it is a quantized dump (Intel's MSG[q ...][min][max]) and is
+// dequantized with TF's QuantizedToFloat rule for p.qtype before binning.
+func (p *part) values(it *item) {
+	if it.output == 0 {
+		if it.chunk == 0 {
+			p.flushQuantized(it.node) // a previous integer tensor got no range
+		}
+		q := p.quantized[it.node]
+		switch {
+		case it.ints && (it.chunk == 0 || q != nil) && (q == nil || len(q.codes)+len(it.values64) <= maxQuantized):
+			if q == nil {
+				q = &qtensor{}
+				p.quantized[it.node] = q
+			}
+			q.codes = append(q.codes, it.values64...)
+			q.complete = it.last
+		default:
+			p.flushQuantized(it.node)
+			p.histogram(it.node).AddSlice(it.values)
+		}
+		if it.bad {
+			p.badTensors++
+		}
+		return
+	}
+	q := p.quantized[it.node]
+	switch {
+	case q != nil && q.complete && it.output == 1 && it.chunk == 0 && it.last && len(it.values) == 1:
+		q.min, q.haveMin = it.values[0], true
+	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == 1:
+		max := it.values[0]
+		delete(p.quantized, it.node)
+		h := p.histogram(it.node)
+		for _, c := range q.codes {
+			h.Add(quant.QuantizedToFloat(p.qtype, int64(c), q.min, max))
+		}
+		p.dequantized++
+	default:
+		if it.last {
+			p.extraOutputs++
+		}
+	}
 }
 
 // read scans r (named name) into the part and closes it.
@@ -435,6 +554,7 @@ func (p *part) read(r *logparse.Reader, name string, c *calibFlags, values bool)
 	if err := scanAsync(r, func(it *item) error { return p.consume(it, name) }); err != nil {
 		return logparse.Counts{}, err
 	}
+	p.flushAll()
 	return r.Counts(), r.Err()
 }
 
@@ -448,26 +568,7 @@ func (p *part) consume(it *item, file string) error {
 		return nil
 	}
 	if it.kind == logparse.Values {
-		switch {
-		case it.output > 0:
-			if it.last {
-				p.extraOutputs++
-			}
-		default:
-			h := p.hists[it.node]
-			if h == nil {
-				target, ok := p.nameMap[it.node]
-				if !ok {
-					target = stats.MapName(it.node)
-				}
-				h = p.hist.Histogram(target)
-				p.hists[it.node] = h
-			}
-			h.AddSlice(it.values)
-			if it.bad {
-				p.badTensors++
-			}
-		}
+		p.values(it)
 		return nil
 	}
 	if msg := checkRecord(it.kind, it.min, it.max); msg != "" {
@@ -507,6 +608,7 @@ func (p *part) merge(q *part, lineOffset int64) error {
 	p.dropped += q.dropped
 	p.extraOutputs += q.extraOutputs
 	p.badTensors += q.badTensors
+	p.dequantized += q.dequantized
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"qcal/internal/synth"
+	"qcal/quant"
+	"qcal/report"
 	"qcal/stats"
 )
 
@@ -145,5 +147,33 @@ func TestFreezeKL(t *testing.T) {
 	code, _, stderr = qcal(t, "", "freeze", "-graph", graph, "-log", log, "-strategy", "kl", "-map", bad, "-o", filepath.Join(dir, "x.pb"))
 	if code != 1 || !strings.Contains(stderr, "bad.map:2") {
 		t.Errorf("bad map: exit %d, %s", code, stderr)
+	}
+}
+
+// TestQuantizedDump: Intel's dumps of a quantized op print the qint32 data,
+// then its float min and max; qcal dequantizes the data with TF's
+// QuantizedToFloat rule before binning. An integer tensor with no range
+// after it is binned as it is.
+func TestQuantizedDump(t *testing.T) {
+	dir := t.TempDir()
+	log := writeText(t, dir, "q.log",
+		";q/Conv2D__print__;__KL:[-2147483648 0 2147483647][-1][1]\n"+
+			"noise\n"+
+			";p/Conv2D__print__;__KL:[1 2 3]\n"+
+			";q/Conv2D__print__;__KL:[-1073741824 1073741824][-1][1]\n")
+	code, out, stderr := qcal(t, "", "ranges", "-format", "csv", "-strategy", "vpercentile:100", log)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lo := quant.QuantizedToFloat(quant.QInt32, math.MinInt32, -1, 1)
+	hi := quant.QuantizedToFloat(quant.QInt32, math.MaxInt32, -1, 1)
+	want := "node,batches,min,max\n" +
+		"q/Conv2D_eightbit_requant_range,5," + report.FormatFloat(lo) + "," + report.FormatFloat(hi) + "\n" +
+		"p/Conv2D_eightbit_requant_range,3,1,3\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	if !strings.Contains(stderr, "2 quantized tensor dump(s)") || strings.Contains(stderr, "beyond a Print's first output") {
+		t.Errorf("stderr: %s", stderr)
 	}
 }
