@@ -19,6 +19,10 @@ type RangesDoc struct {
 
 // RangeEntry is one node's range in a RangesDoc. Min is omitted for
 // max-only nodes and Max for min-only nodes.
+// KindValues is the kind of a range computed from logged tensor values; its
+// count is a number of values, not of batches.
+const KindValues = "values"
+
 type RangeEntry struct {
 	Node string `json:"node"`
 	// Strategy is set when the document holds several strategies.
@@ -65,9 +69,22 @@ func (d *RangesDoc) Append(o *RangesDoc) {
 // max, and the strategy when there are several.
 func (d *RangesDoc) Table() *Table {
 	several := strings.Contains(d.Strategy, ",")
-	t := &Table{Header: []string{"node", "batches", "min", "max"}, Right: []bool{false, true, true, true}}
+	values := 0
+	for _, e := range d.Ranges {
+		if e.Kind == KindValues {
+			values++
+		}
+	}
+	count := "count"
+	switch values {
+	case 0:
+		count = "batches"
+	case len(d.Ranges):
+		count = "values"
+	}
+	t := &Table{Header: []string{"node", count, "min", "max"}, Right: []bool{false, true, true, true}}
 	if several {
-		t = &Table{Header: []string{"node", "strategy", "count", "min", "max"}, Right: []bool{false, false, true, true, true}}
+		t = &Table{Header: []string{"node", "strategy", count, "min", "max"}, Right: []bool{false, false, true, true, true}}
 	}
 	for _, e := range d.Ranges {
 		row := []string{e.Node, strconv.Itoa(e.Count), fmtPtr(e.Min), fmtPtr(e.Max)}

@@ -24,6 +24,11 @@ func runRanges(e *env, args []string) error {
 	var doc *report.RangesDoc
 	for _, m := range cal.methods {
 		d := report.NewRangesDoc(m.name(), cal.logs, cal.counts.Records, cal.ranges(m))
+		for i, e := range d.Ranges {
+			if m.hist != nil && cal.hist.Node(e.Node) != nil && (m.batch == nil || cal.acc.Node(e.Node) == nil) {
+				d.Ranges[i].Kind = report.KindValues // counted in values, not batches
+			}
+		}
 		if doc == nil {
 			doc = d
 		} else {

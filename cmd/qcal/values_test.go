@@ -167,7 +167,7 @@ func TestQuantizedDump(t *testing.T) {
 	}
 	lo := quant.QuantizedToFloat(quant.QInt32, math.MinInt32, -1, 1)
 	hi := quant.QuantizedToFloat(quant.QInt32, math.MaxInt32, -1, 1)
-	want := "node,batches,min,max\n" +
+	want := "node,values,min,max\n" +
 		"q/Conv2D_eightbit_requant_range,5," + report.FormatFloat(lo) + "," + report.FormatFloat(hi) + "\n" +
 		"p/Conv2D_eightbit_requant_range,3,1,3\n"
 	if out != want {
