@@ -155,46 +155,30 @@ p.finding { margin: 12px 0 2px; }
 </style>
 `
 
-// auditTableHTML renders a table like Table.HTML, with node names that may
-// break after '/' and '_', and the verdict cell coloured by level (the
-// page's v-pass, v-warn and v-fail classes).
+// auditTableHTML renders a table with node names that may break after '/'
+// and '_', and the verdict cell coloured by level (the page's v-pass,
+// v-warn and v-fail classes).
 func auditTableHTML(t *Table, level func(row int) string) template.HTML {
-	var b strings.Builder
-	b.WriteString(`<div class="scroll"><table>` + "\n<thead><tr>")
-	for i, h := range t.Header {
-		b.WriteString("<th")
-		if i < len(t.Right) && t.Right[i] {
-			b.WriteString(` class="num"`)
-		}
-		b.WriteString(">" + template.HTMLEscapeString(h) + "</th>")
-	}
-	b.WriteString("</tr></thead>\n<tbody>\n")
-	for r, row := range t.Rows {
-		b.WriteString("<tr>")
-		for i, cell := range row {
-			var cls string
-			text := template.HTMLEscapeString(cell)
-			switch {
-			case i < len(t.Right) && t.Right[i]:
-				cls = "num"
-			case t.Header[i] == "node":
-				cls, text = "node", breakable(cell)
-			case t.Header[i] == "verdict" && level != nil:
-				cls = "v-" + level(r)
-			case t.Header[i] == "flags":
-				cls = "flags"
+	class := func(row, col int) string {
+		switch t.Header[col] {
+		case "node":
+			return "node"
+		case "verdict":
+			if level != nil {
+				return "v-" + level(row)
 			}
-			if cls != "" {
-				b.WriteString(`<td class="` + cls + `">`)
-			} else {
-				b.WriteString("<td>")
-			}
-			b.WriteString(text + "</td>")
+		case "flags":
+			return "flags"
 		}
-		b.WriteString("</tr>\n")
+		return ""
 	}
-	b.WriteString("</tbody></table></div>")
-	return template.HTML(b.String())
+	cell := func(row, col int) string {
+		if t.Header[col] == "node" {
+			return breakable(t.Rows[row][col])
+		}
+		return template.HTMLEscapeString(t.Rows[row][col])
+	}
+	return t.HTMLWith(class, cell)
 }
 
 // breakable escapes a node name and lets the browser break it after '/'

@@ -109,6 +109,12 @@ func WritePage(w io.Writer, p *Page) error {
 // HTML returns t as an HTML table; right-aligned columns get class "num".
 // cellClass, when not nil, gives an extra class for a body cell.
 func (t *Table) HTML(cellClass func(row, col int) string) template.HTML {
+	return t.HTMLWith(cellClass, nil)
+}
+
+// HTMLWith is HTML with cellHTML, when not nil, writing a body cell's
+// content (which it must escape) instead of the escaped text.
+func (t *Table) HTMLWith(cellClass func(row, col int) string, cellHTML func(row, col int) string) template.HTML {
 	var b strings.Builder
 	b.WriteString(`<div class="scroll"><table>` + "\n<thead><tr>")
 	for i, h := range t.Header {
@@ -135,7 +141,11 @@ func (t *Table) HTML(cellClass func(row, col int) string) template.HTML {
 			if len(cls) > 0 {
 				b.WriteString(` class="` + template.HTMLEscapeString(strings.Join(cls, " ")) + `"`)
 			}
-			b.WriteString(">" + template.HTMLEscapeString(cell) + "</td>")
+			if cellHTML != nil {
+				b.WriteString(">" + cellHTML(r, i) + "</td>")
+			} else {
+				b.WriteString(">" + template.HTMLEscapeString(cell) + "</td>")
+			}
 		}
 		b.WriteString("</tr>\n")
 	}
