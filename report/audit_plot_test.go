@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
-	"image"
 	"image/png"
 	"io"
 	"os"
@@ -224,20 +223,7 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shot := filepath.Join(dir, "shot.png")
-	testutil.Chromium(t, page, "--screenshot="+shot, "--window-size=1280,6000", "--hide-scrollbars")
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := img.Bounds().Size(); got != image.Pt(1280, 6000) {
-		t.Errorf("screenshot is %v, want 1280×6000", got)
-	}
+	img := testutil.Screenshot(t, page, 1280, 6000)
 	nonWhite := 0
 	found := map[string]int{}
 	want := map[string][3]uint8{

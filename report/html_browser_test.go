@@ -2,9 +2,7 @@ package report
 
 import (
 	"bytes"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"qcal/internal/testutil"
@@ -26,20 +24,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	shot := filepath.Join(dir, "out.png")
-	testutil.Chromium(t, page, "--screenshot="+shot, "--window-size=1200,1600", "--hide-scrollbars")
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := img.Bounds().Size(); got != image.Pt(1200, 1600) {
-		t.Errorf("screenshot is %v, want 1200×1600", got)
-	}
+	img := testutil.Screenshot(t, page, 1200, 1600)
 	nonWhite := 0
 	colours := map[string]int{}
 	want := map[string]color.RGBA{"baseline bar": colBaseline, "pass bar": colPass, "fail bar": colFail}

@@ -3,8 +3,12 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,4 +59,25 @@ func Chromium(tb testing.TB, page string, args ...string) []byte {
 func Near(v uint32, c uint8) bool {
 	d := int(v>>8) - int(c)
 	return d >= -6 && d <= 6
+}
+
+// Screenshot renders the local page in headless Chromium at width×height
+// and returns the decoded picture, failing the test if it has another size.
+func Screenshot(tb testing.TB, page string, width, height int) image.Image {
+	tb.Helper()
+	shot := filepath.Join(tb.TempDir(), "shot.png")
+	Chromium(tb, page, "--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", width, height), "--hide-scrollbars")
+	f, err := os.Open(shot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if got := img.Bounds().Size(); got != image.Pt(width, height) {
+		tb.Fatalf("screenshot is %v, want %d×%d", got, width, height)
+	}
+	return img
 }
