@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"image/color"
 	"image/png"
 	"io"
 	"os"
@@ -224,28 +225,14 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := testutil.Screenshot(t, page, 1280, 6000)
-	nonWhite := 0
-	found := map[string]int{}
-	want := map[string][3]uint8{
-		"risk banner":       {0xfd, 0xe8, 0xe6}, // the page's --fail-bg
-		"box of maxima":     {auditMaxFill.R, auditMaxFill.G, auditMaxFill.B},
-		"box of minima":     {auditMinFill.R, auditMinFill.G, auditMinFill.B},
-		"outlier bar (red)": {auditLevels[AuditRisk].R, auditLevels[AuditRisk].G, auditLevels[AuditRisk].B},
+	want := map[string]color.RGBA{
+		"risk banner":       {0xfd, 0xe8, 0xe6, 0xff}, // the page's --fail-bg
+		"box of maxima":     {auditMaxFill.R, auditMaxFill.G, auditMaxFill.B, 0xff},
+		"box of minima":     {auditMinFill.R, auditMinFill.G, auditMinFill.B, 0xff},
+		"outlier bar (red)": {auditLevels[AuditRisk].R, auditLevels[AuditRisk].G, auditLevels[AuditRisk].B, 0xff},
 	}
+	nonWhite, found := testutil.CountPixels(img, want)
 	bounds := img.Bounds()
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		for x := bounds.Min.X; x < bounds.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 240 || g>>8 < 240 || bl>>8 < 240 {
-				nonWhite++
-			}
-			for name, c := range want {
-				if testutil.Near(r, c[0]) && testutil.Near(g, c[1]) && testutil.Near(bl, c[2]) {
-					found[name]++
-				}
-			}
-		}
-	}
 	total := bounds.Dx() * bounds.Dy()
 	t.Logf("screenshot: %d of %d pixels not white; colours %v", nonWhite, total, found)
 	if nonWhite < total/50 {

@@ -25,23 +25,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 
 	img := testutil.Screenshot(t, page, 1200, 1600)
-	nonWhite := 0
-	colours := map[string]int{}
 	want := map[string]color.RGBA{"baseline bar": colBaseline, "pass bar": colPass, "fail bar": colFail}
+	nonWhite, colours := testutil.CountPixels(img, want)
 	bounds := img.Bounds()
-	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
-		for x := bounds.Min.X; x < bounds.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 240 || g>>8 < 240 || bl>>8 < 240 {
-				nonWhite++
-			}
-			for name, c := range want {
-				if testutil.Near(r, c.R) && testutil.Near(g, c.G) && testutil.Near(bl, c.B) {
-					colours[name]++
-				}
-			}
-		}
-	}
 	total := bounds.Dx() * bounds.Dy()
 	t.Logf("screenshot: %d of %d pixels not white; chart colours %v", nonWhite, total, colours)
 	if nonWhite < total/20 {

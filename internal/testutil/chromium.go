@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
@@ -80,4 +81,25 @@ func Screenshot(tb testing.TB, page string, width, height int) image.Image {
 		tb.Fatalf("screenshot is %v, want %d×%d", got, width, height)
 	}
 	return img
+}
+
+// CountPixels counts the pixels of img that are not near-white, and for
+// each named colour the pixels within 6 levels of it (see Near).
+func CountPixels(img image.Image, colours map[string]color.RGBA) (nonWhite int, found map[string]int) {
+	found = make(map[string]int, len(colours))
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 < 240 || g>>8 < 240 || bl>>8 < 240 {
+				nonWhite++
+			}
+			for name, c := range colours {
+				if Near(r, c.R) && Near(g, c.G) && Near(bl, c.B) {
+					found[name]++
+				}
+			}
+		}
+	}
+	return nonWhite, found
 }
