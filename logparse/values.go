@@ -248,7 +248,7 @@ func (r *Reader) stepValues() bool {
 		// A value. The common cases, a run of float values written
 		// "%.6g"-style or of integers, are converted in one call.
 		if !allInt {
-			if k, q := scanRun(buf, p, lim, f32[n:]); k > 0 {
+			if k, q := scanFloats(buf, p, lim, f32[n:]); k > 0 {
 				n, p = n+k, q
 				continue
 			}

@@ -1031,3 +1031,54 @@ func TestScanRun(t *testing.T) {
 		t.Errorf("fast paths took only %d of 200000 values, want at least 60000", accepted)
 	}
 }
+
+// BenchmarkScanRun times scanRun alone, the inner loop of value parsing,
+// over 1M values as TF's Print writes them: "%.6g" (6digits), "%.9g"
+// (9digits), and small values written with exponents. It reports values
+// per second on one core.
+func BenchmarkScanRun(b *testing.B) { benchScan(b, scanRun) }
+func BenchmarkScanFloats(b *testing.B) { benchScan(b, scanFloats) }
+func benchScan(b *testing.B, scanRunF func([]byte, int, int, []float32) (int, int)) {
+	for _, c := range []struct {
+		name   string
+		digits int
+		scale  float64
+	}{{"6digits", 6, 3}, {"9digits", 9, 3}, {"exponents", 6, 1e-5}} {
+		b.Run(c.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(uint64(c.digits), 5))
+			const count = 1 << 20
+			var buf []byte
+			for i := range count {
+				if i > 0 {
+					buf = append(buf, ' ')
+				}
+				x := float32(rng.NormFloat64() * c.scale)
+				if c.digits == 6 {
+					buf = strconv.AppendFloat(buf, float64(x), 'g', 6, 32)
+				} else {
+					buf = strconv.AppendFloat(buf, float64(x), 'g', 9, 32)
+				}
+			}
+			buf = append(buf, ']')
+			lim := len(buf)
+			buf = append(buf, make([]byte, scanRunRoom)...)
+			dst := make([]float32, 4096)
+			b.SetBytes(int64(lim))
+			b.ReportAllocs()
+			for b.Loop() {
+				total := 0
+				for p := 0; p < lim-1; {
+					n, q := scanRunF(buf, p, lim, dst)
+					if n == 0 {
+						b.Fatalf("scanRun stopped at %q", buf[p:min(p+20, lim)])
+					}
+					total, p = total+n, q
+				}
+				if total != count {
+					b.Fatalf("%d values, want %d", total, count)
+				}
+			}
+			b.ReportMetric(float64(count)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mvalues/s")
+		})
+	}
+}
