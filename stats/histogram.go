@@ -119,11 +119,19 @@ func (h *Histogram) addChunk(vs []float32) {
 	mn, mx := h.min, h.max
 	var n uint64
 	for _, v := range vs {
-		i := int(math.Floor(float64(v)*scale)) + halfBins
-		if uint(i) >= HistogramBins {
-			// NaN, ±Inf or a value outside [-T, T): NaN and ±Inf convert
-			// to an out-of-range int on every Go port, so one test sends
-			// all of them here.
+		// floor(v*scale) without math.Floor (a call or a CPU feature
+		// test here): int rounds toward zero, one too high for negative
+		// non-integers. v*scale is exact: scale is a power of two.
+		y := float64(v) * scale
+		t := int(y)
+		var below int
+		if float64(t) > y {
+			below = 1
+		}
+		i := t - below + halfBins
+		if uint(i) >= HistogramBins || y != y {
+			// A value outside [-T, T), ±Inf (an out-of-range int), or
+			// NaN (which some ports convert to 0).
 			h.n += n
 			n = 0
 			h.min, h.max = mn, mx
