@@ -1032,12 +1032,16 @@ func TestScanRun(t *testing.T) {
 	}
 }
 
-// BenchmarkScanRun times scanRun alone, the inner loop of value parsing,
-// over 1M values as TF's Print writes them: "%.6g" (6digits), "%.9g"
-// (9digits), and small values written with exponents. It reports values
-// per second on one core.
+// BenchmarkScanRun times scanRun alone, the pure Go inner loop of value
+// parsing, over 1M values as TF's Print writes them: "%.6g" (6digits),
+// "%.9g" (9digits), and small values written with exponents. It reports
+// values per second on one core.
 func BenchmarkScanRun(b *testing.B) { benchScan(b, scanRun) }
+
+// BenchmarkScanFloats is BenchmarkScanRun for scanFloats, the loop the
+// reader uses (SSSE3 assembly on amd64).
 func BenchmarkScanFloats(b *testing.B) { benchScan(b, scanFloats) }
+
 func benchScan(b *testing.B, scanRunF func([]byte, int, int, []float32) (int, int)) {
 	for _, c := range []struct {
 		name   string
