@@ -399,17 +399,54 @@ func FloatToQuantized(t Type, v, minRange, maxRange float32) int64 {
 // it include <math.h>, whose C++ wrapper makes round(float) the float
 // overload. min == max gives min.
 func QuantizedToFloat(t Type, code int64, minRange, maxRange float32) float32 {
+	return NewDequantizer(t, minRange, maxRange).Float(code)
+}
+
+// A Dequantizer applies QuantizedToFloat for one type and range to many
+// codes, with the per-range arithmetic done once.
+type Dequantizer struct {
+	flat          bool    // min == max: every code means min
+	min           float32 // for flat
+	base          float64 // range_min_rounded
+	lowest, scale float64 // lowest(t), range_scale
+}
+
+// NewDequantizer returns the Dequantizer for codes of type t in the float
+// range [minRange, maxRange].
+func NewDequantizer(t Type, minRange, maxRange float32) Dequantizer {
 	if minRange == maxRange {
-		return minRange
+		return Dequantizer{flat: true, min: minRange}
 	}
 	steps := math.Ldexp(1, t.Bits())
 	rangeAdjust := steps / (steps - 1.0)
 	rng := float64(maxRange-minRange) * rangeAdjust
 	rangeScale := rng / steps
-	offset := float64(code) - float64(t.Lowest())
 	rs32 := float32(rangeScale)
 	rmr := float32(float32(math.Round(float64(minRange/rs32))) * rs32)
-	return float32(float64(rmr) + offset*rangeScale)
+	return Dequantizer{base: float64(rmr), lowest: float64(t.Lowest()), scale: rangeScale}
+}
+
+// Float returns the float that code means.
+func (d Dequantizer) Float(code int64) float32 {
+	return d.float(float64(code))
+}
+
+func (d Dequantizer) float(code float64) float32 {
+	if d.flat {
+		return d.min
+	}
+	return float32(d.base + (code-d.lowest)*d.scale)
+}
+
+// Floats stores in dst[i] the float that codes[i] means, for codes that
+// are integers held exactly as float64 (as logparse's Values64), for i
+// below the shorter length, and returns how many it stored.
+func (d Dequantizer) Floats(dst []float32, codes []float64) int {
+	n := min(len(dst), len(codes))
+	for i, c := range codes[:n] {
+		dst[i] = d.float(c)
+	}
+	return n
 }
 
 // FloatForOneQuantizedLevel is TF's FloatForOneQuantizedLevel<T>:

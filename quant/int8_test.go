@@ -361,3 +361,54 @@ func TestHistogramError(t *testing.T) {
 		t.Errorf("empty histogram: %+v", e)
 	}
 }
+
+// TestDequantizerFloats checks the batch form against the hand-worked
+// values of TestQuantizedToFloatQInt32 and against Float code by code.
+func TestDequantizerFloats(t *testing.T) {
+	d := NewDequantizer(QInt32, -128, 128)
+	codes := []float64{50331648, -5, math.MinInt32, math.MaxInt32}
+	dst := make([]float32, 3) // shorter: stops at 3
+	if n := d.Floats(dst, codes); n != 3 {
+		t.Fatalf("Floats stored %d, want 3", n)
+	}
+	if want := []float32{3, -2.682209014892578e-07, -128}; dst[0] != want[0] || dst[1] != want[1] || dst[2] != want[2] {
+		t.Errorf("Floats = %v, want %v (TestQuantizedToFloatQInt32's values)", dst, want)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 200 {
+		lo := float32(-rng.ExpFloat64())
+		hi := float32(rng.ExpFloat64())
+		if rng.IntN(10) == 0 {
+			hi = lo // flat: every code means min
+		}
+		d := NewDequantizer(QInt32, lo, hi)
+		codes := make([]float64, 50)
+		for i := range codes {
+			codes[i] = float64(int32(rng.Uint32()))
+		}
+		got := make([]float32, len(codes))
+		d.Floats(got, codes)
+		for i, c := range codes {
+			if want := QuantizedToFloat(QInt32, int64(c), lo, hi); got[i] != want {
+				t.Fatalf("[%g, %g] code %d: Floats %g, QuantizedToFloat %g", lo, hi, int64(c), got[i], want)
+			}
+		}
+	}
+}
+
+// BenchmarkDequantizerFloats dequantizes a 4096-code chunk, as the CLI
+// does for Intel's quantized dumps.
+func BenchmarkDequantizerFloats(b *testing.B) {
+	codes := make([]float64, 4096)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range codes {
+		codes[i] = float64(int32(rng.Uint32()))
+	}
+	dst := make([]float32, len(codes))
+	d := NewDequantizer(QInt32, -6, 6)
+	b.SetBytes(8 * int64(len(codes)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Floats(dst, codes)
+	}
+}

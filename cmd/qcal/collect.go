@@ -435,6 +435,8 @@ type part struct {
 	quantized   map[string]*qtensor
 	qtype       quant.Type
 	dequantized int64
+	spare       []float64 // the codes buffer of the last tensor binned, for the next
+	floats      []float32 // codes turned to floats, a chunk at a time
 }
 
 // qtensor is a tensor of integers waiting for its range.
@@ -482,10 +484,31 @@ func (p *part) flushQuantized(node string) {
 		return
 	}
 	delete(p.quantized, node)
+	p.binCodes(node, q, func(dst []float32, codes []float64) int {
+		n := min(len(dst), len(codes))
+		for i, c := range codes[:n] {
+			dst[i] = float32(c)
+		}
+		return n
+	})
+}
+
+// binCodes bins the codes of q as conv turns them to floats, a chunk at a
+// time, and keeps the codes buffer for the next tensor.
+func (p *part) binCodes(node string, q *qtensor, conv func(dst []float32, codes []float64) int) {
 	h := p.histogram(node)
-	for _, c := range q.codes {
-		h.Add(float32(c))
+	if p.floats == nil {
+		p.floats = make([]float32, 4096)
 	}
+	for codes := q.codes; len(codes) > 0; {
+		n := conv(p.floats, codes)
+		h.AddSlice(p.floats[:n])
+		codes = codes[n:]
+	}
+	if cap(q.codes) <= 1<<22 { // 32 MiB; a larger one is rare: let it go
+		p.spare = q.codes[:0]
+	}
+	q.codes = nil
 }
 
 // flushAll bins every held integer tensor as plain values (end of input).
@@ -513,7 +536,8 @@ func (p *part) values(it *item) {
 		switch {
 		case it.ints && (it.chunk == 0 || q != nil) && (q == nil || len(q.codes)+len(it.values64) <= maxQuantized):
 			if q == nil {
-				q = &qtensor{}
+				q = &qtensor{codes: p.spare}
+				p.spare = nil
 				p.quantized[it.node] = q
 			}
 			q.codes = append(q.codes, it.values64...)
@@ -534,10 +558,7 @@ func (p *part) values(it *item) {
 	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == 1:
 		max := it.values[0]
 		delete(p.quantized, it.node)
-		h := p.histogram(it.node)
-		for _, c := range q.codes {
-			h.Add(quant.QuantizedToFloat(p.qtype, int64(c), q.min, max))
-		}
+		p.binCodes(it.node, q, quant.NewDequantizer(p.qtype, q.min, max).Floats)
 		p.dequantized++
 	default:
 		if it.last {
