@@ -12,13 +12,16 @@ package logparse
 // the same cases (exponents beyond ±22, results outside float32's normal
 // range or near a float32 halfway point).
 //
+// With a non-empty dst64 (at least as long as dst) it is scanIntRun: it
+// reads integers [-]digits only, and stores each also exactly in dst64.
+//
 // It finds the spaces of 64 bytes at a time first, so that each value
 // can be read without waiting for the end of the one before, and it
 // needs 64 bytes from a value's start: it stops within 64 bytes of the
 // end of s.
 //
 //go:noescape
-func scanRunSSSE3(s []byte, p, lim int, dst []float32) (n, q int)
+func scanRunSSSE3(s []byte, p, lim int, dst []float32, dst64 []float64) (n, q int)
 
 // cpuid1ECX returns ECX of CPUID leaf 1, the feature flags.
 func cpuid1ECX() uint32
@@ -35,12 +38,32 @@ func scanFloats(s []byte, p, lim int, dst []float32) (n, q int) {
 		return scanRun(s, p, lim, dst)
 	}
 	for n < len(dst) {
-		k, r := scanRunSSSE3(s, p, lim, dst[n:])
+		k, r := scanRunSSSE3(s, p, lim, dst[n:], nil)
 		n, p = n+k, r
 		if n == len(dst) {
 			break
 		}
 		if k, p = scanRun(s, p, lim, dst[n:n+1]); k == 0 {
+			break
+		}
+		n++
+	}
+	return n, p
+}
+
+// scanInts is scanIntRun, faster, as scanFloats is scanRun.
+func scanInts(s []byte, p, lim int, dst []float32, dst64 []float64) (n, q int) {
+	if !hasSSSE3 {
+		return scanIntRun(s, p, lim, dst, dst64)
+	}
+	dst64 = dst64[:len(dst)]
+	for n < len(dst) {
+		k, r := scanRunSSSE3(s, p, lim, dst[n:], dst64[n:])
+		n, p = n+k, r
+		if n == len(dst) {
+			break
+		}
+		if k, p = scanIntRun(s, p, lim, dst[n:n+1], dst64[n:n+1]); k == 0 {
 			break
 		}
 		n++

@@ -35,7 +35,7 @@ TEXT ·cpuid1ECX(SB), NOSPLIT, $0-4
 	MOVL CX, ret+0(FP)
 	RET
 
-// func scanRunSSSE3(s []byte, p, lim int, dst []float32) (n, q int)
+// func scanRunSSSE3(s []byte, p, lim int, dst []float32, dst64 []float64) (n, q int)
 //
 // The values of a block of 64 bytes end at its spaces, found first, so
 // that a value's start does not wait for the reading of the one before.
@@ -52,7 +52,7 @@ TEXT ·cpuid1ECX(SB), NOSPLIT, $0-4
 // X0-X3 are scratch. BSF keeps its target when the source is 0, so it
 // waits for the target's last value: its target is always its source or
 // a register just written, not one the value before last wrote.
-TEXT ·scanRunSSSE3(SB), NOSPLIT, $24-80
+TEXT ·scanRunSSSE3(SB), NOSPLIT, $24-104
 	MOVQ s_base+0(FP), SI
 	MOVQ s_len+8(FP), AX
 	LEAQ -64(AX), BX
@@ -123,6 +123,12 @@ value:
 	XORL AX, AX
 	CMPL R8, CX
 	SETLT AL                    // AX = 1 if there is a dot (at ik)
+	CMPQ dst64_len+72(FP), $0
+	JEQ counted
+	TESTL AX, AX
+	JNE done                    // integers only
+
+counted:
 	MOVL CX, BX
 	SUBL AX, BX                 // BX = nd, the number of digits
 	JEQ done
@@ -152,6 +158,8 @@ value:
 	JNE exponent
 
 convert:
+	CMPQ dst64_len+72(FP), $0
+	JNE integer
 	LEAQ 22(R8), CX
 	CMPQ CX, $44
 	JHI done
@@ -190,6 +198,8 @@ zero:
 
 exponent:
 	// The digits must be followed by e±dd and the space.
+	CMPQ dst64_len+72(FP), $0
+	JNE done                    // integers only
 	LEAQ 4(DX), BX
 	CMPQ BX, R11
 	JNE done
@@ -219,6 +229,27 @@ exponent:
 eneg:
 	SUBQ BX, R8
 	JMP convert
+
+integer:
+	// An integer of at most 15 digits: exact in float64, and float32 of
+	// it rounds once.
+	XORPS X3, X3
+	CVTSQ2SD AX, X3
+	XORL BX, BX
+	CMPB (SI)(DI*1), $0x2d
+	SETEQ BL
+	SHLQ $63, BX
+	MOVQ BX, X2
+	XORPD X2, X3
+	MOVQ R9, AX
+	SUBQ dst_base+40(FP), AX    // 4n
+	MOVQ dst64_base+64(FP), BX
+	MOVSD X3, (BX)(AX*2)
+	CVTSD2SS X3, X3
+	MOVSS X3, (R9)
+	ADDQ $4, R9
+	LEAQ 1(R11), DI
+	JMP value
 
 block:
 	// The spaces of the 64 bytes from DI.
@@ -250,6 +281,6 @@ done:
 	MOVQ R9, AX
 	SUBQ dst_base+40(FP), AX
 	SHRQ $2, AX
-	MOVQ AX, n+64(FP)
-	MOVQ DI, q+72(FP)
+	MOVQ AX, n+88(FP)
+	MOVQ DI, q+96(FP)
 	RET

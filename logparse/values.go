@@ -252,7 +252,7 @@ func (r *Reader) stepValues() bool {
 				n, p = n+k, q
 				continue
 			}
-		} else if k, q := scanIntRun(buf, p, lim, f32[n:], f64[n:]); k > 0 {
+		} else if k, q := scanInts(buf, p, lim, f32[n:], f64[n:]); k > 0 {
 			n, p = n+k, q
 			continue
 		}
