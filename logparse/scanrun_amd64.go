@@ -15,6 +15,9 @@ package logparse
 // With a non-empty dst64 (at least as long as dst) it is scanIntRun: it
 // reads integers [-]digits only, and stores each also exactly in dst64.
 //
+// As for scanRun, p >= 0 and s[q:q+scanRunRoom] must exist for every
+// q < lim; a non-empty dst64 must be as long as dst.
+//
 // It finds the spaces of 64 bytes at a time first, so that each value
 // can be read without waiting for the end of the one before, and it
 // needs 64 bytes from a value's start: it stops within 64 bytes of the
