@@ -97,26 +97,7 @@ func (r *Reader) message(q int) bool {
 		r.counts.OtherPrints++
 		return false
 	}
-	// The name runs from the segment start to "__print__". One Count
-	// finds the line number; only if a newline lies after the last counted
-	// position can the segment start later than after the previous ';'.
-	// (nodeName does the same for value messages; the hot path of range
-	// records does not pay for the call.)
-	nameEnd := q - len(printSuffix)
-	nameStart, exact := r.segFloor, r.segExact
-	r.segFloor, r.segExact = q+1, true // for the next ';'
-	if c := bytes.Count(buf[r.nlPos:nameEnd], newline); c > 0 {
-		r.line += int64(c)
-		if i := bytes.IndexByte(buf[nameStart:nameEnd], '\n'); i >= 0 {
-			j := nameStart + i + 1
-			if k := bytes.LastIndexByte(buf[j:nameEnd], '\n'); k >= 0 {
-				j += k + 1
-			}
-			nameStart, exact = j, true
-		}
-	}
-	r.nlPos = nameEnd
-	line := r.line + 1
+	nameStart, nameEnd, exact, line := r.nodeName(q)
 	if !exact || nameEnd-nameStart > r.maxName {
 		r.emitError(line, fmt.Sprintf("node name longer than %d bytes in %s record", r.maxName, kind))
 		return true

@@ -148,7 +148,6 @@ func (r *Reader) valueMessage(q int) bool {
 // the buffer (it is then longer than maxName). It makes q+1 the start of
 // the next segment.
 func (r *Reader) nodeName(q int) (start, end int, exact bool, line int64) {
-	// As in message(), which has this inline.
 	buf := r.buf
 	end = q - len(printSuffix)
 	start, exact = r.segFloor, r.segExact
