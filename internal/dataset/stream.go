@@ -139,7 +139,7 @@ func Open(path string, opt Options) (*Stream, error) {
 	case "images":
 		r, err = openImages(path, files, opt.Labels, opt.LabelColumn)
 	case "tfrecord":
-		r, err = openTFRecords(files, opt.ImageKey, opt.LabelKey), nil
+		r, err = openTFRecords(files, opt.ImageKey, opt.LabelKey)
 	default:
 		err = fmt.Errorf("%s: unknown data set format %q (want idx, npy, images or tfrecord)", path, format)
 	}
