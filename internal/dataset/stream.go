@@ -180,8 +180,18 @@ func detect(path, format string) (files []string, _ string, err error) {
 	if format != "" {
 		return files, format, nil
 	}
-	format, err = sniff(files[0])
-	return files, format, err
+	for i, f := range files {
+		ff, err := sniff(f)
+		if err != nil {
+			return nil, "", err
+		}
+		if i == 0 {
+			format = ff
+		} else if ff != format {
+			return nil, "", fmt.Errorf("%s: %s is %s, not %s like %s", path, filepath.Base(f), ff, format, filepath.Base(files[0]))
+		}
+	}
+	return files, format, nil
 }
 
 // sniff tells the format of one file from its name and first bytes.
