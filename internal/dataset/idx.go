@@ -132,9 +132,9 @@ func openIDX(file, labels string) (reader, error) {
 	x := &idxReader{file: file, base: filepath.Base(file), r: r, c: c, hdr: hdr}
 	x.h, x.w, x.ch = exampleLayout(hdr.Dims[1:])
 	x.size = x.h * x.w * x.ch * idxTypeSize(hdr.Type)
-	if x.size == 0 {
+	if err := checkExampleSize(x.size, hdr.Dims[1:]); err != nil {
 		c.Close()
-		return nil, fileErr(file, "examples of shape %v hold no values", hdr.Dims[1:])
+		return nil, &Error{File: file, Record: -1, Err: err}
 	}
 	if labels == "" {
 		labels = idxLabelsFile(file)
@@ -147,6 +147,20 @@ func openIDX(file, labels string) (reader, error) {
 		}
 	}
 	return x, nil
+}
+
+// maxExampleBytes bounds one example's size, so a short file whose header
+// claims huge examples cannot make the reader allocate gigabytes.
+const maxExampleBytes = 1 << 28
+
+func checkExampleSize(size int, dims []int) error {
+	if size == 0 {
+		return fmt.Errorf("examples of shape %v hold no values", dims)
+	}
+	if size > maxExampleBytes {
+		return fmt.Errorf("examples of shape %v take %d bytes, over the %d limit", dims, size, maxExampleBytes)
+	}
+	return nil
 }
 
 // exampleLayout maps the per-example dimensions of an array to H×W×C:

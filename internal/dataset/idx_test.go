@@ -211,6 +211,8 @@ func TestIDXErrors(t *testing.T) {
 			"label-range.idx: record 1: label out of range: 12 not in [0, 10)", ErrLabel},
 		{"label-count", idxFile(0x08, []int{2, 1, 1}, []byte{1, 2}), idxFile(0x08, []int{3}, []byte{3, 1, 2}), Options{},
 			"label-count.labels: 3 labels for 2 examples", nil},
+		{"huge", idxFile(0x08, []int{1, 40000, 40000}, nil), nil, Options{},
+			"huge.idx: examples of shape [40000 40000] take 1600000000 bytes, over the 268435456 limit", nil},
 		{"shape", idxFile(0x08, []int{1, 2, 2}, []byte{1, 2, 3, 4}), nil, Options{Preprocess: Preprocess{Shape: []int{-1, 3}}},
 			"shape.idx: record 0: example is 2×2×1 after preprocessing, which does not fit the input shape [-1,3]", nil},
 	}

@@ -16,9 +16,9 @@ import (
 	"strings"
 )
 
-// maxPixels bounds the size an image header may claim (a 16384×16384
+// maxPixels bounds the size an image header may claim (an 8192×8192
 // photograph), so a corrupt or hostile header cannot ask for gigabytes.
-const maxPixels = 1 << 28
+const maxPixels = 1 << 26
 
 func isJPEG(b []byte) bool { return len(b) >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff }
 func isPNG(b []byte) bool  { return len(b) >= 8 && string(b[:8]) == "\x89PNG\r\n\x1a\n" }

@@ -334,9 +334,9 @@ func openNPY(file, labels string) (reader, error) {
 	x := &npyReader{file: file, base: filepath.Base(file), r: r, c: c, hdr: hdr}
 	x.h, x.w, x.ch = exampleLayout(hdr.Shape[1:])
 	x.size = x.h * x.w * x.ch * hdr.Size
-	if x.size == 0 {
+	if err := checkExampleSize(x.size, hdr.Shape[1:]); err != nil {
 		c.Close()
-		return nil, fileErr(file, "examples of shape %v hold no values", hdr.Shape[1:])
+		return nil, &Error{File: file, Record: -1, Err: err}
 	}
 	if labels != "" {
 		x.labels, err = openLabels(labels, hdr.Shape[0])
