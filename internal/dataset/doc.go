@@ -1,0 +1,12 @@
+// Package dataset reads real data sets a batch at a time: IDX files (the
+// MNIST family), NPY arrays, folders of PNG/JPEG images and TFRecord files of
+// tf.Example records. Each example is preprocessed (colour, crop, resize,
+// scale, mean/std) and laid out NHWC float32 to the graph input's shape.
+//
+// Its place in qcal's flow: the executor's batch loop (qcal eval, qcal
+// calibrate) calls Open and then Stream.Next; the package knows nothing of
+// graphs or kernels, and a Batch is plain Go slices. No reader holds a whole
+// data set in memory: memory grows with the batch size and the largest
+// example, never with the number of examples (folder readers keep the list
+// of file names, and a labels file is read into a map of names).
+package dataset

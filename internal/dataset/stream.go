@@ -1,0 +1,350 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Batch is a batch of preprocessed examples, plain Go slices.
+type Batch struct {
+	// X holds the examples one after another, each laid out row-major to
+	// Shape[1:] (NHWC for images): len(X) = Shape[0] × prod(Shape[1:]).
+	X []float32
+	// Shape is [n, ...] where n is the number of examples in this batch
+	// (the last batch may be short) and the rest is the graph input's shape.
+	Shape []int
+	// Labels holds one label per example, -1 when the data set has none.
+	Labels []int
+	// IDs holds one stable id per example: "file:record" for IDX, NPY and
+	// TFRecord files (file without its folder, record counted from 0), or
+	// the image's path under the folder.
+	IDs []string
+}
+
+// Options say what to read and how to prepare it. The zero value reads
+// every example, one at a time, as it is.
+type Options struct {
+	// Format is "idx", "npy", "images" or "tfrecord"; empty detects it from
+	// the path (directory, glob, extension) and the file's first bytes.
+	Format string
+	// BatchSize is the number of examples per batch; 0 takes the input
+	// shape's fixed first dimension, or 1.
+	BatchSize int
+	// Limit keeps only the first Limit examples of the data set (0: all).
+	// It applies before sharding, so the shards of a limited set are a
+	// partition of it.
+	Limit int
+	// Shard and Shards select every Shards-th example starting at Shard
+	// (qcal's -shard K/N); Shards 0 means 1.
+	Shard, Shards int
+	// Labels names a labels file: an IDX (idx1) or NPY array for IDX and NPY
+	// data, a CSV file (file name → label) for an image folder. Empty: IDX
+	// images find their labels file by name ("images-idx3" → "labels-idx1")
+	// when it exists; folders with subfolders label by subfolder.
+	Labels string
+	// LabelColumn names the CSV header of the label column; empty takes
+	// "label", else "class_index", else the second column.
+	LabelColumn string
+	// Classes, when > 0, makes a label outside [0, Classes) an error.
+	Classes int
+	// ImageKey and LabelKey are the tf.Example features read from TFRecord
+	// files; empty means "image/encoded" and "image/class/label" (the keys
+	// TF's build_image_data.py and IntelAI's ImageNet and COCO scripts write).
+	ImageKey, LabelKey string
+	Preprocess
+}
+
+// Stream reads a data set a batch at a time. It is not safe for concurrent use.
+type Stream struct {
+	r       reader
+	opt     Options
+	index   int // data set index of the next example
+	ex      example
+	work    []float32
+	exShape []int // the per-example shape, fixed by the first example when no input shape is given
+	done    bool
+}
+
+// example is one decoded example, before preprocessing. Readers reuse its
+// buffers.
+type example struct {
+	h, w, c int
+	u8      []uint8   // the values when !float
+	f32     []float32 // the values when float
+	float   bool
+	label   int
+	id      string
+	file    string // for errors
+	rec     int
+}
+
+// reader is one data set format.
+type reader interface {
+	// next reads the next example into ex, or only passes over it when
+	// decode is false (labels and ids need not be set then). It returns
+	// io.EOF when no example is left.
+	next(ex *example, decode bool) error
+	close() error
+}
+
+// Open opens the data set at path: a file, a directory of images, or a glob
+// of TFRecord shards ("validation-*").
+func Open(path string, opt Options) (*Stream, error) {
+	if opt.Shards == 0 {
+		opt.Shards = 1
+	}
+	if opt.Shard < 0 || opt.Shard >= opt.Shards {
+		return nil, fmt.Errorf("shard %d/%d: want 0 ≤ K < N", opt.Shard, opt.Shards)
+	}
+	if opt.Limit < 0 {
+		return nil, fmt.Errorf("negative limit %d", opt.Limit)
+	}
+	if err := opt.Preprocess.check(); err != nil {
+		return nil, err
+	}
+	if opt.BatchSize < 0 {
+		return nil, fmt.Errorf("negative batch size %d", opt.BatchSize)
+	}
+	if len(opt.Shape) > 0 && opt.Shape[0] > 0 {
+		if opt.BatchSize == 0 {
+			opt.BatchSize = opt.Shape[0]
+		} else if opt.BatchSize != opt.Shape[0] {
+			return nil, fmt.Errorf("batch size %d differs from the input shape's first dimension %d", opt.BatchSize, opt.Shape[0])
+		}
+	}
+	if opt.BatchSize == 0 {
+		opt.BatchSize = 1
+	}
+	if opt.ImageKey == "" {
+		opt.ImageKey = "image/encoded"
+	}
+	if opt.LabelKey == "" {
+		opt.LabelKey = "image/class/label"
+	}
+	files, format, err := detect(path, opt.Format)
+	if err != nil {
+		return nil, err
+	}
+	var r reader
+	switch format {
+	case "idx":
+		r, err = openIDX(files[0], opt.Labels)
+	case "npy":
+		r, err = openNPY(files[0], opt.Labels)
+	case "images":
+		r, err = openImages(path, files, opt.Labels, opt.LabelColumn)
+	case "tfrecord":
+		r, err = openTFRecords(files, opt.ImageKey, opt.LabelKey)
+	default:
+		err = fmt.Errorf("%s: unknown data set format %q (want idx, npy, images or tfrecord)", path, format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > 1 && format != "tfrecord" && format != "images" {
+		r.close()
+		return nil, fmt.Errorf("%s: %d files match; only TFRecord shards can be read as one data set", path, len(files))
+	}
+	return &Stream{r: r, opt: opt}, nil
+}
+
+// detect finds the files and the format of the data set at path.
+func detect(path, format string) (files []string, _ string, err error) {
+	if strings.ContainsAny(path, "*?[") {
+		files, err = filepath.Glob(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", path, err)
+		}
+		if len(files) == 0 {
+			return nil, "", fmt.Errorf("%s: no file matches", path)
+		}
+		sort.Strings(files)
+	} else {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, "", err
+		}
+		if fi.IsDir() {
+			if format != "" && format != "images" {
+				return nil, "", fmt.Errorf("%s: a directory holds images, not %s", path, format)
+			}
+			return nil, "images", nil
+		}
+		files = []string{path}
+	}
+	if format != "" {
+		return files, format, nil
+	}
+	for i, f := range files {
+		ff, err := sniff(f)
+		if err != nil {
+			return nil, "", err
+		}
+		if i == 0 {
+			format = ff
+		} else if ff != format {
+			return nil, "", fmt.Errorf("%s: %s is %s, not %s like %s", path, filepath.Base(f), ff, format, filepath.Base(files[0]))
+		}
+	}
+	return files, format, nil
+}
+
+// sniff tells the format of one file from its name and first bytes.
+func sniff(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var head [16]byte
+	n, err := io.ReadFull(f, head[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	h := head[:n]
+	lower := strings.ToLower(file)
+	switch {
+	case strings.HasPrefix(string(h), npyMagic):
+		return "npy", nil
+	case isImage(h):
+		return "images", nil
+	case len(h) >= 2 && h[0] == 0x1f && h[1] == 0x8b:
+		return "idx", nil // a gzipped data file: the MNIST family ships gzipped
+	case strings.HasSuffix(lower, ".tfrecord") || strings.HasSuffix(lower, ".tfrecords") || strings.Contains(lower, "-of-"):
+		return "tfrecord", nil
+	case len(h) >= 4 && h[0] == 0 && h[1] == 0 && idxTypeSize(h[2]) > 0 && h[3] > 0:
+		return "idx", nil
+	case len(h) >= 12 && validLengthCRC(h[:12]):
+		return "tfrecord", nil
+	}
+	return "", fmt.Errorf("%s: unknown data set format (not IDX, NPY, JPEG, PNG or TFRecord); set the format", file)
+}
+
+// Next fills b with the next batch and returns the number of examples in
+// it. At the end of the data set it returns 0, io.EOF. On an error it
+// returns 0 and an error naming the file and record; b is then not valid.
+// b's slices are reused from call to call: copy what must outlive the next
+// call.
+func (s *Stream) Next(b *Batch) (int, error) {
+	b.X = b.X[:0]
+	b.Labels = b.Labels[:0]
+	b.IDs = b.IDs[:0]
+	b.Shape = b.Shape[:0]
+	if s.done {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < s.opt.BatchSize {
+		if s.opt.Limit > 0 && s.index >= s.opt.Limit {
+			s.done = true
+			break
+		}
+		take := s.index%s.opt.Shards == s.opt.Shard
+		err := s.r.next(&s.ex, take)
+		if err == io.EOF {
+			s.done = true
+			break
+		}
+		if err != nil {
+			s.done = true
+			return 0, err
+		}
+		s.index++
+		if !take {
+			continue
+		}
+		if err := s.add(b); err != nil {
+			s.done = true
+			return 0, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	b.Shape = append(b.Shape, n)
+	if len(s.opt.Shape) > 0 {
+		b.Shape = append(b.Shape, s.opt.Shape[1:]...)
+	} else {
+		b.Shape = append(b.Shape, s.exShape...)
+	}
+	return n, nil
+}
+
+// add preprocesses s.ex onto the end of b.
+func (s *Stream) add(b *Batch) error {
+	ex := &s.ex
+	if s.opt.Classes > 0 && ex.label != -1 && (ex.label < 0 || ex.label >= s.opt.Classes) {
+		return &Error{File: ex.file, Record: ex.rec, Err: fmt.Errorf("%w: %d not in [0, %d)", ErrLabel, ex.label, s.opt.Classes)}
+	}
+	oh, ow, oc, err := s.opt.Preprocess.outSize(ex.h, ex.w, ex.c)
+	if err != nil {
+		return &Error{File: ex.file, Record: ex.rec, Err: err}
+	}
+	if err := s.fits(oh, ow, oc); err != nil {
+		return &Error{File: ex.file, Record: ex.rec, Err: err}
+	}
+	size := oh * ow * oc
+	start := len(b.X)
+	b.X = grow(b.X, size)
+	s.work = s.opt.Preprocess.apply(b.X[start:start+size], s.work, ex)
+	b.Labels = append(b.Labels, ex.label)
+	b.IDs = append(b.IDs, ex.id)
+	return nil
+}
+
+// fits checks the preprocessed example's shape against the input shape, or
+// against the first example's when there is no input shape.
+func (s *Stream) fits(oh, ow, oc int) error {
+	shape := s.opt.Shape
+	if len(shape) == 0 {
+		if s.exShape == nil {
+			s.exShape = []int{oh, ow, oc}
+			return nil
+		}
+		if s.exShape[0] != oh || s.exShape[1] != ow || s.exShape[2] != oc {
+			return fmt.Errorf("example is %d×%d×%d after preprocessing, the batch's first was %d×%d×%d (resize or crop to one size)",
+				oh, ow, oc, s.exShape[0], s.exShape[1], s.exShape[2])
+		}
+		return nil
+	}
+	rest := shape[1:]
+	ok := true
+	switch len(rest) {
+	case 3: // [-1,H,W,C]
+		ok = rest[0] == oh && rest[1] == ow && rest[2] == oc
+	case 2: // [-1,H,W]: one channel
+		ok = rest[0] == oh && rest[1] == ow && oc == 1
+	default:
+		ok = prod(rest) == oh*ow*oc
+	}
+	if !ok {
+		return fmt.Errorf("example is %d×%d×%d after preprocessing, which does not fit the input shape %s", oh, ow, oc, FormatShape(shape))
+	}
+	return nil
+}
+
+// Close closes the data set's open file.
+func (s *Stream) Close() error { return s.r.close() }
+
+func grow(x []float32, n int) []float32 {
+	if cap(x)-len(x) >= n {
+		return x[:len(x)+n]
+	}
+	y := make([]float32, len(x)+n, 2*cap(x)+n)
+	copy(y, x)
+	return y
+}
+
+func prod(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
