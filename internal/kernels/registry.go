@@ -355,3 +355,8 @@ func (s *Scratch) U8(n int) []uint8 {
 // their outputs through it so that the executor may hand out recycled
 // buffers later without a change to any kernel.
 func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor { return tensor.New(t, shape) }
+
+// fmtNode formats an error naming n.
+func fmtNode(n *tfpb.NodeDef, format string, a ...any) error {
+	return fmt.Errorf("node %q (%s): %w", n.GetName(), n.GetOp(), fmt.Errorf(format, a...))
+}
