@@ -1,0 +1,529 @@
+package exec
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"qcal/internal/graphinfo"
+	"qcal/internal/graphio"
+	"qcal/internal/kernels"
+	"qcal/internal/tensor"
+	"qcal/internal/tfpb"
+)
+
+// Graph is a checked GraphDef ready to run. Run may be called from several
+// goroutines at once.
+type Graph struct {
+	// Name prefixes load errors: the file name, or what New was given.
+	Name string
+	// Inputs are the graph's Placeholders, in node order: the default feeds.
+	Inputs []Input
+	// Outputs are the nodes nothing consumes, as summarize_graph finds its
+	// "possible outputs": the default fetches.
+	Outputs []string
+	// Log receives Print nodes' text; nil discards it. Set it before Run.
+	Log io.Writer
+
+	def    *tfpb.GraphDef
+	nodes  []*node
+	byName map[string]int
+
+	mu    sync.Mutex
+	plans map[string]*plan
+
+	scratch sync.Pool
+}
+
+// Input is a Placeholder: its name, dtype and shape attr. Shape is nil when
+// the rank is unknown; a dimension is -1 when unknown.
+type Input struct {
+	Name  string
+	DType tfpb.DataType
+	Shape []int
+}
+
+// String writes the input as "x float[?,28,28,1]".
+func (in Input) String() string {
+	return in.Name + " " + tensor.TypeName(in.DType) + shapeString(in.Shape)
+}
+
+type node struct {
+	def      *tfpb.NodeDef
+	kernel   kernels.Def
+	inputs   []ref // data inputs, in order
+	controls []int // nodes named by ^name inputs
+	value    *tensor.Tensor
+	input    *Input // for Placeholders
+}
+
+// ref is one output of one node.
+type ref struct {
+	node, index int
+}
+
+// Load reads a binary or text GraphDef file and checks it with New.
+func Load(path string) (*Graph, error) {
+	g, _, err := graphio.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(g, path)
+}
+
+// maxListed bounds the nodes an error names for one problem.
+const maxListed = 5
+
+// New checks g and returns it ready to run; name prefixes its errors. The
+// checks: every node's op has a kernel (one error lists them all), the
+// graph is frozen (no variables), inputs name existing nodes, each node's
+// attrs suit its kernel, each Const decodes, each Placeholder has a dtype
+// a tensor can hold.
+func New(g *tfpb.GraphDef, name string) (*Graph, error) {
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode()))}
+	for i, n := range g.GetNode() {
+		if _, dup := gr.byName[n.GetName()]; dup {
+			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
+		}
+		gr.byName[n.GetName()] = i
+	}
+	if err := gr.checkOps(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, n := range g.GetNode() {
+		nd := &node{def: n}
+		nd.kernel, _ = kernels.Lookup(n.GetOp())
+		for _, s := range n.GetInput() {
+			in, ok := graphinfo.ParseInput(s)
+			if !ok {
+				return nil, fmt.Errorf("%s: node %q: malformed input %q", name, n.GetName(), s)
+			}
+			j, ok := gr.byName[in.Node]
+			if !ok {
+				return nil, fmt.Errorf("%s: node %q: input %q names no node", name, n.GetName(), s)
+			}
+			if in.Control {
+				nd.controls = append(nd.controls, j)
+			} else {
+				nd.inputs = append(nd.inputs, ref{j, in.Index})
+			}
+		}
+		if nd.kernel.Check != nil {
+			if err := nd.kernel.Check(n); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		switch n.GetOp() {
+		case "Const":
+			v, err := kernels.AttrTensor(n, "value")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if t, err := kernels.AttrType(n, "dtype"); err == nil && t != v.DType {
+				return nil, fmt.Errorf("%s: node %q: dtype attr is %s but the value is %s",
+					name, n.GetName(), tensor.TypeName(t), tensor.TypeName(v.DType))
+			}
+			nd.value = v
+		case "Placeholder":
+			in, err := placeholderInput(n)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			nd.input = &in
+			gr.Inputs = append(gr.Inputs, in)
+		}
+		gr.nodes = append(gr.nodes, nd)
+	}
+	for _, o := range graphinfo.Summarize(g).Outputs {
+		gr.Outputs = append(gr.Outputs, o.Name)
+	}
+	gr.plans = map[string]*plan{}
+	return gr, nil
+}
+
+func placeholderInput(n *tfpb.NodeDef) (Input, error) {
+	t, err := kernels.AttrType(n, "dtype")
+	if err != nil {
+		return Input{}, err
+	}
+	if !tensor.Supported(t) {
+		return Input{}, fmt.Errorf("node %q: placeholder dtype %s is not supported", n.GetName(), tensor.TypeName(t))
+	}
+	in := Input{Name: n.GetName(), DType: t}
+	a, ok := n.GetAttr()["shape"]
+	if !ok {
+		return in, nil
+	}
+	s := a.GetShape()
+	if s == nil || s.GetUnknownRank() {
+		return in, nil
+	}
+	in.Shape = make([]int, len(s.GetDim()))
+	for i, d := range s.GetDim() {
+		in.Shape[i] = int(max(d.GetSize(), -1))
+	}
+	return in, nil
+}
+
+// variableOps are the ops holding the variables of an unfrozen graph.
+var variableOps = map[string]bool{"Variable": true, "VariableV2": true, "VarHandleOp": true}
+
+// checkOps returns one error naming every op without a kernel and the
+// nodes that use it, or saying the graph is not frozen.
+func (gr *Graph) checkOps() error {
+	users := map[string][]string{}
+	var vars []string
+	for _, n := range gr.def.GetNode() {
+		if variableOps[n.GetOp()] {
+			vars = append(vars, n.GetName())
+		}
+		if !kernels.Supported(n.GetOp()) {
+			users[n.GetOp()] = append(users[n.GetOp()], n.GetName())
+		}
+	}
+	if len(vars) > 0 {
+		return fmt.Errorf("graph is not frozen: %d variable nodes (%s); freeze it first so that variables become Consts",
+			len(vars), listNames(vars))
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	ops := make([]string, 0, len(users))
+	for op := range users {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	parts := make([]string, len(ops))
+	for i, op := range ops {
+		word := "node"
+		if len(users[op]) > 1 {
+			word = "nodes"
+		}
+		parts[i] = fmt.Sprintf("%s (%s %s)", op, word, listNames(users[op]))
+	}
+	return fmt.Errorf("%d unsupported ops: %s", len(ops), strings.Join(parts, ", "))
+}
+
+func listNames(names []string) string {
+	q := make([]string, 0, maxListed)
+	for i, n := range names {
+		if i == maxListed {
+			break
+		}
+		q = append(q, fmt.Sprintf("%q", n))
+	}
+	s := strings.Join(q, ", ")
+	if len(names) > maxListed {
+		s += fmt.Sprintf(" and %d more", len(names)-maxListed)
+	}
+	return s
+}
+
+func shapeString(shape []int) string {
+	if shape == nil {
+		return "<unknown>"
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if d < 0 {
+			b.WriteByte('?')
+		} else {
+			fmt.Fprint(&b, d)
+		}
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// plan is the work of one Run signature: which nodes run, in which order,
+// and when each value dies.
+type plan struct {
+	order   []int       // nodes to run, topological
+	fed     map[int]int // node → index in the sorted feed names
+	feeds   []string    // sorted feed node names
+	fetches []ref
+	// uses counts the consumers of each output among the planned nodes
+	// plus the fetches; a value is dropped when its count reaches 0.
+	uses map[ref]int
+}
+
+func (gr *Graph) tensorRef(s string) (ref, error) {
+	in, ok := graphinfo.ParseInput(s)
+	if !ok || in.Control {
+		return ref{}, fmt.Errorf("malformed tensor name %q", s)
+	}
+	j, ok := gr.byName[in.Node]
+	if !ok {
+		return ref{}, fmt.Errorf("no node named %q", in.Node)
+	}
+	return ref{j, in.Index}, nil
+}
+
+// planFor returns (building and caching it) the plan for feeds and fetches.
+func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
+	key := strings.Join(feeds, "\x00") + "\x01" + strings.Join(fetches, "\x00")
+	gr.mu.Lock()
+	p, ok := gr.plans[key]
+	gr.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p = &plan{fed: map[int]int{}, feeds: feeds, uses: map[ref]int{}}
+	for i, f := range feeds {
+		r, err := gr.tensorRef(f)
+		if err != nil {
+			return nil, fmt.Errorf("feed: %w", err)
+		}
+		if r.index != 0 {
+			return nil, fmt.Errorf("feed %q: only a node's first output can be fed", f)
+		}
+		p.fed[r.node] = i
+	}
+	for _, f := range fetches {
+		r, err := gr.tensorRef(f)
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		p.fetches = append(p.fetches, r)
+	}
+	// Nodes the fetches need: walk back from them, stopping at feeds.
+	need := make([]bool, len(gr.nodes))
+	var stack []int
+	for _, r := range p.fetches {
+		if !need[r.node] {
+			need[r.node] = true
+			stack = append(stack, r.node)
+		}
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, fed := p.fed[i]; fed {
+			continue
+		}
+		nd := gr.nodes[i]
+		for _, r := range nd.inputs {
+			if !need[r.node] {
+				need[r.node] = true
+				stack = append(stack, r.node)
+			}
+		}
+		for _, j := range nd.controls {
+			if !need[j] {
+				need[j] = true
+				stack = append(stack, j)
+			}
+		}
+	}
+	// Kahn's algorithm over the needed nodes; ties broken by node order so
+	// that the plan is deterministic.
+	pending := make([]int, len(gr.nodes))
+	consumers := make([][]int, len(gr.nodes))
+	for i, nd := range gr.nodes {
+		if !need[i] {
+			continue
+		}
+		if _, fed := p.fed[i]; fed {
+			continue
+		}
+		deps := map[int]bool{}
+		for _, r := range nd.inputs {
+			deps[r.node] = true
+		}
+		for _, j := range nd.controls {
+			deps[j] = true
+		}
+		for j := range deps {
+			pending[i]++
+			consumers[j] = append(consumers[j], i)
+		}
+	}
+	var ready []int
+	for i := range gr.nodes {
+		if need[i] && pending[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	for len(ready) > 0 {
+		slices.Sort(ready)
+		i := ready[0]
+		ready = ready[1:]
+		p.order = append(p.order, i)
+		for _, c := range consumers[i] {
+			pending[c]--
+			if pending[c] == 0 {
+				ready = append(ready, c)
+			}
+		}
+	}
+	want := 0
+	for i := range need {
+		if need[i] {
+			want++
+		}
+	}
+	if len(p.order) != want {
+		var stuck []string
+		for i := range need {
+			if need[i] && pending[i] > 0 {
+				stuck = append(stuck, gr.nodes[i].def.GetName())
+			}
+		}
+		return nil, fmt.Errorf("the nodes the outputs need form a cycle (through %s)", listNames(stuck))
+	}
+	for _, i := range p.order {
+		if _, fed := p.fed[i]; fed {
+			continue
+		}
+		for _, r := range gr.nodes[i].inputs {
+			p.uses[r]++
+		}
+	}
+	for _, r := range p.fetches {
+		p.uses[r]++
+	}
+	gr.mu.Lock()
+	gr.plans[key] = p
+	gr.mu.Unlock()
+	return p, nil
+}
+
+// Run computes the tensors named by outputs ("name" or "name:1") from the
+// fed tensors (keyed by node name; each feed replaces that node's first
+// output). A nil outputs means gr.Outputs. Fed tensors must match their
+// Placeholder's dtype and known dimensions. Run returns no partial result:
+// either every output or an error.
+func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
+	if outputs == nil {
+		outputs = gr.Outputs
+	}
+	names := make([]string, 0, len(feeds))
+	for k := range feeds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	p, err := gr.planFor(names, outputs)
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[ref]*tensor.Tensor, len(p.order))
+	left := maps.Clone(p.uses)
+	for _, name := range p.feeds {
+		x := feeds[name]
+		r, _ := gr.tensorRef(name)
+		if err := gr.checkFeed(gr.nodes[r.node], name, x); err != nil {
+			return nil, err
+		}
+		values[ref{r.node, 0}] = x
+	}
+	log := gr.Log
+	if log == nil {
+		log = io.Discard
+	}
+	scratch, _ := gr.scratch.Get().(*kernels.Scratch)
+	if scratch == nil {
+		scratch = new(kernels.Scratch)
+	}
+	defer gr.scratch.Put(scratch)
+	ctx := &kernels.Context{Log: log, Scratch: scratch}
+	for _, i := range p.order {
+		if _, fed := p.fed[i]; fed {
+			continue
+		}
+		nd := gr.nodes[i]
+		var outs []*tensor.Tensor
+		switch {
+		case nd.value != nil:
+			outs = []*tensor.Tensor{nd.value}
+		case nd.input != nil:
+			return nil, fmt.Errorf("input %q is not fed (%s)", nd.def.GetName(), nd.input)
+		default:
+			ctx.Node = nd.def
+			ctx.Inputs = ctx.Inputs[:0]
+			for _, r := range nd.inputs {
+				x, ok := values[r]
+				if !ok {
+					return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
+						nd.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
+				}
+				ctx.Inputs = append(ctx.Inputs, x)
+			}
+			outs, err = runKernel(nd.kernel.Run, ctx)
+			if err != nil {
+				return nil, err
+			}
+		}
+		for k, x := range outs {
+			if x != nil && p.uses[ref{i, k}] > 0 {
+				values[ref{i, k}] = x
+			}
+		}
+		// Drop each input after its last use, so that the collector can
+		// reclaim it while later nodes run.
+		for _, r := range nd.inputs {
+			left[r]--
+			if left[r] == 0 {
+				delete(values, r)
+			}
+		}
+	}
+	out := make([]*tensor.Tensor, len(p.fetches))
+	for k, r := range p.fetches {
+		x, ok := values[r]
+		if !ok {
+			return nil, fmt.Errorf("output %q has no value (node %q has fewer outputs)", outputs[k], gr.nodes[r.node].def.GetName())
+		}
+		out[k] = x
+	}
+	return out, nil
+}
+
+// runKernel calls k, turning a panic (a kernel's bug on inputs it did not
+// expect) into an error naming the node, so that bad data never crashes
+// the caller.
+func runKernel(k kernels.Kernel, ctx *kernels.Context) (outs []*tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("node %q (%s): internal error: %v\n%s", ctx.Node.GetName(), ctx.Node.GetOp(), r, debug.Stack())
+		}
+	}()
+	return k(ctx)
+}
+
+// checkFeed checks a fed tensor against its Placeholder.
+func (gr *Graph) checkFeed(nd *node, name string, x *tensor.Tensor) error {
+	if x == nil {
+		return fmt.Errorf("input %q: fed a nil tensor", name)
+	}
+	if x.Len() != x.NumElements() {
+		return fmt.Errorf("input %q: tensor %s holds %d elements", name, x, x.Len())
+	}
+	in := nd.input
+	if in == nil {
+		return nil
+	}
+	if x.DType != in.DType {
+		return fmt.Errorf("input %q: fed %s, the placeholder wants %s", name, x, in)
+	}
+	if in.Shape == nil {
+		return nil
+	}
+	ok := len(x.Shape) == len(in.Shape)
+	for i := 0; ok && i < len(x.Shape); i++ {
+		ok = in.Shape[i] < 0 || in.Shape[i] == x.Shape[i]
+	}
+	if !ok {
+		return fmt.Errorf("input %q: fed shape %s, the placeholder's shape is %s",
+			name, tensor.ShapeString(x.Shape), shapeString(in.Shape))
+	}
+	return nil
+}

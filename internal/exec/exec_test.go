@@ -1,0 +1,354 @@
+package exec
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"qcal/internal/tensor"
+	"qcal/internal/testutil"
+	"qcal/internal/tfpb"
+)
+
+// readIDX reads a float32 IDX file as uTensor writes its test outputs:
+// bytes 0,0, type 0x0d (float32), rank, then rank big-endian uint32
+// dimensions and big-endian float32 elements. A minimal reader for these
+// tests; internal/dataset holds the real one.
+func readIDX(t *testing.T, path string) *tensor.Tensor {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 4 || b[0] != 0 || b[1] != 0 || b[2] != 0x0d {
+		t.Fatalf("%s: not a float32 IDX file (header % x)", path, b[:min(4, len(b))])
+	}
+	rank := int(b[3])
+	if len(b) < 4+4*rank {
+		t.Fatalf("%s: header cut short", path)
+	}
+	shape := make([]int, rank)
+	for i := range shape {
+		shape[i] = int(binary.BigEndian.Uint32(b[4+4*i:]))
+	}
+	body := b[4+4*rank:]
+	n := tensor.NumElements(shape)
+	if len(body) != 4*n {
+		t.Fatalf("%s: %d data bytes for shape %v", path, len(body), shape)
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.BigEndian.Uint32(body[4*i:]))
+	}
+	return tensor.FromF32(shape, v)
+}
+
+// closeTo reports the first element of got that differs from want by more
+// than tol·max(1, |want|).
+func closeTo(t *testing.T, what string, got, want *tensor.Tensor, tol float64) {
+	t.Helper()
+	if tensor.ShapeString(got.Shape) != tensor.ShapeString(want.Shape) {
+		t.Fatalf("%s: shape %v, want %v", what, got.Shape, want.Shape)
+	}
+	worst := 0.0
+	for i := range want.F32 {
+		d := math.Abs(float64(got.F32[i]-want.F32[i])) / math.Max(1, math.Abs(float64(want.F32[i])))
+		if d > tol || math.IsNaN(float64(got.F32[i])) {
+			t.Fatalf("%s: element %d is %v, want %v (relative error %.3g > %.3g)", what, i, got.F32[i], want.F32[i], d, tol)
+		}
+		worst = max(worst, d)
+	}
+	t.Logf("%s: %d values within %.3g (worst %.3g)", what, len(want.F32), tol, worst)
+}
+
+// TestQuantizeGraphPairsFP32 runs uTensor's FP32 op tests and compares with
+// the outputs TensorFlow wrote for them (SOURCES-more.md).
+func TestQuantizeGraphPairsFP32(t *testing.T) {
+	dir := testutil.RealData(t, "quantize_graph_pairs")
+	cases := []struct{ sub, graph, output, idx string }{
+		{"conv", "test_conv.pb", "out_conv", "output_conv.idx"},
+		{"matmul", "test_matmul.pb", "z", "output_z.idx"},
+		{"max_pool_1", "test_max_pool_1.pb", "pool1", "output_pool.idx"},
+		{"relu", "test_relu.pb", "relu", "output_relu.idx"},
+	}
+	for _, c := range cases {
+		t.Run(c.sub, func(t *testing.T) {
+			g, err := Load(filepath.Join(dir, c.sub, c.graph))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := c.output
+			if len(g.Outputs) == 1 {
+				out = g.Outputs[0] // the graph's one sink, found like summarize_graph
+			}
+			got, err := g.Run(nil, []string{out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeTo(t, c.sub, got[0], readIDX(t, filepath.Join(dir, c.sub, c.idx)), 1e-5)
+		})
+	}
+}
+
+// TestQuantizedAddFP32: the float graph adds x = [1,2,3,4] and y =
+// [1,1,1,1] (its Consts). Its output_z.idx holds [2.0015, 3.0023, 4.0015,
+// 5.0038]: not the float sums but the quantized graph's dequantized output
+// (errors up to 0.004, about one step of 8-bit codes over [0, 5]), so the
+// float result is checked against the sums worked by hand instead.
+func TestQuantizedAddFP32(t *testing.T) {
+	dir := testutil.RealData(t, "quantize_graph_pairs")
+	g, err := Load(filepath.Join(dir, "quantized_add", "test_quantized_add.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Run(nil, []string{"z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "z", got[0], tensor.FromF32([]int{4}, []float32{2, 3, 4, 5}), 0)
+	idx := readIDX(t, filepath.Join(dir, "quantized_add", "output_z.idx"))
+	if d := idx.F32[3] - 5; d < 0.003 || d > 0.004 {
+		t.Errorf("output_z.idx[3] = %v: the file changed? (it held 5.0038)", idx.F32[3])
+	}
+}
+
+// TestReshape2Feed feeds uTensor's reshape_2 graph, y = x·w with x a
+// [?,3] placeholder; TF's input for output_y.idx was not kept, so the
+// expectation is the product worked out from w's constant.
+func TestReshape2Feed(t *testing.T) {
+	dir := testutil.RealData(t, "quantize_graph_pairs")
+	g, err := Load(filepath.Join(dir, "reshape_2", "test_reshape_2.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Inputs) != 1 || g.Inputs[0].String() != "x float[?,3]" {
+		t.Fatalf("inputs %v, want [x float[?,3]]", g.Inputs)
+	}
+	w, err := g.Run(nil, []string{"w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromF32([]int{2, 3}, []float32{1, 0, 0, 1, 2, -1})
+	y, err := g.Run(map[string]*tensor.Tensor{"x": x}, []string{"y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wv := w[0].F32
+	// row 0 = (1,0,0) picks w0; row 1 = w0 + 2·w1 − w2.
+	want := []float32{wv[0], wv[0] + 2*wv[1] - wv[2]}
+	if y[0].Shape[0] != 2 || y[0].Shape[1] != 1 || math.Abs(float64(y[0].F32[0]-want[0])) > 1e-6 || math.Abs(float64(y[0].F32[1]-want[1])) > 1e-6 {
+		t.Errorf("y = %v %v, want [2 1] %v", y[0].Shape, y[0].F32, want)
+	}
+	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromF32([]int{2, 4}, make([]float32, 8))}, []string{"y"})
+	if err == nil || err.Error() != `input "x": fed shape [2,4], the placeholder's shape is [?,3]` {
+		t.Errorf("wrong shape: %v", err)
+	}
+	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromI32([]int{1, 3}, make([]int32, 3))}, []string{"y"})
+	if err == nil || err.Error() != `input "x": fed int32[1,3], the placeholder wants x float[?,3]` {
+		t.Errorf("wrong dtype: %v", err)
+	}
+	_, err = g.Run(nil, []string{"y"})
+	if err == nil || err.Error() != `input "x" is not fed (x float[?,3])` {
+		t.Errorf("not fed: %v", err)
+	}
+}
+
+// feedFor makes a deterministic input for a placeholder: unknown
+// dimensions become batch, values a fixed ramp in [0, 1).
+func feedFor(in Input, batch int) *tensor.Tensor {
+	shape := make([]int, len(in.Shape))
+	for i, d := range in.Shape {
+		if d < 0 {
+			d = batch
+		}
+		shape[i] = d
+	}
+	x := tensor.New(in.DType, shape)
+	for i := range x.F32 {
+		x.F32[i] = float32((i*37)%101) / 101
+	}
+	return x
+}
+
+// TestRealGraphs runs every FP32 frozen graph the team has, with ramp
+// inputs, and checks what can be checked without TensorFlow: the output
+// shapes, and rows of the softmax outputs summing to 1.
+func TestRealGraphs(t *testing.T) {
+	root := testutil.RealData(t, "")
+	cases := []struct {
+		path    string
+		outputs []string
+		shapes  []string
+	}{
+		{"graphs/fashion_fcn_frozen.pb", nil, []string{"[2,10]"}},
+		{"graphs/fcn_frozen_textformat.pb", nil, nil},
+		{"graphs/linreg_frozen.pb", nil, nil},
+		{"graphs/logreg_frozen.pb", nil, nil},
+		{"graphs/mnist_cnn_frozen.pb", nil, []string{"[2,10]"}},
+		{"graphs/mnist_keras_cnn_frozen.pb", nil, []string{"[2,10]"}},
+		{"checkpoints/prathmesh_mnist_cnn/frozen_graph.pb", []string{"predictions", "poool2/MaxPool"}, []string{"[2,10]", "[2,5,5,8]"}}, // 28 -5x5 VALID→ 24 -pool 2→ 12 -3x3 VALID→ 10 -pool 2→ 5,
+		{"batchnorm/alperiox_signmnist_bn/frozen_graph.pb", nil, []string{"[2,25]"}},
+		{"imagenet/mobilenet_v1_0.25_128_2017/frozen_graph.pb", []string{"MobilenetV1/Predictions/Reshape_1"}, []string{"[1,1001]"}},
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(filepath.Dir(c.path))+"/"+filepath.Base(c.path), func(t *testing.T) {
+			path := filepath.Join(root, c.path)
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			g, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feeds := map[string]*tensor.Tensor{}
+			for _, in := range g.Inputs {
+				feeds[in.Name] = feedFor(in, 2)
+			}
+			outs := c.outputs
+			if outs == nil {
+				outs = g.Outputs
+			}
+			got, err := g.Run(feeds, outs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, x := range got {
+				t.Logf("%s: %s = %s", c.path, outs[i], x)
+				if i < len(c.shapes) && tensor.ShapeString(x.Shape) != c.shapes[i] {
+					t.Errorf("output %s: shape %v, want %s", outs[i], x.Shape, c.shapes[i])
+				}
+				for _, v := range x.F32 {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						t.Fatalf("output %s holds %v", outs[i], v)
+					}
+				}
+				if n := g.def.GetNode()[g.byName[outs[i]]]; n.GetOp() == "Softmax" || strings.HasSuffix(outs[i], "Predictions/Reshape_1") {
+					d := x.Shape[len(x.Shape)-1]
+					for r := 0; r < x.Len()/d; r++ {
+						var s float64
+						for _, v := range x.F32[r*d : (r+1)*d] {
+							s += float64(v)
+						}
+						if math.Abs(s-1) > 1e-5 {
+							t.Errorf("output %s row %d sums to %v, want 1 (softmax)", outs[i], r, s)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestUnfrozenRefused: a training graph with variables is refused at load
+// with the reason, not run.
+func TestUnfrozenRefused(t *testing.T) {
+	dir := testutil.RealData(t, "graphs")
+	_, err := Load(filepath.Join(dir, "tf1_training_graph_unfrozen.pbtxt"))
+	if err == nil || !strings.Contains(err.Error(), "tf1_training_graph_unfrozen.pbtxt: graph is not frozen: ") {
+		t.Fatalf("got %v, want a refusal saying the graph is not frozen", err)
+	}
+	t.Log(err)
+}
+
+func mkNode(name, op string, inputs []string, attrs map[string]*tfpb.AttrValue) *tfpb.NodeDef {
+	return &tfpb.NodeDef{Name: name, Op: op, Input: inputs, Attr: attrs}
+}
+
+func typeAttr(t tfpb.DataType) *tfpb.AttrValue {
+	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Type{Type: t}}
+}
+
+func constNode(name string, x *tensor.Tensor) *tfpb.NodeDef {
+	return mkNode(name, "Const", nil, map[string]*tfpb.AttrValue{
+		"dtype": typeAttr(x.DType),
+		"value": {Value: &tfpb.AttrValue_Tensor{Tensor: x.ToProto()}},
+	})
+}
+
+func TestUnsupportedOpsListed(t *testing.T) {
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("a", "Foo", nil, nil),
+		mkNode("b", "Bar", nil, nil),
+		mkNode("c", "Foo", []string{"a"}, nil),
+		mkNode("d", "Relu", []string{"c"}, nil),
+	}}
+	_, err := New(g, "g.pb")
+	want := `g.pb: 2 unsupported ops: Bar (node "b"), Foo (nodes "a", "c")`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+// TestPlan checks pruning, control inputs, output indices, Identity chains
+// and feeding an inner node.
+func TestPlan(t *testing.T) {
+	f := tfpb.DataType_DT_FLOAT
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		// listed out of order on purpose: TF does not require order
+		mkNode("sum", "Add", []string{"id2", "b", "^noop"}, map[string]*tfpb.AttrValue{"T": typeAttr(f)}),
+		mkNode("id2", "Identity", []string{"id1"}, nil),
+		mkNode("id1", "Identity", []string{"a:0"}, nil),
+		constNode("a", tensor.FromF32([]int{2}, []float32{1, 2})),
+		constNode("b", tensor.FromF32([]int{2}, []float32{10, 20})),
+		mkNode("noop", "NoOp", nil, nil),
+		mkNode("unused", "Bogus2", []string{"a"}, nil),
+	}}
+	if _, err := New(g, "g"); err == nil {
+		t.Fatal("unsupported op Bogus2 not refused")
+	}
+	g.Node = g.Node[:len(g.Node)-1]
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(gr.Outputs, ",") != "sum" {
+		t.Errorf("outputs %v, want [sum]", gr.Outputs)
+	}
+	out, err := gr.Run(nil, []string{"sum", "id1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1+10, 2+20
+	if out[0].F32[0] != 11 || out[0].F32[1] != 22 || out[1].F32[1] != 2 {
+		t.Errorf("got %v %v, want [11 22] [1 2]", out[0].F32, out[1].F32)
+	}
+	p, _ := gr.planFor(nil, []string{"sum"})
+	var order []string
+	for _, i := range p.order {
+		order = append(order, gr.nodes[i].def.GetName())
+	}
+	// Kahn's order, ties to the lowest node index: ready a(3) b(4)
+	// noop(5); a frees id1(2), which goes first, then id2(1); then b, noop
+	// and finally sum, which waits for its control input too.
+	if strings.Join(order, " ") != "a id1 id2 b noop sum" {
+		t.Errorf("order %q, want \"a id1 id2 b noop sum\"", strings.Join(order, " "))
+	}
+	// Feeding id1 prunes a: only b, noop, id2, sum remain.
+	out, err = gr.Run(map[string]*tensor.Tensor{"id1": tensor.FromF32([]int{2}, []float32{5, 6})}, []string{"sum"})
+	if err != nil || out[0].F32[0] != 15 || out[0].F32[1] != 26 {
+		t.Errorf("fed id1: %v %v, want [15 26]", out, err)
+	}
+	if _, err := gr.Run(nil, []string{"sum:1"}); err == nil || !strings.Contains(err.Error(), `output "sum:1" has no value`) {
+		t.Errorf("sum:1: %v", err)
+	}
+	if _, err := gr.Run(nil, []string{"nope"}); err == nil || err.Error() != `fetch: no node named "nope"` {
+		t.Errorf("nope: %v", err)
+	}
+}
+
+func TestCycleRefused(t *testing.T) {
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("a", "Identity", []string{"b"}, nil),
+		mkNode("b", "Identity", []string{"a"}, nil),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gr.Run(nil, []string{"a"}); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("got %v, want a cycle error", err)
+	}
+}

@@ -1,0 +1,37 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Parallel calls f over [0, n) split into contiguous chunks, one per core,
+// when there is at least grain work items per chunk; otherwise it calls
+// f(0, n) on the calling goroutine. f must be safe to call concurrently on
+// disjoint ranges.
+func Parallel(n, grain int, f func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if grain < 1 {
+		grain = 1
+	}
+	if w := n / grain; w < workers {
+		workers = w
+	}
+	if workers <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

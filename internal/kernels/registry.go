@@ -1,0 +1,362 @@
+package kernels
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+
+	"qcal/internal/tensor"
+	"qcal/internal/tfpb"
+)
+
+// Kernel computes a node's outputs from ctx.Inputs. It must not change its
+// input tensors' elements (an output may share them, as Reshape's does). It
+// returns one tensor per output of the op; outputs nothing consumes may be
+// nil only where the op's doc says so.
+type Kernel func(ctx *Context) ([]*tensor.Tensor, error)
+
+// Def is one op's entry in the registry.
+type Def struct {
+	// Op is the op type, as NodeDef.op spells it.
+	Op string
+	// Run computes the node.
+	Run Kernel
+	// Check, when set, validates a node's attrs before any input is read
+	// (the executor calls it while loading a graph): dtypes the kernel
+	// supports, paddings, data formats. Its error need not name the node.
+	Check func(n *tfpb.NodeDef) error
+	// Stateful ops (Print) are never folded away or pruned by consumers.
+	Stateful bool
+}
+
+var registry = map[string]Def{}
+
+// Register adds an op to the registry. It panics when the op is already
+// registered or d is incomplete: both are programmer's mistakes, found the
+// first time the package is loaded.
+func Register(d Def) {
+	if d.Op == "" || d.Run == nil {
+		panic("kernels: Register: op name and Run are required")
+	}
+	if _, dup := registry[d.Op]; dup {
+		panic("kernels: Register: op " + d.Op + " registered twice")
+	}
+	registry[d.Op] = d
+}
+
+// Lookup returns the registered definition of op.
+func Lookup(op string) (Def, bool) {
+	d, ok := registry[op]
+	return d, ok
+}
+
+// Supported reports whether a kernel is registered for op.
+func Supported(op string) bool {
+	_, ok := registry[op]
+	return ok
+}
+
+// Ops returns the registered op types, sorted.
+func Ops() []string {
+	ops := make([]string, 0, len(registry))
+	for op := range registry {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// Context is what a kernel gets: the node, its inputs, and the run's
+// services. A Context is used by one goroutine at a time.
+type Context struct {
+	Node   *tfpb.NodeDef
+	Inputs []*tensor.Tensor
+	// Log receives the text Print nodes write (TensorFlow writes it to
+	// stderr); io.Discard when the caller wants none.
+	Log io.Writer
+	// Scratch holds buffers kernels reuse across nodes and runs (im2col).
+	// It may be nil; the methods of a nil *Scratch allocate afresh.
+	Scratch *Scratch
+}
+
+// Errorf returns an error prefixed with the node's name: `node "x": msg`.
+func (c *Context) Errorf(format string, a ...any) error {
+	return fmt.Errorf("node %q (%s): %w", c.Node.GetName(), c.Node.GetOp(), fmt.Errorf(format, a...))
+}
+
+// Wrap prefixes err with the node's name, or returns nil for nil.
+func (c *Context) Wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("node %q (%s): %w", c.Node.GetName(), c.Node.GetOp(), err)
+}
+
+// WantInputs returns an error unless the node has exactly n inputs.
+func (c *Context) WantInputs(n int) error {
+	if len(c.Inputs) != n {
+		return c.Errorf("has %d inputs, want %d", len(c.Inputs), n)
+	}
+	return nil
+}
+
+// WantInputsAtLeast returns an error unless the node has at least n inputs.
+func (c *Context) WantInputsAtLeast(n int) error {
+	if len(c.Inputs) < n {
+		return c.Errorf("has %d inputs, want at least %d", len(c.Inputs), n)
+	}
+	return nil
+}
+
+// Float32Input returns input i's elements, or an error naming the input
+// when it is not a float tensor.
+func (c *Context) Float32Input(i int) ([]float32, error) {
+	x := c.Inputs[i]
+	if x.DType != tfpb.DataType_DT_FLOAT {
+		return nil, c.Errorf("input %d (%q) is %s, want float", i, c.inputName(i), x)
+	}
+	return x.F32, nil
+}
+
+// IntsInput returns input i, an int32 or int64 tensor, as ints.
+func (c *Context) IntsInput(i int) ([]int, error) {
+	v, err := c.Inputs[i].IntValues()
+	if err != nil {
+		return nil, c.Errorf("input %d (%q): %w", i, c.inputName(i), err)
+	}
+	return v, nil
+}
+
+func (c *Context) inputName(i int) string {
+	n := 0
+	for _, in := range c.Node.GetInput() {
+		if len(in) > 0 && in[0] == '^' {
+			continue
+		}
+		if n == i {
+			return in
+		}
+		n++
+	}
+	return "?"
+}
+
+// Attr helpers. Each returns an error naming the node and the attr when the
+// attr is missing or of another kind.
+
+// Attr returns the node's attr name, or an error when it is missing.
+func (c *Context) Attr(name string) (*tfpb.AttrValue, error) { return attr(c.Node, name) }
+
+func attr(n *tfpb.NodeDef, name string) (*tfpb.AttrValue, error) {
+	a, ok := n.GetAttr()[name]
+	if !ok || a == nil {
+		return nil, fmt.Errorf("node %q (%s): attr %q is missing", n.GetName(), n.GetOp(), name)
+	}
+	return a, nil
+}
+
+func attrKind(n *tfpb.NodeDef, name, want string) error {
+	return fmt.Errorf("node %q (%s): attr %q is not %s", n.GetName(), n.GetOp(), name, want)
+}
+
+// Int returns an int attr.
+func (c *Context) Int(name string) (int, error) { return AttrInt(c.Node, name) }
+
+// Ints returns a list(int) attr.
+func (c *Context) Ints(name string) ([]int, error) { return AttrInts(c.Node, name) }
+
+// String returns a string attr.
+func (c *Context) String(name string) (string, error) { return AttrString(c.Node, name) }
+
+// Float returns a float attr.
+func (c *Context) Float(name string) (float32, error) { return AttrFloat(c.Node, name) }
+
+// Bool returns a bool attr.
+func (c *Context) Bool(name string) (bool, error) { return AttrBool(c.Node, name) }
+
+// Type returns a type attr.
+func (c *Context) Type(name string) (tfpb.DataType, error) { return AttrType(c.Node, name) }
+
+// Has reports whether the node has the attr.
+func (c *Context) Has(name string) bool { return HasAttr(c.Node, name) }
+
+// HasAttr reports whether n has the attr name.
+func HasAttr(n *tfpb.NodeDef, name string) bool {
+	_, ok := n.GetAttr()[name]
+	return ok
+}
+
+// AttrInt returns n's int attr name.
+func AttrInt(n *tfpb.NodeDef, name string) (int, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_I)
+	if !ok {
+		return 0, attrKind(n, name, "an int")
+	}
+	return int(v.I), nil
+}
+
+// AttrInts returns n's list(int) attr name.
+func AttrInts(n *tfpb.NodeDef, name string) ([]int, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_List)
+	if !ok {
+		return nil, attrKind(n, name, "a list of ints")
+	}
+	out := make([]int, len(v.List.GetI()))
+	for i, e := range v.List.GetI() {
+		out[i] = int(e)
+	}
+	return out, nil
+}
+
+// AttrString returns n's string attr name.
+func AttrString(n *tfpb.NodeDef, name string) (string, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return "", err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_S)
+	if !ok {
+		return "", attrKind(n, name, "a string")
+	}
+	return string(v.S), nil
+}
+
+// AttrFloat returns n's float attr name.
+func AttrFloat(n *tfpb.NodeDef, name string) (float32, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_F)
+	if !ok {
+		return 0, attrKind(n, name, "a float")
+	}
+	return v.F, nil
+}
+
+// AttrBool returns n's bool attr name.
+func AttrBool(n *tfpb.NodeDef, name string) (bool, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return false, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_B)
+	if !ok {
+		return false, attrKind(n, name, "a bool")
+	}
+	return v.B, nil
+}
+
+// AttrType returns n's type attr name.
+func AttrType(n *tfpb.NodeDef, name string) (tfpb.DataType, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_Type)
+	if !ok {
+		return 0, attrKind(n, name, "a type")
+	}
+	return v.Type, nil
+}
+
+// AttrTensor returns n's tensor attr name, decoded.
+func AttrTensor(n *tfpb.NodeDef, name string) (*tensor.Tensor, error) {
+	a, err := attr(n, name)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := a.Value.(*tfpb.AttrValue_Tensor)
+	if !ok {
+		return nil, attrKind(n, name, "a tensor")
+	}
+	t, err := tensor.FromProto(v.Tensor)
+	if err != nil {
+		return nil, fmt.Errorf("node %q (%s): attr %q: %w", n.GetName(), n.GetOp(), name, err)
+	}
+	return t, nil
+}
+
+// CheckType returns a Check function accepting a node whose type attr
+// named attrName (when present; absent means the op's default, float) is one of types.
+func CheckType(attrName string, types ...tfpb.DataType) func(n *tfpb.NodeDef) error {
+	return func(n *tfpb.NodeDef) error {
+		if !HasAttr(n, attrName) {
+			return nil
+		}
+		t, err := AttrType(n, attrName)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(types, t) {
+			names := make([]string, len(types))
+			for i, u := range types {
+				names[i] = tensor.TypeName(u)
+			}
+			return fmt.Errorf("node %q (%s): %s %s is not supported (supported: %v)",
+				n.GetName(), n.GetOp(), attrName, tensor.TypeName(t), names)
+		}
+		return nil
+	}
+}
+
+// Scratch holds reusable buffers. The zero value is ready; a nil *Scratch
+// allocates on every call.
+type Scratch struct {
+	f32 []float32
+	i32 []int32
+	u8  []uint8
+}
+
+// F32 returns a float32 buffer of length n whose contents are undefined. It
+// stays valid until the next call of F32 on the same Scratch.
+func (s *Scratch) F32(n int) []float32 {
+	if s == nil {
+		return make([]float32, n)
+	}
+	if cap(s.f32) < n {
+		s.f32 = make([]float32, n)
+	}
+	return s.f32[:n]
+}
+
+// I32 is F32 for int32 buffers (int8 kernels' accumulators).
+func (s *Scratch) I32(n int) []int32 {
+	if s == nil {
+		return make([]int32, n)
+	}
+	if cap(s.i32) < n {
+		s.i32 = make([]int32, n)
+	}
+	return s.i32[:n]
+}
+
+// U8 is F32 for uint8 buffers (int8 kernels' im2col).
+func (s *Scratch) U8(n int) []uint8 {
+	if s == nil {
+		return make([]uint8, n)
+	}
+	if cap(s.u8) < n {
+		s.u8 = make([]uint8, n)
+	}
+	return s.u8[:n]
+}
+
+// New returns a zeroed output tensor of dtype t and shape. Kernels allocate
+// their outputs through it so that the executor may hand out recycled
+// buffers later without a change to any kernel.
+func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor { return tensor.New(t, shape) }
+
+// fmtNode formats an error naming n.
+func fmtNode(n *tfpb.NodeDef, format string, a ...any) error {
+	return fmt.Errorf("node %q (%s): %w", n.GetName(), n.GetOp(), fmt.Errorf(format, a...))
+}
