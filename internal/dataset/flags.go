@@ -127,10 +127,10 @@ func (f funcValue) String() string {
 
 // RegisterFlags defines on fs the flags that fill o, for commands that read
 // data sets (qcal eval, qcal calibrate): -data-format, -batch, -limit,
-// -shard, -data-labels, -label-column, -classes, -color, -central-crop, -crop, -resize,
+// -shard, -labels, -label-column, -classes, -color, -central-crop, -crop, -resize,
 // -align-corners, -half-pixel-centers, -scale, -mean, -std, -input-shape.
-// The data set's format and labels flags say "data" so that -format stays
-// free for the output format (STYLE.md) and -labels for class names.
+// The data set's format flag says "data" so that -format stays free for
+// the output format (STYLE.md).
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Format, "data-format", o.Format, "data set `format`: idx, npy, images or tfrecord (default: detected)")
 	fs.IntVar(&o.BatchSize, "batch", o.BatchSize, "examples per `batch` (default: the input shape's batch dimension, or 1)")
@@ -139,7 +139,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 		set: func(s string) (err error) { o.Shard, o.Shards, err = ParseShard(s); return err },
 		get: func() string { return fmt.Sprintf("%d/%d", o.Shard, max(o.Shards, 1)) },
 	}, "shard", "read every N-th example starting at K (`K/N`)")
-	fs.StringVar(&o.Labels, "data-labels", o.Labels, "labels `file`: idx1 or NPY for IDX/NPY data, CSV (file,label) for an image folder")
+	fs.StringVar(&o.Labels, "labels", o.Labels, "labels `file`: idx1 or NPY for IDX/NPY data, CSV (file,label) for an image folder")
 	fs.StringVar(&o.LabelColumn, "label-column", o.LabelColumn, "CSV header of the label `column` (default: label, else class_index, else the second)")
 	fs.IntVar(&o.Classes, "classes", o.Classes, "number of classes: a label outside [0, `N`) is an error (0: no check)")
 	fs.Var(funcValue{
