@@ -180,6 +180,12 @@ func (r *Reader) Entry(name string) (*tfpb.BundleEntryProto, bool) {
 	return e, ok
 }
 
+// Has reports whether the checkpoint holds a tensor called name.
+func (r *Reader) Has(name string) bool {
+	_, ok := r.entries[name]
+	return ok
+}
+
 // Close closes the data shards that were opened.
 func (r *Reader) Close() error {
 	var first error
@@ -192,6 +198,15 @@ func (r *Reader) Close() error {
 		}
 	}
 	return first
+}
+
+// DataFiles returns the names of the checkpoint's .data shards.
+func (r *Reader) DataFiles() []string {
+	out := make([]string, len(r.shards))
+	for i := range out {
+		out[i] = r.dataPath(i)
+	}
+	return out
 }
 
 // dataPath returns the file name of shard i (TensorFlow's DataFilename).
