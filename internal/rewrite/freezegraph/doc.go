@@ -26,9 +26,13 @@
 //  4. Everything else is copied unchanged (the `<var>/read` Identity nodes
 //     of reference variables included).
 //
-// Checkpoint keys are the variable node names, as freeze_graph.py maps them
-// when it has only a GraphDef; a VarHandleOp whose name is not a key is
-// looked up by its shared_name. A missing variable, or one whose dtype or
+// Checkpoint keys come from the graph's own saver when it has one (the
+// RestoreV2 op's tensor_names, followed through Identity to the Assign or
+// AssignVariableOp of each variable), which is how freeze_graph.py restores
+// a .meta or SavedModel; otherwise, and for keys the checkpoint lacks, they
+// are the variable node names, as freeze_graph.py maps them when it has only
+// a GraphDef; a VarHandleOp whose name is not a key is looked up by its
+// shared_name. A missing variable, or one whose dtype or
 // shape disagrees with the graph, is an error naming it and both sides.
 // Nodes the outputs need that write or test a converted variable (Assign,
 // AssignVariableOp, VarIsInitializedOp, …) are an error too: TensorFlow

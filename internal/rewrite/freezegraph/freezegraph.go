@@ -108,11 +108,12 @@ func Freeze(g *tfpb.GraphDef, vars Variables, o Options) (*Result, error) {
 
 	res := &Result{Keys: map[string]string{}}
 	consts := map[string]*tfpb.NodeDef{} // variable node name → its Const
+	saved := saverKeys(nodes, byName)
 	for i, n := range nodes {
 		if !keep[i] || !isVariable(n.GetOp()) || !selected(n.GetName(), o) {
 			continue
 		}
-		c, key, err := constFor(n, vars)
+		c, key, err := constFor(n, saved[n.GetName()], vars)
 		if err != nil {
 			return nil, err
 		}
@@ -291,10 +292,16 @@ func reachable(nodes []*tfpb.NodeDef, byName map[string]int, outputs []string) (
 }
 
 // constFor builds the Const that replaces variable node n and returns it
-// with the checkpoint key used.
-func constFor(n *tfpb.NodeDef, vars Variables) (*tfpb.NodeDef, string, error) {
+// with the checkpoint key used: the key the graph's saver restores it from
+// (saved, when the checkpoint has it), else its name, else a VarHandleOp's
+// shared_name.
+func constFor(n *tfpb.NodeDef, saved string, vars Variables) (*tfpb.NodeDef, string, error) {
 	key := n.GetName()
-	if sn := string(n.GetAttr()["shared_name"].GetS()); !vars.Has(key) && n.GetOp() == "VarHandleOp" && sn != "" && vars.Has(sn) {
+	sn := string(n.GetAttr()["shared_name"].GetS())
+	switch {
+	case saved != "" && vars.Has(saved):
+		key = saved
+	case !vars.Has(key) && n.GetOp() == "VarHandleOp" && sn != "" && vars.Has(sn):
 		key = sn
 	}
 	dtypeAttr := n.GetAttr()["dtype"]
