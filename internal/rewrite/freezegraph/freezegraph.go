@@ -108,10 +108,13 @@ func Freeze(g *tfpb.GraphDef, vars Variables, o Options) (*Result, error) {
 
 	res := &Result{Keys: map[string]string{}}
 	consts := map[string]*tfpb.NodeDef{} // variable node name → its Const
-	saved := saverKeys(nodes, byName)
+	saved, sliced := saverKeys(nodes, byName)
 	for i, n := range nodes {
 		if !keep[i] || !isVariable(n.GetOp()) || !selected(n.GetName(), o) {
 			continue
+		}
+		if s, ok := sliced[n.GetName()]; ok {
+			return nil, fmt.Errorf("variable %q is the slice %q of partitioned variable %q; qcal does not freeze partitioned variables", n.GetName(), s[1], s[0])
 		}
 		c, key, err := constFor(n, saved[n.GetName()], vars)
 		if err != nil {

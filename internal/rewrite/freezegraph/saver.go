@@ -13,11 +13,12 @@ type use struct{ node, index int }
 // is a Const listing the keys, and its output i reaches its variable through
 // Identity nodes and an Assign (reference variables) or AssignVariableOp
 // (resource variables), whose first input is the variable. Keys of
-// partitioned slices (a non-empty shape_and_slices entry) are skipped. When
-// several savers name a variable, the first restore op in graph order wins.
-func saverKeys(nodes []*tfpb.NodeDef, byName map[string]int) map[string]string {
+// partitioned slices (a non-empty shape_and_slices entry) go to sliced
+// instead, as "KEY" and the slice spec. When several savers name a
+// variable, the first restore op in graph order wins.
+func saverKeys(nodes []*tfpb.NodeDef, byName map[string]int) (keys map[string]string, sliced map[string][2]string) {
 	var consumers map[int][]use
-	keys := map[string]string{}
+	keys, sliced = map[string]string{}, map[string][2]string{}
 	for _, n := range nodes {
 		if n.GetOp() != "RestoreV2" || len(n.GetInput()) < 3 {
 			continue
@@ -40,17 +41,24 @@ func saverKeys(nodes []*tfpb.NodeDef, byName map[string]int) map[string]string {
 			}
 		}
 		for _, u := range consumers[byName[n.GetName()]] {
-			if u.index >= len(names) || slices != nil && u.index < len(slices) && slices[u.index] != "" {
+			if u.index >= len(names) {
 				continue
 			}
+			partOf := u.index < len(slices) && slices[u.index] != ""
 			for _, v := range assignedVariables(nodes, consumers, u.node, 0) {
-				if _, seen := keys[v]; !seen {
+				_, seen := keys[v]
+				_, seenSlice := sliced[v]
+				switch {
+				case seen || seenSlice:
+				case partOf:
+					sliced[v] = [2]string{names[u.index], slices[u.index]}
+				default:
 					keys[v] = names[u.index]
 				}
 			}
 		}
 	}
-	return keys
+	return keys, sliced
 }
 
 // assignedVariables follows a restored value from node i through Identity

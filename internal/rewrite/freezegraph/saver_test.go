@@ -41,9 +41,9 @@ func TestSaverKeysReal(t *testing.T) {
 	}
 	for name, want := range map[string]int{"mnist.ckpt-75.meta": 26, "model.ckpt-19540.meta": 181, "saved_model.pb": 113} {
 		g := graphs[name]
-		keys := saverKeys(g.GetNode(), byNameOf(g))
-		if len(keys) != want {
-			t.Errorf("%s: %d restored variables, want %d", name, len(keys), want)
+		keys, sliced := saverKeys(g.GetNode(), byNameOf(g))
+		if len(keys) != want || len(sliced) != 0 {
+			t.Errorf("%s: %d restored variables, %d slices; want %d, 0", name, len(keys), len(sliced), want)
 		}
 		for v, k := range keys {
 			if v != k {
@@ -78,5 +78,26 @@ node { name: "save/Assign" op: "Assign" input: "w" input: "save/Identity" }
 	}
 	if len(res.Graph.GetNode()) != 2 {
 		t.Errorf("%d nodes kept, want w and w/read (the saver is pruned)", len(res.Graph.GetNode()))
+	}
+}
+
+// TestSaverPartitioned: a variable restored from a slice of a partitioned
+// variable (shape_and_slices "4 2 0,2:0,2", TF's slice spec: full shape,
+// then start,length per dimension) is refused by name.
+func TestSaverPartitioned(t *testing.T) {
+	g := parseGraph(t, `
+node { name: "w/part_0" op: "VariableV2" attr { key: "dtype" value { type: DT_FLOAT } } }
+node { name: "save/Const" op: "Const" attr { key: "dtype" value { type: DT_STRING } } attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape { } string_val: "model" } } } }
+node { name: "save/RestoreV2/tensor_names" op: "Const" attr { key: "dtype" value { type: DT_STRING } }
+  attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape { dim { size: 1 } } string_val: "w" } } } }
+node { name: "save/RestoreV2/shape_and_slices" op: "Const" attr { key: "dtype" value { type: DT_STRING } }
+  attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape { dim { size: 1 } } string_val: "4 2 0,2:0,2" } } } }
+node { name: "save/RestoreV2" op: "RestoreV2" input: "save/Const" input: "save/RestoreV2/tensor_names" input: "save/RestoreV2/shape_and_slices" }
+node { name: "save/Assign" op: "Assign" input: "w/part_0" input: "save/RestoreV2" }
+`)
+	_, err := Freeze(g, fakeVars{}, Options{Outputs: []string{"w/part_0"}})
+	want := `variable "w/part_0" is the slice "4 2 0,2:0,2" of partitioned variable "w"; qcal does not freeze partitioned variables`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
 	}
 }
