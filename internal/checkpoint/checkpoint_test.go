@@ -364,7 +364,19 @@ func TestSnappy(t *testing.T) {
 	if err != nil || string(got) != "abcabcabc" {
 		t.Errorf("snappyDecode = %q, %v; want abcabcabc", got, err)
 	}
-	for _, bad := range []string{"", "0a 08 616263 09 03", "09 08 6162", "09 09 04", "02 0c 6162"} {
+	// Copies with 2- and 4-byte offsets: literal "ab" (tag 0x04), then 4
+	// bytes at offset 2 (tag (4-1)<<2 | 2 = 0x0e, or | 3 = 0x0f).
+	for _, in := range []string{"06 04 6162 0e 0200", "06 04 6162 0f 02000000"} {
+		if got, err := snappyDecode(unhex(t, in)); err != nil || string(got) != "ababab" {
+			t.Errorf("snappyDecode(%s) = %q, %v; want ababab", in, got, err)
+		}
+	}
+	// A 61-byte literal needs one length byte: tag 60<<2 = 0xf0, then 60.
+	long := strings.Repeat("x", 61)
+	if got, err := snappyDecode(append(unhex(t, "3d f0 3c"), long...)); err != nil || string(got) != long {
+		t.Errorf("61-byte literal: %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "0a 08 616263 09 03", "09 08 6162", "09 09 04", "02 0c 6162", "06 04 6162 0e 0300"} {
 		if _, err := snappyDecode(unhex(t, bad)); err == nil {
 			t.Errorf("snappyDecode(%s) succeeded", bad)
 		}
