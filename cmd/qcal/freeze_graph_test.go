@@ -155,6 +155,32 @@ func TestFreezeGraphBadInput(t *testing.T) {
 	if err := graphio.Save(wrongShape, g, graphio.Binary); err != nil {
 		t.Fatal(err)
 	}
+	// A graph whose conv1/bias is int32, and one with a variable "extra"
+	// the checkpoint lacks, which predictions waits for.
+	g = loadGraph(t, graph)
+	for _, n := range g.GetNode() {
+		switch n.GetName() {
+		case "conv1/bias":
+			n.GetAttr()["dtype"].Value = &tfpb.AttrValue_Type{Type: tfpb.DataType_DT_INT32}
+		case "predictions":
+			n.Input = append(n.Input, "^extra")
+		}
+	}
+	wrongType := filepath.Join(tmp, "wrong_type.pb")
+	if err := graphio.Save(wrongType, g, graphio.Binary); err != nil {
+		t.Fatal(err)
+	}
+	g.Node = append(g.Node, &tfpb.NodeDef{Name: "extra", Op: "VariableV2", Attr: map[string]*tfpb.AttrValue{
+		"dtype": {Value: &tfpb.AttrValue_Type{Type: tfpb.DataType_DT_FLOAT}}}})
+	for _, n := range g.GetNode() {
+		if n.GetName() == "conv1/bias" {
+			n.GetAttr()["dtype"].Value = &tfpb.AttrValue_Type{Type: tfpb.DataType_DT_FLOAT}
+		}
+	}
+	extraVar := filepath.Join(tmp, "extra_var.pb")
+	if err := graphio.Save(extraVar, g, graphio.Binary); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(tmp, "out.pb")
 	for _, c := range []struct {
 		name string
@@ -172,6 +198,10 @@ func TestFreezeGraphBadInput(t *testing.T) {
 			`variable "conv1/kernel": data checksum mismatch in ` + bad + `.data-00000-of-00001`},
 		{"shape disagrees", []string{"-input_graph", wrongShape, "-input_checkpoint", ckpt, "-output_node_names", "predictions", "-output_graph", out}, 1,
 			`variable "conv1/bias": the checkpoint ` + ckpt + ` has shape [8], the graph has [9]`},
+		{"dtype disagrees", []string{"-input_graph", wrongType, "-input_checkpoint", ckpt, "-output_node_names", "conv1/BiasAdd", "-output_graph", out}, 1,
+			`wrong_type.pb: variable "conv1/bias": the checkpoint ` + ckpt + ` has dtype float, the graph has int32`},
+		{"variable missing", []string{"-input_graph", extraVar, "-input_checkpoint", ckpt, "-output_node_names", "predictions", "-output_graph", out}, 1,
+			`extra_var.pb: variable "extra": not in the checkpoint ` + ckpt},
 		{"output over the graph", []string{"-input_graph", wrongShape, "-input_checkpoint", ckpt, "-output_node_names", "predictions", "-output_graph", wrongShape}, 1, "refusing to overwrite input file"},
 		{"output over the index", []string{"-input_graph", graph, "-input_checkpoint", bad, "-output_node_names", "predictions", "-output_graph", bad + ".index"}, 1, "refusing to overwrite input file"},
 		{"initializer nodes", []string{"-input_graph", graph, "-input_checkpoint", ckpt, "-output_node_names", "predictions", "-output_graph", out, "-initializer_nodes", "init"}, 2, "not supported"},
