@@ -26,6 +26,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{"demo", "[-dir DIR]", "run the calibration workflow on a built-in example and print the ranges", runDemo},
+		{"freeze-graph", "-input_graph G.pb|-input_meta_graph M.meta|-input_saved_model_dir DIR [-input_checkpoint CKPT] -output_node_names A,B -output_graph OUT.pb", "turn checkpoint variables into Consts and prune to the outputs (TF's freeze_graph.py)", runFreezeGraph},
 		{"freeze", "-graph G.pb -log LOG [-log LOG2] -o OUT.pb", "freeze logged ranges into a quantized graph (TF's freeze_requantization_ranges)", runFreeze},
 		{"ranges", "[-strategy S] [-format text|csv|json|markdown] LOG...", "print per-node ranges computed from calibration logs", runRanges},
 		{"audit", "[-graph G.pb] [-strategy S[,S2...]] [-against OLD.log] [-plots DIR] [-format text|markdown|csv|json|html] [-o FILE] LOG...", "judge per-node ranges: spread, outliers, convergence, graph checks, drift; tables, plots, HTML", runAudit},

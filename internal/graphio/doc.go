@@ -17,6 +17,14 @@
 // enum values by name, bytes as C-style octal escapes) so that TensorFlow's
 // text parser reads it back.
 //
+// The containers a graph arrives in before it is frozen are read too:
+// LoadMetaGraph reads a .meta file (MetaGraphDef with its saver, collections
+// and signatures; Variables decodes the variable collections), and
+// LoadSavedModel reads a SavedModel directory, picks a meta graph by its tags
+// and finds the variables checkpoint beside it. Reading that checkpoint is
+// package qcal/internal/checkpoint's job; freezing its values into the graph
+// is qcal/internal/rewrite/freezegraph's.
+//
 // Save writes atomically (temporary file in the target directory, fsync,
 // rename), so a failure never leaves a partial graph, and it refuses to write
 // over any of the inputs it is given.

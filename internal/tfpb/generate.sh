@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates graph.pb.go from graph.proto with protoc and protoc-gen-go.
+# Regenerates the .pb.go files from graph.proto, checkpoint.proto and
+# meta_graph.proto with protoc and protoc-gen-go.
 #
 # Usage: generate.sh [OUTPUT_DIR]
 #
 # OUTPUT_DIR defaults to this script's directory (where the committed
-# graph.pb.go lives); generate_test.go passes a temporary directory to check
-# that the committed file is exactly what this script produces.
+# .pb.go files live); generate_test.go passes a temporary directory to check
+# that the committed files are exactly what this script produces.
 #
-# Nothing is installed. The committed file was generated with protoc 3.21.12
+# Nothing is installed. The committed files were generated with protoc 3.21.12
 # (Debian's protobuf-compiler) and protoc-gen-go v1.36.12, the protobuf-go
 # version in go.mod; other versions change at least the version header.
 # protoc-gen-go is looked up on PATH and then in "$(go env GOPATH)/bin".
@@ -38,4 +39,4 @@ if [ ! -d "$out" ]; then
 fi
 
 cd "$here"
-protoc --proto_path=. --go_out="$out" --go_opt=paths=source_relative graph.proto
+protoc --proto_path=. --go_out="$out" --go_opt=paths=source_relative graph.proto checkpoint.proto meta_graph.proto

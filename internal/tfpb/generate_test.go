@@ -16,7 +16,7 @@ import (
 var versionLine = regexp.MustCompile(`(?m)^// \t(protoc-gen-go|protoc) +\S+$`)
 
 // TestGeneratedCodeIsUpToDate runs generate.sh into a temporary directory and
-// checks that the committed graph.pb.go is byte for byte what it produces.
+// checks that every committed .pb.go file is byte for byte what it produces.
 func TestGeneratedCodeIsUpToDate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping protoc run in -short mode")
@@ -43,11 +43,29 @@ func TestGeneratedCodeIsUpToDate(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("generate.sh %s: %v\n%s", dir, err, stderr.String())
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "graph.pb.go"))
+	written, err := filepath.Glob(filepath.Join(dir, "*.pb.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("graph.pb.go")
+	if len(written) != len(generatedFiles) {
+		t.Errorf("generate.sh wrote %d files %q, the test knows %d %q", len(written), written, len(generatedFiles), generatedFiles)
+	}
+	for _, name := range generatedFiles {
+		t.Run(name, func(t *testing.T) { compareGenerated(t, dir, name) })
+	}
+}
+
+// generatedFiles are the files generate.sh writes, one per .proto file.
+var generatedFiles = []string{"graph.pb.go", "checkpoint.pb.go", "meta_graph.pb.go"}
+
+// compareGenerated checks that the committed file name is byte for byte the
+// one generate.sh wrote into dir.
+func compareGenerated(t *testing.T, dir, name string) {
+	got, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +75,11 @@ func TestGeneratedCodeIsUpToDate(t *testing.T) {
 	gotVersions := versionLine.FindAllString(string(got), -1)
 	wantVersions := versionLine.FindAllString(string(want), -1)
 	if bytes.Equal(versionLine.ReplaceAll(got, nil), versionLine.ReplaceAll(want, nil)) {
-		t.Skipf("graph.pb.go matches the generated code except for the tool versions in its header: committed %q, local tools %q; install protoc 3.21.12 and protoc-gen-go v1.36.12 for an exact check",
-			wantVersions, gotVersions)
+		t.Skipf("%s matches the generated code except for the tool versions in its header: committed %q, local tools %q; install protoc 3.21.12 and protoc-gen-go v1.36.12 for an exact check",
+			name, wantVersions, gotVersions)
 	}
-	t.Errorf("graph.pb.go is not what generate.sh produces (committed tools %q, local tools %q); run `go generate ./internal/tfpb` and commit the result.\nfirst difference: %s",
-		wantVersions, gotVersions, firstDiff(want, got))
+	t.Errorf("%s is not what generate.sh produces (committed tools %q, local tools %q); run `go generate ./internal/tfpb` and commit the result.\nfirst difference: %s",
+		name, wantVersions, gotVersions, firstDiff(want, got))
 }
 
 func goEnvGOPATH(t *testing.T) string {
