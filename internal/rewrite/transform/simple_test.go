@@ -10,7 +10,7 @@ import (
 
 func TestCheckUnknown(t *testing.T) {
 	tests := []struct{ spec, want string }{
-		{"fold_everything", `unknown transform "fold_everything" (known: freeze_requantization_ranges, remove_attribute, remove_device, remove_nodes, rename_attribute, sort_by_execution_order, strip_unused_nodes)`},
+		{"fold_everything", `unknown transform "fold_everything" (known: fold_batch_norms, fold_constants, fold_old_batch_norms, freeze_requantization_ranges, remove_attribute, remove_device, remove_nodes, rename_attribute, sort_by_execution_order, strip_unused_nodes)`},
 		{"remove_nodes(ops=Identity)", `transform remove_nodes: unknown argument "ops" (known: op, max_inputs, ignore_errors)`},
 		{"fuse_quantized_conv_and_requantize", "transform fuse_quantized_conv_and_requantize is not available yet"},
 	}
@@ -34,7 +34,7 @@ func TestTransformsSorted(t *testing.T) {
 			t.Errorf("%s: no summary or lookup mismatch", tr.Name)
 		}
 	}
-	if !slices.IsSorted(got) || len(got) != 7 {
+	if !slices.IsSorted(got) || len(got) != 10 {
 		t.Errorf("Transforms() = %v", got)
 	}
 }
