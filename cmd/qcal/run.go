@@ -32,6 +32,7 @@ func init() {
 		{"convert", "[-format binary|text] [-sort] IN OUT", "convert a GraphDef between binary and text format, optionally in execution order", runConvert},
 		{"summarize", "[-format text|json|tf] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
 		{"insert-logging", "-graph G.pb -o OUT.pb [-op OP]... [-prefix P]... [-message M] [-preset minmax]", "add Print nodes that log RequantizationRange outputs (TF's insert_logging)", runInsertLogging},
+		{"transform", "-in_graph G.pb -out_graph OUT.pb -transforms 'T1 T2(arg=v)' [-inputs A,B] [-outputs Y] [-list]", "run TensorFlow graph transforms by name (TF's transform_graph)", runTransform},
 		{"report", "-fp32 FILE -int8 [NAME=]FILE... [-metric NAME] [-relative] [-max-drop 0.5] [-warn-drop 1] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
 	}
 }
