@@ -52,6 +52,9 @@ func (arithEvaluator) Evaluate(g *tfpb.GraphDef, fetch []string) ([]*tfpb.Tensor
 			args = append(args, a)
 		}
 		var r val
+		if !(arithEvaluator{}).CanEvaluate(n) || len(args) != map[bool]int{true: 1, false: 2}[n.GetOp() == "Identity" || n.GetOp() == "Neg" || n.GetOp() == "Rsqrt"] {
+			return nil, fmt.Errorf("node %q: cannot evaluate %s with %d inputs", n.GetName(), n.GetOp(), len(args))
+		}
 		switch n.GetOp() {
 		case "Identity":
 			r = args[0]

@@ -37,10 +37,12 @@ var neverFolded = map[string]bool{
 // defaultMaxConstantBytes is TensorFlow's ConstantFoldingOptions default.
 const defaultMaxConstantBytes = 10 << 20
 
-// foldConstants is TensorFlow's fold_constants: every node whose inputs
-// (data and control) all come from Consts or from nodes folded before it
-// is computed by the Options' Evaluator, and the values that non-constant
-// nodes (or -outputs) read become Consts. Arguments as in TensorFlow:
+// foldConstants is TensorFlow's fold_constants: every node whose data
+// inputs all come from Consts or from nodes folded before it is computed by
+// the Options' Evaluator, and the values that non-constant nodes (or
+// -outputs) read become Consts. Control inputs from non-constant nodes do
+// not block folding: as in TensorFlow, the new Const waits (^name) for every
+// non-constant node its computation waited for. Arguments as in TensorFlow:
 // clear_output_shapes (default true: drop the _output_shapes attributes),
 // exclude_op and exclude_node (repeatable: never fold these),
 // max_constant_size_in_bytes (default 10 MiB: larger results are not
@@ -102,6 +104,26 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	}
 	constant := map[string]bool{} // Consts and foldable nodes
 	folded := map[string]bool{}   // foldable nodes only
+	// waits holds, for each constant node, the non-constant nodes it waits
+	// for through control inputs, directly or through its constant inputs:
+	// TensorFlow moves these control dependencies onto the replacement.
+	waits := map[string][]string{}
+	addWaits := func(n *tfpb.NodeDef) {
+		var w []string
+		for _, in := range n.GetInput() {
+			p, ok := graphinfo.ParseInput(in)
+			if !ok {
+				continue
+			}
+			if constant[p.Node] {
+				w = append(w, waits[p.Node]...)
+			} else if p.Control {
+				w = append(w, p.Node)
+			}
+		}
+		slices.Sort(w)
+		waits[n.GetName()] = slices.Compact(w)
+	}
 	for _, n := range sorted.GetNode() {
 		name := n.GetName()
 		if inputs[name] {
@@ -109,6 +131,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		}
 		if n.GetOp() == "Const" {
 			constant[name] = true
+			addWaits(n)
 			continue
 		}
 		if neverFolded[n.GetOp()] || slices.Contains(excludeOps, n.GetOp()) || slices.Contains(excludeNodes, name) ||
@@ -116,7 +139,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		ok := true
-		for _, in := range n.GetInput() {
+		for _, in := range dataInputs(n) {
 			if !constant[graphinfo.NodeName(in)] {
 				ok = false
 				break
@@ -125,6 +148,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		if ok && c.opt.Evaluator.CanEvaluate(n) {
 			constant[name] = true
 			folded[name] = true
+			addWaits(n)
 		}
 	}
 	finish := func(res *tfpb.GraphDef) (*tfpb.GraphDef, error) {
@@ -198,15 +222,22 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		need[name] = true
-		for _, in := range nodes[name].GetInput() {
+		for _, in := range dataInputs(nodes[name]) {
 			stack = append(stack, graphinfo.NodeName(in))
 		}
 	}
 	sub := &tfpb.GraphDef{Versions: work.GetVersions(), Library: work.GetLibrary()}
 	for _, n := range work.GetNode() {
-		if need[n.GetName()] {
-			sub.Node = append(sub.Node, n)
+		if !need[n.GetName()] {
+			continue
 		}
+		// The subgraph is closed: control inputs (on nodes outside it, or
+		// ordering pure computations) are dropped.
+		if ins := dataInputs(n); len(ins) != len(n.GetInput()) {
+			n = proto.Clone(n).(*tfpb.NodeDef)
+			n.Input = ins
+		}
+		sub.Node = append(sub.Node, n)
 	}
 	values, err := c.opt.Evaluator.Evaluate(sub, fetch)
 	if err != nil {
@@ -230,14 +261,14 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		if len(read[name]) == 1 && fetchIdx[i] == 0 {
-			repl[name] = []*tfpb.NodeDef{constNode(name, values[i])}
+			repl[name] = []*tfpb.NodeDef{withWaits(constNode(name, values[i]), waits[name])}
 			continue
 		}
 		cname := fmt.Sprintf("%s/__cf__%d", name, fetchIdx[i])
 		if _, taken := nodes[cname]; taken {
 			return nil, fmt.Errorf("node %q: cannot add the Const %q: a node of that name exists", name, cname)
 		}
-		repl[name] = append(repl[name], constNode(cname, values[i]))
+		repl[name] = append(repl[name], withWaits(constNode(cname, values[i]), waits[name]))
 		rename[name+":"+strconv.Itoa(fetchIdx[i])] = cname
 	}
 	if len(tooBig) > 0 {
@@ -258,6 +289,14 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		out = append(out, n)
 	}
 	return finish(withNodes(work, out))
+}
+
+// withWaits gives a Const the control inputs ^w of the nodes it waits for.
+func withWaits(n *tfpb.NodeDef, waits []string) *tfpb.NodeDef {
+	for _, w := range waits {
+		n.Input = append(n.Input, "^"+w)
+	}
+	return n
 }
 
 // renameInputs rewires n's inputs "node:k" (or "node" for k = 0) through

@@ -146,3 +146,30 @@ func TestFoldConstantsMultiOutputAndSize(t *testing.T) {
 		t.Errorf("4 bytes not folded at max 4: %v", names(out))
 	}
 }
+
+func TestFoldConstantsMovesControlInputs(t *testing.T) {
+	// TF's constant folding allows control inputs from non-constant nodes and
+	// moves them onto the replacement: add waits for x through a's ^x and
+	// for r through its own ^r.
+	a := constF("a", nil, 1)
+	a.Input = []string{"^x"}
+	g := graph(
+		placeholder("x"),
+		node("r", "Relu", "x"),
+		a,
+		constF("b", nil, 2),
+		floatT(node("add", "Add", "a", "b", "^r", "^b")),
+		floatT(node("y", "Mul", "x", "add")),
+	)
+	out, _ := run(t, g, "fold_constants", Options{Evaluator: arithEvaluator{}, Outputs: []string{"y"}})
+	add := find(out, "add")
+	if add.GetOp() != "Const" || !slices.Equal(add.GetInput(), []string{"^r", "^x"}) {
+		t.Errorf("add = %v", add)
+	}
+	if got := constValues(t, out, "add"); !slices.Equal(got, []float32{3}) {
+		t.Errorf("add = %v, want [3]", got)
+	}
+	if got := names(out); !slices.Equal(got, []string{"x", "r", "add", "y"}) {
+		t.Errorf("nodes = %v", got)
+	}
+}
