@@ -283,3 +283,24 @@ func TestFloatsFromFloatVal(t *testing.T) {
 		t.Errorf("int32: %v", err)
 	}
 }
+
+func TestFoldBatchNormsSharedInput(t *testing.T) {
+	// Two conv+Mul branches read the same x. TF's matcher claims x for the
+	// first match, so one fold_batch_norms pass folds only one branch; qcal
+	// folds both: w1 = [2]·[3] = [6], w2 = [5]·[0.5] = [2.5].
+	g := graph(
+		placeholder("x"),
+		constF("w1", []int64{1, 1, 1, 1}, 2), conv2D("c1", "x", "w1"), constF("m1", []int64{1}, 3), floatT(node("mul1", "Mul", "c1", "m1")),
+		constF("w2", []int64{1, 1, 1, 1}, 5), conv2D("c2", "x", "w2"), constF("m2", []int64{1}, 0.5), floatT(node("mul2", "Mul", "c2", "m2")),
+	)
+	out, _ := run(t, g, "fold_batch_norms", Options{})
+	if got := constValues(t, out, "w1"); !slices.Equal(got, []float32{6}) {
+		t.Errorf("w1 = %v", got)
+	}
+	if got := constValues(t, out, "w2"); !slices.Equal(got, []float32{2.5}) {
+		t.Errorf("w2 = %v", got)
+	}
+	if find(out, "mul1").GetOp() != "Conv2D" || find(out, "mul2").GetOp() != "Conv2D" {
+		t.Errorf("nodes = %v", names(out))
+	}
+}

@@ -221,3 +221,13 @@ func TestSortAndIgnoreErrors(t *testing.T) {
 		t.Errorf("invalid graph: %v", err)
 	}
 }
+
+func TestRemoveNodesOtherOutputs(t *testing.T) {
+	// A node whose output 1 is read is kept with a note: TF would rewire only
+	// "n" and "n:0" and leave "n:1" naming a removed node.
+	g := graph(placeholder("x"), node("s", "IdentityN", "x"), node("a", "Neg", "s"), node("b", "Neg", "s:1"))
+	out, res := run(t, g, "remove_nodes(op=IdentityN)", Options{})
+	if find(out, "s") == nil || len(res[0].Notes) != 1 || res[0].Notes[0] != `node "s" (IdentityN) kept: outputs other than 0 of it are consumed` {
+		t.Errorf("nodes %v, notes %q", names(out), res[0].Notes)
+	}
+}
