@@ -58,6 +58,8 @@ const defaultMaxConstantBytes = 10 << 20
 // outputs k. Afterwards, as TensorFlow's RemoveUnusedNodes, only what
 // -outputs need is kept; without -outputs (TensorFlow would then empty the
 // graph) only the constant nodes left without consumers are removed.
+// TensorFlow also folds Shape, Size and Rank of tensors whose shapes it
+// infers statically; qcal, without shape inference, does not.
 func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	clearShapes, err := c.boolArg("clear_output_shapes", true)
 	if err != nil {
