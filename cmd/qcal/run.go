@@ -32,6 +32,7 @@ func init() {
 		{"convert", "[-format binary|text] [-sort] IN OUT", "convert a GraphDef between binary and text format, optionally in execution order", runConvert},
 		{"summarize", "[-format text|json|tf] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
 		{"insert-logging", "-graph G.pb -o OUT.pb [-op OP]... [-prefix P]... [-message M] [-preset minmax]", "add Print nodes that log RequantizationRange outputs (TF's insert_logging)", runInsertLogging},
+		{"quantize", "-graph G.pb -outputs NAMES -o OUT.pb [-intel=false] [-per-channel] [-model-name M] [-fallback-min A -fallback-max B]", "quantize an FP32 graph (quantize_graph.py --mode=eightbit, Intel or plain path)", runQuantize},
 		{"report", "-fp32 FILE -int8 [NAME=]FILE... [-metric NAME] [-relative] [-max-drop 0.5] [-warn-drop 1] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
 	}
 }
