@@ -14,7 +14,6 @@ import (
 	"qcal/internal/graphio"
 	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
-	"qcal/quant"
 )
 
 // resnetBlock builds the stem and first block of tf_cnn_benchmarks'
@@ -296,5 +295,4 @@ func checkScaledWeights(t *testing.T, g *tfpb.GraphDef, w string, fp32 *tfpb.Gra
 	if mn != -128/s || mx != 127/s {
 		t.Errorf("%s range [%g, %g], want [%g, %g]", w, mn, mx, -128/s, 127/s)
 	}
-	_ = quant.QInt8
 }
