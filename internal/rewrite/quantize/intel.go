@@ -227,6 +227,9 @@ func (r *rewriter) intelConv(n, bias *tfpb.NodeDef, biasAdd, summand string, rel
 			data = append(data, in)
 		}
 	}
+	if len(data) < 2 {
+		return fmt.Errorf("node %q: %s has %d data inputs, want 2", n.Name, n.Op, len(data))
+	}
 	depthwise := n.Op == "DepthwiseConv2dNative"
 	name := n.Name + "_eightbit_quantized_conv"
 	if depthwise {

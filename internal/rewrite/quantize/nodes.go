@@ -127,6 +127,9 @@ type floatConst struct {
 	values []float32
 }
 
+// maxSplat bounds the elements a Const without tensor_content may expand to.
+const maxSplat = 1 << 24
+
 // readFloatConst decodes the value of a DT_FLOAT Const: tensor_content, or
 // float_val with TF's rule that a short list repeats its last element.
 func readFloatConst(n *tfpb.NodeDef) (floatConst, error) {
@@ -152,12 +155,18 @@ func readFloatConst(n *tfpb.NodeDef) (floatConst, error) {
 		}
 		count *= d.Size
 	}
+	if len(tp.TensorContent) == 0 && count > maxSplat {
+		// Only a splat (a short float_val) or an empty value can describe
+		// this many elements without holding them; expanding it could take
+		// any amount of memory.
+		return floatConst{}, fmt.Errorf("node %q: Const of shape %v holds %d float_val values; refusing to expand it to %d elements", n.Name, c.dims, len(tp.FloatVal), count)
+	}
+	if len(tp.TensorContent) > 0 && int64(len(tp.TensorContent)) != 4*count {
+		return floatConst{}, fmt.Errorf("node %q: tensor_content has %d bytes, want %d for shape %v", n.Name, len(tp.TensorContent), 4*count, c.dims)
+	}
 	c.values = make([]float32, count)
 	switch {
 	case len(tp.TensorContent) > 0:
-		if int64(len(tp.TensorContent)) != 4*count {
-			return floatConst{}, fmt.Errorf("node %q: tensor_content has %d bytes, want %d for shape %v", n.Name, len(tp.TensorContent), 4*count, c.dims)
-		}
 		for i := range c.values {
 			c.values[i] = math.Float32frombits(binary.LittleEndian.Uint32(tp.TensorContent[4*i:]))
 		}
