@@ -134,3 +134,32 @@ func TestIntelConcatV2AndDepthwise(t *testing.T) {
 		t.Errorf("ops %v", o)
 	}
 }
+
+// TestIntelFakeQuant: the Intel recursion copies a FakeQuantWithMinMaxVars
+// node; after an unfused conv the conv's Dequantize takes the FakeQuant's
+// name and the copy collides with it ("Duplicate node names detected" in
+// TF); after a fused conv the FakeQuant "failed to merge". Both are errors.
+func TestIntelFakeQuant(t *testing.T) {
+	for _, bias := range []bool{false, true} {
+		b := &builder{g: &tfpb.GraphDef{}}
+		b.placeholder("x")
+		b.op("Relu", "r", "x")
+		b.conv("c", "r", 1)
+		in := "c"
+		if bias {
+			b.biasAdd("ba", "c", 0)
+			in = "ba"
+		}
+		b.constant("fq/min", nil, 0)
+		b.constant("fq/max", nil, 6)
+		b.node("FakeQuantWithMinMaxVars", "fq", in, "fq/min", "fq/max")
+		_, err := Quantize(b.g, Options{Outputs: []string{"fq"}, Intel: true})
+		want := `node "fq": the quantized graph would hold two nodes of this name`
+		if bias {
+			want = `node "ba": FakeQuant node "fq" failed to merge with it`
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bias=%v: err %v, want %q", bias, err, want)
+		}
+	}
+}
