@@ -296,3 +296,39 @@ func checkScaledWeights(t *testing.T, g *tfpb.GraphDef, w string, fp32 *tfpb.Gra
 		t.Errorf("%s range [%g, %g], want [%g, %g]", w, mn, mx, -128/s, 127/s)
 	}
 }
+
+// TestIntelResNet101LogNames does the same for TF-slim's ResNet-101 names
+// (resnet101_min_max_log.txt): the stem resnet_v1_101/conv1 reads the
+// image and has no range in the log; block1/unit_1 has the shortcut and
+// conv1..conv3.
+func TestIntelResNet101LogNames(t *testing.T) {
+	log := filepath.Join(testutil.RealData(t, "calib_logs"), "resnet101_min_max_log.txt")
+	const unit = "resnet_v1_101/block1/unit_1/bottleneck_v1/"
+	want := logNames(t, log, unit)
+	if stem := logNames(t, log, "resnet_v1_101/conv1/"); len(stem) != 0 {
+		t.Fatalf("the log has stem ranges %q", stem)
+	}
+	b := &builder{g: &tfpb.GraphDef{}}
+	b.placeholder("input")
+	b.conv("resnet_v1_101/conv1/Conv2D", "input", 0.5)
+	b.biasAdd("resnet_v1_101/conv1/BiasAdd", "resnet_v1_101/conv1/Conv2D", 0)
+	b.op("Relu", "resnet_v1_101/conv1/Relu", "resnet_v1_101/conv1/BiasAdd")
+	b.pool("MaxPool", "resnet_v1_101/pool1/MaxPool", "resnet_v1_101/conv1/Relu")
+	b.conv(unit+"shortcut/Conv2D", "resnet_v1_101/pool1/MaxPool", 1)
+	b.biasAdd(unit+"shortcut/BiasAdd", unit+"shortcut/Conv2D", 0)
+	in := "resnet_v1_101/pool1/MaxPool"
+	for _, c := range []string{"conv1", "conv2"} {
+		b.conv(unit+c+"/Conv2D", in, 1)
+		b.biasAdd(unit+c+"/BiasAdd", unit+c+"/Conv2D", 0)
+		b.op("Relu", unit+c+"/Relu", unit+c+"/BiasAdd")
+		in = unit + c + "/Relu"
+	}
+	b.conv(unit+"conv3/Conv2D", in, 1)
+	b.biasAdd(unit+"conv3/BiasAdd", unit+"conv3/Conv2D", 0)
+	b.op("Add", unit+"add", unit+"shortcut/BiasAdd", unit+"conv3/BiasAdd")
+	b.op("Relu", unit+"Relu", unit+"add")
+	res := mustQuantize(t, b.g, Options{Outputs: []string{unit + "Relu"}, Intel: true})
+	if got := rangeNodes(res.Graph); !slices.Equal(got, want) || len(want) != 4 {
+		t.Errorf("RequantizationRange nodes %q, want the log's %q", got, want)
+	}
+}
