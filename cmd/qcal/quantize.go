@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -82,7 +81,19 @@ func runQuantize(e *env, args []string) error {
 		}
 	}
 	if len(names) == 0 {
-		return usagef("-outputs is required (the output node names, comma separated)")
+		hint := ""
+		if graph != "-" {
+			if g, _, err := graphio.Load(graph); err == nil {
+				var outs []string
+				for _, o := range graphinfo.Summarize(g).Outputs {
+					outs = append(outs, o.Name)
+				}
+				if len(outs) > 0 {
+					hint = "; the graph's possible outputs: " + shortList(outs)
+				}
+			}
+		}
+		return usagef("-outputs is required (the output node names, comma separated%s)", hint)
 	}
 	if fbMin.set != fbMax.set {
 		return usagef("-fallback-min and -fallback-max go together")
@@ -96,8 +107,6 @@ func runQuantize(e *env, args []string) error {
 	if *intelScript && *intel {
 		return usagef("-intel-script shapes the plain path; use it with -intel=false")
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	f, err := outputFormat(*format, out)
 	if err != nil {
 		return err

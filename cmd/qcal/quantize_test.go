@@ -76,7 +76,7 @@ func TestQuantizeCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-outputs", "x", "-o", out}, 2, "-graph is required"},
-		{[]string{"-graph", in, "-o", out}, 2, "-outputs is required"},
+		{[]string{"-graph", in, "-o", out}, 2, "-outputs is required (the output node names, comma separated; the graph's possible outputs: Identity)"},
 		{[]string{"-graph", in, "-outputs", "x"}, 2, "-o is required"},
 		{[]string{"-graph", in, "-outputs", "x", "-o", out, "-fallback-min", "1"}, 2, "go together"},
 		{[]string{"-graph", in, "-outputs", "x", "-o", out, "-fallback-min", "1", "-fallback-max", "0"}, 2, "invalid fallback range"},
