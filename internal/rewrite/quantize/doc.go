@@ -13,6 +13,20 @@
 //     AvgPool/Concat/Reshape/BatchNormWithGlobalNormalization with MIN_FIRST
 //     quint8 everywhere, as TensorFlow's own quantize_graph.py wrote it.
 //
+// The plain path is checked node for node and byte for byte against
+// TensorFlow's own outputs (uTensor's quantize_graph pairs); the Intel path
+// follows IntelAI/tools @66f88fd, the version INT8-ARITHMETIC.md describes,
+// and its weights TF ≥ 1.14's Eigen QuantizeV2 SCALED.
+//
+// Where the tool would crash or write a graph TensorFlow rejects, qcal
+// departs and says so in its doc comments: output nodes are protected from
+// remove_training_nodes (TF's own script fails on an Identity output), a
+// control input is never quantized (TF's script builds a prologue for
+// "^x"), an attribute the FP32 node lacks is left out instead of written
+// empty, the function library is kept, and bad graphs give errors naming
+// the node instead of Python exceptions. Like the tool, the output has no
+// versions.
+//
 // The rewrite is a pure function of the graph and the options: it reads no
 // files and runs no kernels; the weight codes come from package quant.
 package quantize

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"qcal/internal/tfpb"
 )
 
@@ -283,6 +285,18 @@ func TestQuantizeErrors(t *testing.T) {
 		res, err := Quantize(tt.g, tt.o)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || res != nil {
 			t.Errorf("%s: err %v, want %q and no result", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestInputUnchanged: the rewrite does not touch its input graph.
+func TestInputUnchanged(t *testing.T) {
+	for _, o := range []Options{{Outputs: []string{"v0/resnet_v10/Relu"}, Intel: true}, {Outputs: []string{"v0/resnet_v10/Relu"}}} {
+		g := resnetBlock(false)
+		before := proto.Clone(g)
+		mustQuantize(t, g, o)
+		if !proto.Equal(g, before) {
+			t.Errorf("intel=%v: the input graph changed", o.Intel)
 		}
 	}
 }
