@@ -160,6 +160,13 @@ func runQuantize(e *env, args []string) error {
 			ranges++
 		}
 	}
+	if ranges == 0 && !fbMin.set {
+		hint := ""
+		if *intel {
+			hint = " (the Intel path quantizes only convolutions fed by a Relu, and MatMul only with -model-name " + quantize.WideDeep + "; -intel=false quantizes MatMul)"
+		}
+		fmt.Fprintf(e.stderr, "qcal: warning: the graph has no RequantizationRange node: calibration has nothing to do%s\n", hint)
+	}
 	fmt.Fprintf(e.stderr, "qcal: quantized %d node%s (%s path), %d weight%s, %d left in FP32, %d RequantizationRange node%s; wrote %s\n",
 		len(res.Quantized), plural(len(res.Quantized)), path, len(res.Weights), plural(len(res.Weights)),
 		len(res.Float), ranges, plural(ranges), out)

@@ -66,6 +66,22 @@ func TestQuantizeCommandRelu6(t *testing.T) {
 	}
 }
 
+// TestQuantizeCommandMLP: on an MLP the Intel path quantizes nothing
+// (INT8-ARITHMETIC §1d) and says so; the plain path quantizes the MatMul.
+func TestQuantizeCommandMLP(t *testing.T) {
+	in := realGraph(t, "linreg_frozen.pb")
+	dir := t.TempDir()
+	code, _, stderr := qcal(t, "", "quantize", "-graph", in, "-outputs", "Identity", "-o", filepath.Join(dir, "q.pb"))
+	if code != 0 || !strings.Contains(stderr, "qcal: warning: the graph has no RequantizationRange node: calibration has nothing to do (the Intel path") ||
+		!strings.Contains(stderr, "qcal: quantized 0 nodes (Intel path), 0 weights") {
+		t.Errorf("Intel: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = qcal(t, "", "quantize", "-graph", in, "-outputs", "Identity", "-o", filepath.Join(dir, "p.pb"), "-intel=false")
+	if code != 0 || strings.Contains(stderr, "warning") || !strings.Contains(stderr, "qcal: quantized 2 nodes (plain path), 2 weights, 0 left in FP32, 2 RequantizationRange nodes") {
+		t.Errorf("plain: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestQuantizeCommandErrors(t *testing.T) {
 	in := realGraph(t, "linreg_frozen.pb")
 	dir := t.TempDir()

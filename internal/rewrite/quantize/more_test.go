@@ -163,3 +163,52 @@ func TestIntelFakeQuant(t *testing.T) {
 		}
 	}
 }
+
+// TestPrologueSharing: Intel's script quantizes a tensor once for all its
+// consumers (the first consumer's names); TF's own script gives each
+// consumer its own prologue.
+func TestPrologueSharing(t *testing.T) {
+	b := &builder{g: &tfpb.GraphDef{}}
+	b.placeholder("x")
+	b.op("Relu", "r", "x")
+	b.pool("MaxPool", "p1", "r")
+	b.pool("AvgPool", "p2", "r")
+	b.op("Add", "out", "p1", "p2")
+	// Before stripping (the pools then read the QuantizedRelu directly).
+	tf := mustQuantize(t, b.g, Options{Outputs: []string{"out"}, KeepRedundant: true})
+	if q := findNode(tf.Graph, "p2_eightbit_quantized"); q == nil || q.Input[0] != "p2_eightbit_quantize_r" {
+		t.Errorf("TF script: AvgPool reads %v", q)
+	}
+	in := mustQuantize(t, b.g, Options{Outputs: []string{"out"}, IntelScript: true, KeepRedundant: true})
+	if q := findNode(in.Graph, "p2_eightbit_quantized"); q == nil || q.Input[0] != "p1_eightbit_quantize_r" {
+		t.Errorf("Intel script: AvgPool reads %v", q)
+	}
+	if findNode(in.Graph, "p2_eightbit_quantize_r") != nil {
+		t.Error("Intel script: a second prologue for r")
+	}
+}
+
+// TestPerChannelNoRelu: per channel, a Conv + BiasAdd without Relu
+// requantizes to qint8 and dequantizes SCALED qint8 (clip_value_max 1e30).
+func TestPerChannelNoRelu(t *testing.T) {
+	b := &builder{g: &tfpb.GraphDef{}}
+	b.placeholder("x")
+	b.op("Relu", "r", "x")
+	b.conv("c", "r", 0.5)
+	b.biasAdd("ba", "c", 0.1)
+	b.op("Softmax", "out", "ba")
+	res := mustQuantize(t, b.g, Options{Outputs: []string{"out"}, Intel: true, PerChannel: true})
+	rr, req, d := findNode(res.Graph, "c_eightbit_requant_range"), findNode(res.Graph, "c_eightbit_requantize"), findNode(res.Graph, "ba")
+	if rr.Op != "RequantizationRangePerChannel" || rr.Attr["clip_value_max"].GetF() != 1e30 || attrType(rr, "T") != tfpb.DataType_DT_QINT32 {
+		t.Errorf("range %v", rr)
+	}
+	if req.Op != "RequantizePerChannel" || attrType(req, "out_type") != tfpb.DataType_DT_QINT8 {
+		t.Errorf("requantize %v", req)
+	}
+	if d.Op != "Dequantize" || attrType(d, "T") != tfpb.DataType_DT_QINT8 || string(d.Attr["mode"].GetS()) != "SCALED" {
+		t.Errorf("dequantize %v", d)
+	}
+	if q := findNode(res.Graph, "c_eightbit_quantized_conv"); q.Op != "QuantizedConv2DWithBias" {
+		t.Errorf("conv %v", q)
+	}
+}
