@@ -64,34 +64,36 @@ func (r *rewriter) intel(n *tfpb.NodeDef) error {
 	if n.Op == "MatMul" && r.opts.ModelName == WideDeep {
 		quantizeMatMul = true
 	}
-	quantizeInput := false
+	// The tool's quantize_input: set at a conv's Const filter (input 1) and
+	// kept for later inputs, or for every input of a wide_deep MatMul.
+	quantizeIn := false
 	for i, in := range n.Input {
 		c, err := r.input(n, in)
 		if err != nil {
 			return err
 		}
 		if quantizeConv && i == 1 && c.Op == "Const" {
-			quantizeInput = true
+			quantizeIn = true
 		}
 		if quantizeMatMul {
-			quantizeInput = true
+			quantizeIn = true
 		}
-		r.stack = append(r.stack, &frame{node: n, index: i, quantize: quantizeInput})
+		r.stack = append(r.stack, &frame{node: n, index: i, quantize: quantizeIn})
 		err = r.intel(c)
 		r.stack = r.stack[:len(r.stack)-1]
 		if err != nil {
 			return err
 		}
 	}
-	if quantizeConv && !quantizeInput {
+	if quantizeConv && !quantizeIn {
 		convReason = "the filter is not a Const"
 	}
 	var err error
 	top := r.top()
 	switch {
-	case isConv && quantizeConv && quantizeInput:
+	case isConv && quantizeConv && quantizeIn:
 		err = r.intelConvFusion(n)
-	case n.Op == "MatMul" && quantizeMatMul && quantizeInput:
+	case n.Op == "MatMul" && quantizeMatMul && quantizeIn:
 		err = r.intelMatMulFusion(n)
 	case (n.Op == "BiasAdd" || n.Op == "Add" || n.Op == "AddN") && top.fuse:
 		// fused into the quantized convolution or matmul below it

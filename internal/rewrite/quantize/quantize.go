@@ -92,7 +92,6 @@ type rewriter struct {
 	out        []*tfpb.NodeDef
 	emitted    map[string]*tfpb.NodeDef // output_nodes_map
 	cache      map[string][3]string     // quantized_node_dict
-	relu6Lost  map[string]bool          // warnings already given
 	convCount  int                      // Intel's conv_count (FasterRCNN rule)
 	res        *Result
 }
@@ -133,7 +132,6 @@ func Quantize(g *tfpb.GraphDef, opts Options) (*Result, error) {
 		merged:     map[string]bool{},
 		emitted:    map[string]*tfpb.NodeDef{},
 		cache:      map[string][3]string{},
-		relu6Lost:  map[string]bool{},
 		res:        &Result{},
 	}
 	for _, n := range trained {
