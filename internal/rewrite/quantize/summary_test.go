@@ -54,3 +54,36 @@ func TestSummaryAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestRealGraphs quantizes every real graph on both paths: no error, no
+// graph problem TensorFlow would refuse, and on the plain path no MatMul
+// or Conv2D left in FP32.
+func TestRealGraphs(t *testing.T) {
+	dir := testutil.RealData(t, "graphs")
+	for _, name := range []string{"fashion_fcn_frozen.pb", "fcn_frozen_textformat.pb", "linreg_frozen.pb", "logreg_frozen.pb",
+		"mnist_cnn_frozen.pb", "mnist_keras_cnn_frozen.pb", "tf1_training_graph_unfrozen.pbtxt"} {
+		g, _, err := graphio.Load(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outs []string
+		for _, o := range graphinfo.Summarize(g).Outputs {
+			outs = append(outs, o.Name)
+		}
+		for _, intel := range []bool{true, false} {
+			res, err := Quantize(g, Options{Outputs: outs, Intel: intel})
+			if err != nil {
+				t.Errorf("%s intel=%v: %v", name, intel, err)
+				continue
+			}
+			if err := graphinfo.Check(res.Graph).Err(); err != nil {
+				t.Errorf("%s intel=%v: %v", name, intel, err)
+			}
+			for _, f := range res.Float {
+				if !intel && (f.Op == "MatMul" || f.Op == "Conv2D") {
+					t.Errorf("%s plain: %s left in FP32", name, f.Name)
+				}
+			}
+		}
+	}
+}
