@@ -192,6 +192,24 @@ func writeSummaryText(out io.Writer, s *graphinfo.Summary) error {
 		fmt.Fprintf(w, "  frozen Min/Max ops: %d\n", len(q.FrozenMinMax))
 	}
 	fmt.Fprintf(w, "  Print nodes: %d\n", len(q.Prints))
+	if v := q.Intel; v != nil {
+		if v.Convs == 0 {
+			w.WriteString("  Intel path (qcal quantize): no convolutions")
+		} else {
+			fmt.Fprintf(w, "  Intel path (qcal quantize): %d of %d convolutions quantized", v.Quantized, v.Convs)
+		}
+		if len(v.Float) > 0 {
+			w.WriteString("; left in FP32:")
+		}
+		w.WriteByte('\n')
+		for i, f := range v.Float {
+			if i == maxListed {
+				fmt.Fprintf(w, "    (and %d more)\n", len(v.Float)-maxListed)
+				break
+			}
+			fmt.Fprintf(w, "    %s (%s): %s\n", f.Name, f.Op, f.Reason)
+		}
+	}
 
 	c := &s.Checks
 	w.WriteString("\nChecks:\n")

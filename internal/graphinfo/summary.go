@@ -99,6 +99,9 @@ type Quantization struct {
 	FrozenMinMax []string `json:"frozen_min_max"`
 	// Prints are the Print nodes.
 	Prints []PrintNode `json:"prints"`
+	// Intel is what the Intel path of `qcal quantize` would leave in FP32,
+	// for a graph without quantized ops that has convolutions or MatMuls.
+	Intel *IntelView `json:"intel_path,omitempty"`
 }
 
 // Statuses of a RangeNode.
@@ -218,6 +221,9 @@ func Summarize(g *tfpb.GraphDef) *Summary {
 		}
 	}
 	s.Quantization = quantization(g)
+	if len(s.Quantization.Ops) == 0 {
+		s.Quantization.Intel = intelView(g)
+	}
 	s.Checks = Checks{Problems: *Check(g)}
 	s.Checks.Topological, s.Checks.Depth = order(g)
 	return s
