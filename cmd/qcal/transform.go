@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"qcal/internal/exec"
 	"slices"
 	"strings"
 
@@ -12,10 +12,9 @@ import (
 	"qcal/stats"
 )
 
-// transformEvaluator computes constants for fold_constants: qcal's executor
-// once it is merged (an adapter to transform.ConstEvaluator). Until then
-// fold_constants reports that it is unavailable.
-var transformEvaluator transform.ConstEvaluator
+// transformEvaluator computes constants for fold_constants with qcal's
+// executor.
+var transformEvaluator transform.ConstEvaluator = exec.ConstFolder{}
 
 func runTransform(e *env, args []string) error {
 	fs := newFlags(e, "transform")
@@ -59,9 +58,6 @@ func runTransform(e *env, args []string) error {
 	}
 	var logs []string
 	for _, s := range steps {
-		if s.Name == "fold_constants" && transformEvaluator == nil {
-			return errors.New("fold_constants needs qcal's executor to compute constants, and this build has none yet")
-		}
 		logs = append(logs, s.Values("min_max_log_file")...)
 	}
 	if *asText {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"qcal/internal/tensor"
 	"slices"
 	"strings"
 	"testing"
@@ -120,7 +121,6 @@ func TestTransformCommandErrors(t *testing.T) {
 		{[]string{"-in_graph", in, "-out_graph", out, "-transforms", "fold_all"}, 2, `unknown transform "fold_all" (known: fold_batch_norms, fold_constants,`},
 		{[]string{"-in_graph", in, "-out_graph", out, "-transforms", "remove_nodes(opp=Identity)"}, 2, `transform remove_nodes: unknown argument "opp" (known: op, max_inputs, ignore_errors)`},
 		{[]string{"-in_graph", in, "-out_graph", out, "-transforms", "remove_nodes(op=Identity"}, 2, "-transforms: column 13: remove_nodes( has no closing )"},
-		{[]string{"-in_graph", in, "-out_graph", out, "-transforms", "fold_constants"}, 1, "fold_constants needs qcal's executor"},
 		{[]string{"-in_graph", in, "-out_graph", out, "-transforms", "strip_unused_nodes"}, 1, "transform strip_unused_nodes: needs -outputs"},
 		{[]string{"-in_graph", in, "-out_graph", in, "-transforms", "remove_device"}, 1, "in.pb"},
 		{[]string{"-in_graph", filepath.Join(dir, "nope.pb"), "-out_graph", out, "-transforms", "remove_device"}, 1, "nope.pb"},
@@ -171,5 +171,31 @@ func TestTransformCommandFreezeRanges(t *testing.T) {
 		"-transforms", "freeze_requantization_ranges(min_max_log_file="+log+")")
 	if code == 0 {
 		t.Errorf("output over the log accepted: %s", stderr)
+	}
+}
+
+// TestTransformFoldConstants folds with qcal's executor: the Identity "w"
+// of the Const w0 becomes a Const holding w0's value (3), and w0, now
+// unused, is dropped: 2 nodes changed, 11 → 10.
+func TestTransformFoldConstants(t *testing.T) {
+	dir := t.TempDir()
+	in := saveGraph(t, dir, "in.pb", bnGraph())
+	out := filepath.Join(dir, "out.pb")
+	code, _, stderr := qcal(t, "", "transform", "-in_graph", in, "-out_graph", out, "-inputs", "x", "-outputs", "y,unused", "-transforms", "fold_constants")
+	want := "qcal: transform: nodes changed: fold_constants 2; 10 nodes (from 11) written to " + out + "\n"
+	if code != 0 || stderr != want {
+		t.Fatalf("exit %d, stderr %q; want 0 and %q", code, stderr, want)
+	}
+	g := loadGraph(t, out)
+	for _, n := range g.GetNode() {
+		if n.GetName() == "w0" {
+			t.Error("w0 is still in the graph")
+		}
+		if n.GetName() == "w" {
+			v, err := tensor.FromProto(n.GetAttr()["value"].GetTensor())
+			if n.GetOp() != "Const" || err != nil || len(v.F32) != 1 || v.F32[0] != 3 {
+				t.Errorf("w after folding: %v (%v)", n, err)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"path/filepath"
+	"qcal/internal/exec"
 	"testing"
 
 	"qcal/internal/graphinfo"
@@ -113,4 +114,28 @@ func TestRealMobileNetFoldConstants(t *testing.T) {
 		t.Errorf("folded graph: %v", err)
 	}
 	checkSameOutputs(t, g, out, opt)
+}
+
+// TestRealMobileNetFoldConstantsExecutor folds MobileNet's constant
+// subgraphs with qcal's executor and expects the graph's outputs
+// bit-identical: folding computes the same kernels on the same values,
+// only earlier.
+func TestRealMobileNetFoldConstantsExecutor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("MobileNet folding: skipped in -short")
+	}
+	g := loadReal(t, "imagenet/mobilenet_v1_0.25_128_2017", "frozen_graph.pb")
+	opt := Options{Inputs: []string{"input"}, Outputs: []string{"MobilenetV1/Predictions/Reshape_1"}, Evaluator: exec.ConstFolder{}}
+	out, res := run(t, g, "fold_constants", opt)
+	after := opCounts(out)
+	// The 27 batch norms' constant halves: Rsqrt(Add(var, eps))·gamma, and
+	// mean·scale subtracted from beta, become Consts; Rsqrt and Sub vanish.
+	if after["Rsqrt"] != 0 || after["Sub"] != 0 {
+		t.Errorf("after fold_constants: %v", after)
+	}
+	t.Logf("fold_constants with the executor: %d nodes changed, %d left", res[0].Changed, res[0].Nodes)
+	worst, err := compareOutputs(realRunner, g, out, randomFeeds(t, g, opt.Inputs, 1), opt.Outputs, 0)
+	if err != nil || worst != 0 {
+		t.Errorf("outputs not bit-identical after fold_constants (largest relative difference %.3g): %v", worst, err)
+	}
 }
