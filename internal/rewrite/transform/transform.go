@@ -32,9 +32,7 @@ var registry = map[string]*Transform{}
 
 // pending are TensorFlow transforms qcal will have but does not have yet;
 // asking for one says so instead of "unknown".
-var pending = map[string]string{
-	"fuse_quantized_conv_and_requantize": "is not available yet (it comes with qcal's int8 graph work)",
-}
+var pending = map[string]string{}
 
 func register(t *Transform) {
 	if _, dup := registry[t.Name]; dup {

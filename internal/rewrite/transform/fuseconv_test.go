@@ -1,0 +1,264 @@
+package transform
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"qcal/internal/tfpb"
+	"qcal/stats"
+)
+
+// The graphs here are what quantize_graph's Intel path writes (names
+// <conv>_eightbit_quantized_conv, <conv>_eightbit_requant_range,
+// <conv>_eightbit_requantize; Dequantize named after the Relu or BiasAdd)
+// after freeze_requantization_ranges (<rr>/frozen_min:0, <rr>/frozen_max:0).
+
+const spec = "fuse_quantized_conv_and_requantize"
+
+func qtype(n *tfpb.NodeDef, key string, t tfpb.DataType) *tfpb.NodeDef {
+	return withAttr(n, key, typeAttr(t))
+}
+
+// constQ8 is a qint8 weight Const (the transform never reads it).
+func constQ8(name string, dims []int64, vals ...int8) *tfpb.NodeDef {
+	var b []byte
+	for _, v := range vals {
+		b = append(b, byte(v))
+	}
+	shape := &tfpb.TensorShapeProto{}
+	for _, d := range dims {
+		shape.Dim = append(shape.Dim, &tfpb.TensorShapeProto_Dim{Size: d})
+	}
+	n := qtype(node(name, "Const"), "dtype", tfpb.DataType_DT_QINT8)
+	n.Attr["value"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_Tensor{Tensor: &tfpb.TensorProto{
+		Dtype: tfpb.DataType_DT_QINT8, TensorShape: shape, TensorContent: b}}}
+	return n
+}
+
+func listIntAttr(vals ...int64) *tfpb.AttrValue {
+	return &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{I: vals}}}
+}
+
+// qconv is an Intel quantized conv named <name>_eightbit_quantized_conv
+// reading x (outputs 0-2) with weights <name>/weight_qint8_const, its range
+// <name>/weight_min|max and, for ops with a bias, <name>/bias.
+func qconv(op, name, x string, extra ...string) *tfpb.NodeDef {
+	ins := []string{x, name + "/weight_qint8_const"}
+	if strings.Contains(op, "Bias") {
+		ins = append(ins, name+"/bias")
+	}
+	ins = append(ins, x+":1", x+":2", name+"/weight_min", name+"/weight_max")
+	ins = append(ins, extra...)
+	n := node(name+"_eightbit_quantized_conv", op, ins...)
+	qtype(n, "Tinput", tfpb.DataType_DT_QUINT8)
+	qtype(n, "Tfilter", tfpb.DataType_DT_QINT8)
+	qtype(n, "out_type", tfpb.DataType_DT_QINT32)
+	n.Attr["strides"] = listIntAttr(1, 1, 1, 1)
+	n.Attr["dilations"] = listIntAttr(1, 1, 1, 1)
+	n.Attr["padding"] = strAttr("VALID")
+	return n
+}
+
+// weights returns a conv's weight Consts: 1×1 filter, cin → len(bias)
+// channels, filter range [wmin, wmax] (scalars, or vectors per channel).
+func weights(name string, cin int, wmin, wmax []float32, bias []float32) []*tfpb.NodeDef {
+	cout := len(bias)
+	codes := make([]int8, cin*cout)
+	for i := range codes {
+		codes[i] = int8(i%5 - 2)
+	}
+	var rdims []int64
+	if len(wmin) > 1 {
+		rdims = []int64{int64(len(wmin))}
+	}
+	out := []*tfpb.NodeDef{
+		constQ8(name+"/weight_qint8_const", []int64{1, 1, int64(cin), int64(cout)}, codes...),
+		constF(name+"/weight_min", rdims, wmin...),
+		constF(name+"/weight_max", rdims, wmax...),
+	}
+	if bias != nil {
+		out = append(out, constF(name+"/bias", []int64{int64(cout)}, bias...))
+	}
+	return out
+}
+
+// requant is the frozen quantize-down of conv <name>: its Consts and the
+// Requantize <name>_eightbit_requantize.
+func requant(name string, lo, hi float32) []*tfpb.NodeDef {
+	rr := name + "_eightbit_requant_range"
+	c := name + "_eightbit_quantized_conv"
+	rq := node(name+"_eightbit_requantize", "Requantize", c, c+":1", c+":2", rr+"/frozen_min:0", rr+"/frozen_max:0")
+	qtype(rq, "Tinput", tfpb.DataType_DT_QINT32)
+	qtype(rq, "out_type", tfpb.DataType_DT_QUINT8)
+	return []*tfpb.NodeDef{constF(rr+"/frozen_min", nil, lo), constF(rr+"/frozen_max", nil, hi), rq}
+}
+
+// dequant is quantize_graph's result Dequantize (MIN_FIRST quint8) of a
+// requantized conv.
+func dequant(name, conv string) *tfpb.NodeDef {
+	rq := conv + "_eightbit_requantize"
+	n := qtype(node(name, "Dequantize", rq, rq+":1", rq+":2"), "T", tfpb.DataType_DT_QUINT8)
+	n.Attr["mode"] = strAttr("MIN_FIRST")
+	return n
+}
+
+// quantizedInput is the SCALED quint8 QuantizeV2 of a Relu output, as the
+// Intel path writes it for the first quantized conv.
+func quantizedInput() []*tfpb.NodeDef {
+	q := qtype(node("xq", "QuantizeV2", "relu0", "relu0_min", "relu0_max"), "T", tfpb.DataType_DT_QUINT8)
+	q.Attr["mode"] = strAttr("SCALED")
+	q.Attr["round_mode"] = strAttr("HALF_TO_EVEN")
+	return []*tfpb.NodeDef{placeholder("relu0"), placeholder("relu0_min"), placeholder("relu0_max"), q}
+}
+
+// nearInt is 0x3dcce515 = 0.100046314…: scaled by 10795 its exact product
+// is 1079.99996286, which float32 rounds to 1080.
+var nearInt = math.Float32frombits(0x3dcce515)
+
+// chainGraph: conv1 (QuantizedConv2DWithBiasAndRelu, frozen [0, 6]) feeds
+// conv2 (QuantizedConv2DWithBias, frozen [-3, 4]) straight from its
+// Requantize (remove_redundant_quantization dropped the Dequantize →
+// QuantizeV2 between them); conv1 is also dequantized for "conv1/Relu".
+func chainGraph() *tfpb.GraphDef {
+	var nodes []*tfpb.NodeDef
+	nodes = append(nodes, quantizedInput()...)
+	nodes = append(nodes, weights("conv1", 2, []float32{-1}, []float32{0.75}, []float32{0.5, -0.25})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBiasAndRelu", "conv1", "xq"))
+	nodes = append(nodes, requant("conv1", 0, 6)...)
+	nodes = append(nodes, dequant("conv1/Relu", "conv1"))
+	nodes = append(nodes, weights("conv2", 2, []float32{-0.5}, []float32{0.25}, []float32{0.1, -0.1, nearInt})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBias", "conv2", "conv1_eightbit_requantize"))
+	nodes = append(nodes, requant("conv2", -3, 4)...)
+	nodes = append(nodes, dequant("conv2/BiasAdd", "conv2"))
+	return graph(nodes...)
+}
+
+func int32Values(t *testing.T, g *tfpb.GraphDef, name string) []int32 {
+	t.Helper()
+	n := find(g, name)
+	tp := n.GetAttr()["value"].GetTensor()
+	if n.GetAttr()["dtype"].GetType() != tfpb.DataType_DT_QINT32 || tp.GetDtype() != tfpb.DataType_DT_QINT32 {
+		t.Fatalf("%s is not a qint32 Const: %v", name, n)
+	}
+	c := tp.GetTensorContent()
+	out := make([]int32, len(c)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(c[4*i:]))
+	}
+	return out
+}
+
+func attrType(n *tfpb.NodeDef, key string) tfpb.DataType { return n.GetAttr()[key].GetType() }
+
+func TestFuseQuantizedConvChain(t *testing.T) {
+	g := chainGraph()
+	out, res := run(t, g, spec, Options{})
+
+	// The fused nodes take the Requantize's names and ops <conv>AndRequantize;
+	// the Consts follow them; the convs are gone.
+	c1, c2 := find(out, "conv1_eightbit_requantize"), find(out, "conv2_eightbit_requantize")
+	if c1.GetOp() != "QuantizedConv2DWithBiasAndReluAndRequantize" || c2.GetOp() != "QuantizedConv2DWithBiasAndRequantize" {
+		t.Fatalf("ops %s, %s", c1.GetOp(), c2.GetOp())
+	}
+	if find(out, "conv1_eightbit_quantized_conv") != nil || find(out, "conv2_eightbit_quantized_conv") != nil {
+		t.Errorf("convs left: %v", names(out))
+	}
+	// Inputs: 0 x, 1 w, 2 bias, 3/4 x range, 5/6 w range, 7/8 frozen range (node names).
+	want := []string{"conv1_eightbit_requantize", "conv2/weight_qint8_const", "conv2/bias",
+		"conv1_eightbit_requantize:1", "conv1_eightbit_requantize:2", "conv2/weight_min", "conv2/weight_max",
+		"conv2_eightbit_requant_range/frozen_min", "conv2_eightbit_requant_range/frozen_max"}
+	if !slices.Equal(c2.GetInput(), want) {
+		t.Errorf("conv2 inputs\n%q\nwant\n%q", c2.GetInput(), want)
+	}
+	// out_type: qint8 for QuantizedConv2DWithBias, quint8 with a fused Relu.
+	if attrType(c1, "out_type") != tfpb.DataType_DT_QUINT8 || attrType(c2, "out_type") != tfpb.DataType_DT_QINT8 {
+		t.Errorf("out_type %v, %v", attrType(c1, "out_type"), attrType(c2, "out_type"))
+	}
+	// conv1 reads a QuantizeV2: its bias stays float. conv2 reads the fused
+	// conv1: its bias becomes qint32 with R_x from conv1's frozen range
+	// [0, 6] and R_w = max(|-0.5|, |0.25|) = 0.5:
+	//   R_x·R_w = f32(3.0); scale = f32(32385/3.0) = 10795;
+	//   b = 0.1  → f32(0.1)·10795 = 1079.50001609 → f32 1079.5 → 1079;
+	//   b = -0.1 → -1079 (C truncation toward zero);
+	//   b = 0x3dcce515 → 1079.99996286 → f32 1080.0 → 1080.
+	if attrType(c1, "Tbias") != tfpb.DataType_DT_FLOAT || attrType(c2, "Tbias") != tfpb.DataType_DT_QINT32 {
+		t.Errorf("Tbias %v, %v", attrType(c1, "Tbias"), attrType(c2, "Tbias"))
+	}
+	if got := int32Values(t, out, "conv2/bias"); !slices.Equal(got, []int32{1079, -1079, 1080}) {
+		t.Errorf("conv2 bias = %v, want [1079 -1079 1080]", got)
+	}
+	if got := constValues(t, out, "conv1/bias"); !slices.Equal(got, []float32{0.5, -0.25}) {
+		t.Errorf("conv1 bias = %v", got)
+	}
+	// Dequantize after QuantizedConv2DWithBiasAndRequantize: qint8 SCALED;
+	// after …AndReluAndRequantize it keeps quint8 MIN_FIRST.
+	d1, d2 := find(out, "conv1/Relu"), find(out, "conv2/BiasAdd")
+	if attrType(d1, "T") != tfpb.DataType_DT_QUINT8 || string(d1.GetAttr()["mode"].GetS()) != "MIN_FIRST" {
+		t.Errorf("conv1/Relu = %v", d1)
+	}
+	if attrType(d2, "T") != tfpb.DataType_DT_QINT8 || string(d2.GetAttr()["mode"].GetS()) != "SCALED" {
+		t.Errorf("conv2/BiasAdd = %v", d2)
+	}
+	// Changed: 2 convs and 4 Consts moved away (6 names: convs removed,
+	// Consts moved count as unchanged), 2 Requantize replaced, conv2/bias,
+	// conv2/BiasAdd: 2 + 2 + 1 + 1 = 6.
+	if res[0].Changed != 6 || res[0].Nodes != len(g.GetNode())-2 {
+		t.Errorf("changed %d, nodes %d", res[0].Changed, res[0].Nodes)
+	}
+	if !slices.Equal(res[0].Notes, []string{"fused 2 Requantize nodes into convolutions; 1 bias pre-quantized to qint32; 1 Dequantize node switched to qint8 SCALED"}) {
+		t.Errorf("notes %q", res[0].Notes)
+	}
+	golden(t, "fuse_quantized_conv_and_requantize", out)
+
+	// A second run changes nothing (the qint32 bias and the qint8 Dequantize stay).
+	again, res2 := run(t, out, spec, Options{})
+	if !proto.Equal(again, out) || res2[0].Changed != 0 || len(res2[0].Notes) != 0 {
+		t.Errorf("second run: changed %d, notes %q", res2[0].Changed, res2[0].Notes)
+	}
+}
+
+// TestFuseAfterFreeze runs the calibration's last two steps in one
+// transform_graph call: freeze_requantization_ranges turns the
+// RequantizationRange nodes into Consts, then the fusion takes them.
+func TestFuseAfterFreeze(t *testing.T) {
+	frozen := chainGraph()
+	// Unfreeze: each pair of Consts back to a RequantizationRange.
+	var nodes []*tfpb.NodeDef
+	for _, n := range frozen.GetNode() {
+		if rr, ok := strings.CutSuffix(n.GetName(), "/frozen_min"); ok {
+			conv := strings.TrimSuffix(rr, "_eightbit_requant_range") + "_eightbit_quantized_conv"
+			nodes = append(nodes, qtype(node(rr, "RequantizationRange", conv, conv+":1", conv+":2"), "Tinput", tfpb.DataType_DT_QINT32))
+			continue
+		}
+		if strings.HasSuffix(n.GetName(), "/frozen_max") {
+			continue
+		}
+		if n.GetOp() == "Requantize" {
+			n = proto.Clone(n).(*tfpb.NodeDef)
+			rr := strings.TrimSuffix(n.Input[3], "/frozen_min:0")
+			n.Input[3], n.Input[4] = rr, rr+":1"
+		}
+		nodes = append(nodes, n)
+	}
+	g := graph(nodes...)
+	fr := &fakeRanges{ranges: []stats.Range{
+		{Node: "conv1_eightbit_requant_range", Side: stats.Both, Min: 0, Max: 6, Count: 1},
+		{Node: "conv2_eightbit_requant_range", Side: stats.Both, Min: -3, Max: 4, Count: 1},
+	}}
+	// Unfrozen, the fusion leaves both alone and says why.
+	same, res := run(t, g, spec, Options{})
+	if !proto.Equal(same, g) || len(res[0].Notes) != 2 ||
+		res[0].Notes[0] != `Requantize "conv1_eightbit_requantize" left alone: its requested output range (conv1_eightbit_requant_range, conv1_eightbit_requant_range:1) is not a pair of Consts; run freeze_requantization_ranges first` {
+		t.Errorf("unfrozen: notes %q", res[0].Notes)
+	}
+	out, _ := run(t, g, "freeze_requantization_ranges(min_max_log_file=calib.log) "+spec, Options{Ranges: fr})
+	want, _ := run(t, frozen, spec, Options{})
+	if !proto.Equal(out, want) {
+		t.Errorf("freeze then fuse differs from fusing the hand-frozen graph:\n%v\n%v", names(out), names(want))
+	}
+}
