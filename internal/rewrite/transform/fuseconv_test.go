@@ -262,3 +262,288 @@ func TestFuseAfterFreeze(t *testing.T) {
 		t.Errorf("freeze then fuse differs from fusing the hand-frozen graph:\n%v\n%v", names(out), names(want))
 	}
 }
+
+// sumGraph: conv1 as in chainGraph, then conv3, a
+// QuantizedConv2DWithBiasSumAndRelu reading conv1's Requantize with the
+// given summand as its last input.
+func sumGraph(summand string, extra ...*tfpb.NodeDef) *tfpb.GraphDef {
+	var nodes []*tfpb.NodeDef
+	nodes = append(nodes, quantizedInput()...)
+	nodes = append(nodes, weights("conv1", 2, []float32{-1}, []float32{0.75}, []float32{0.5, -0.25})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBiasAndRelu", "conv1", "xq"))
+	nodes = append(nodes, requant("conv1", 0, 6)...)
+	nodes = append(nodes, extra...)
+	nodes = append(nodes, weights("conv3", 2, []float32{-0.5}, []float32{0.5}, []float32{-0.1, 0.2})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBiasSumAndRelu", "conv3", "conv1_eightbit_requantize", summand))
+	nodes = append(nodes, requant("conv3", 0, 8)...)
+	nodes = append(nodes, dequant("conv3/Relu", "conv3"))
+	return graph(nodes...)
+}
+
+func TestFuseSum(t *testing.T) {
+	fusedIns := []string{"conv1_eightbit_requantize", "conv3/weight_qint8_const", "conv3/bias",
+		"conv1_eightbit_requantize:1", "conv1_eightbit_requantize:2", "conv3/weight_min", "conv3/weight_max",
+		"conv3_eightbit_requant_range/frozen_min", "conv3_eightbit_requant_range/frozen_max"}
+	scaledQ := func(name, in string, t tfpb.DataType) *tfpb.NodeDef {
+		n := qtype(node(name, "QuantizeV2", in, in+"_min", in+"_max"), "T", t)
+		n.Attr["mode"] = strAttr("SCALED")
+		return n
+	}
+	deq := func(name, in string) *tfpb.NodeDef {
+		return qtype(node(name, "Dequantize", in, in+":1", in+":2"), "T", tfpb.DataType_DT_QUINT8)
+	}
+	// conv2 as in chainGraph: a QuantizedConv2DWithBias whose fused output is qint8.
+	signedConv := append(weights("conv2", 2, []float32{-0.5}, []float32{0.25}, []float32{0.1, -0.1}),
+		qconv("QuantizedConv2DWithBias", "conv2", "xq"))
+	signedConv = append(signedConv, requant("conv2", -3, 4)...)
+	signedConv = append(signedConv, dequant("conv2/BiasAdd", "conv2"))
+	tests := []struct {
+		name     string
+		g        *tfpb.GraphDef
+		op       string
+		tsummand tfpb.DataType
+		summand  []string
+	}{
+		// The tool's rules for the summand's type (Tsummand):
+		{"float Relu summand: quantized to quint8 by new nodes", sumGraph("res", node("res", "Relu", "relu0")),
+			"QuantizedConv2DWithBiasSumAndReluAndRequantize", tfpb.DataType_DT_QUINT8, []string{"res/quantize", "res/quantize:1", "res/quantize:2"}},
+		{"float Add summand: qint8, the signed variant", sumGraph("res", node("res", "AddV2", "relu0", "relu0")),
+			"QuantizedConv2DWithBiasSignedSumAndReluAndRequantize", tfpb.DataType_DT_QINT8, []string{"res/quantize", "res/quantize:1", "res/quantize:2"}},
+		{"Dequantize of a quint8 QuantizeV2: its T", sumGraph("res", scaledQ("q", "relu0", tfpb.DataType_DT_QUINT8), deq("res", "q")),
+			"QuantizedConv2DWithBiasSumAndReluAndRequantize", tfpb.DataType_DT_QUINT8, []string{"q", "q:1", "q:2"}},
+		{"Dequantize of a qint8 QuantizeV2", sumGraph("res", scaledQ("q", "relu0", tfpb.DataType_DT_QINT8), deq("res", "q")),
+			"QuantizedConv2DWithBiasSignedSumAndReluAndRequantize", tfpb.DataType_DT_QINT8, []string{"q", "q:1", "q:2"}},
+		{"Dequantize of a fused QuantizedConv2DWithBias: qint8", sumGraph("conv2/BiasAdd", signedConv...),
+			"QuantizedConv2DWithBiasSignedSumAndReluAndRequantize", tfpb.DataType_DT_QINT8,
+			[]string{"conv2_eightbit_requantize", "conv2_eightbit_requantize:1", "conv2_eightbit_requantize:2"}},
+		{"Dequantize of a fused …AndRelu: quint8", sumGraph("conv1/Relu", dequant("conv1/Relu", "conv1")),
+			"QuantizedConv2DWithBiasSumAndReluAndRequantize", tfpb.DataType_DT_QUINT8,
+			[]string{"conv1_eightbit_requantize", "conv1_eightbit_requantize:1", "conv1_eightbit_requantize:2"}},
+	}
+	for _, tt := range tests {
+		out, _ := run(t, tt.g, spec, Options{})
+		f := find(out, "conv3_eightbit_requantize")
+		if f.GetOp() != tt.op || attrType(f, "Tsummand") != tt.tsummand || attrType(f, "out_type") != tfpb.DataType_DT_QUINT8 {
+			t.Errorf("%s: op %s, Tsummand %v, out_type %v", tt.name, f.GetOp(), attrType(f, "Tsummand"), attrType(f, "out_type"))
+		}
+		// Inputs 9/10/11: the summand and its range, after the frozen range.
+		if want := append(slices.Clone(fusedIns), tt.summand...); !slices.Equal(f.GetInput(), want) {
+			t.Errorf("%s: inputs\n%q\nwant\n%q", tt.name, f.GetInput(), want)
+		}
+		// The Sum conv reads the fused conv1: its bias is pre-quantized.
+		// R_x = 6, R_w = 0.5 → scale 10795; -0.1 → -1079; f32(0.2)·10795 = 2159.00003 → 2159.
+		if got := int32Values(t, out, "conv3/bias"); attrType(f, "Tbias") != tfpb.DataType_DT_QINT32 || !slices.Equal(got, []int32{-1079, 2159}) {
+			t.Errorf("%s: bias %v, Tbias %v", tt.name, got, attrType(f, "Tbias"))
+		}
+	}
+	// The float summand's nodes, as the tool names them, before the fused conv.
+	out, _ := run(t, tests[1].g, spec, Options{})
+	golden(t, "fuse_quantized_conv_and_requantize_sum", out)
+	i := slices.Index(names(out), "conv3_eightbit_requantize")
+	if got := names(out)[i-6 : i]; !slices.Equal(got, []string{"res/reshape_dims", "res/reduction_dims", "res/reshape", "res/min", "res/max", "res/quantize"}) {
+		t.Errorf("summand nodes %q", got)
+	}
+	if q := find(out, "res/quantize"); !slices.Equal(q.GetInput(), []string{"res", "res/min", "res/max"}) ||
+		attrType(q, "T") != tfpb.DataType_DT_QINT8 || string(q.GetAttr()["mode"].GetS()) != "SCALED" {
+		t.Errorf("res/quantize = %v", q)
+	}
+
+	// A summand the tool cannot handle is an error naming the conv.
+	bad := sumGraph("res", placeholder("p"), node("res", "Dequantize", "p", "p", "p"))
+	steps, _ := Parse(spec)
+	_, _, err := Apply(bad, steps, Options{})
+	if err == nil || !strings.Contains(err.Error(), `node "conv3_eightbit_quantized_conv": its summand is Dequantize "res" of Placeholder "p", which cannot be fused`) {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestFusePerChannelAndDepthwise(t *testing.T) {
+	perChannel := func(n *tfpb.NodeDef, out tfpb.DataType) *tfpb.NodeDef {
+		if n.GetOp() == "Requantize" {
+			n.Op = "RequantizePerChannel"
+			delete(n.Attr, "Tinput")
+			qtype(n, "T", tfpb.DataType_DT_QINT32)
+			qtype(n, "out_type", out)
+		}
+		return n
+	}
+	// quantize_graph --per_channel: vector filter ranges; RequantizePerChannel
+	// quint8 after a Relu, qint8 otherwise, and a SCALED Dequantize.
+	var nodes []*tfpb.NodeDef
+	nodes = append(nodes, quantizedInput()...)
+	nodes = append(nodes, weights("conv1", 2, []float32{-1, -0.5}, []float32{0.75, 0.5}, []float32{0.5, -0.25})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBiasAndRelu", "conv1", "xq"))
+	for _, n := range requant("conv1", 0, 6) {
+		nodes = append(nodes, perChannel(n, tfpb.DataType_DT_QUINT8))
+	}
+	nodes = append(nodes, weights("conv2", 2, []float32{-0.5, -0.25, -1}, []float32{0.5, 0.25, 0.75}, []float32{0.1, -0.2, 2})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBias", "conv2", "conv1_eightbit_requantize"))
+	for _, n := range requant("conv2", -3, 4) {
+		nodes = append(nodes, perChannel(n, tfpb.DataType_DT_QINT8))
+	}
+	d := dequant("conv2/BiasAdd", "conv2")
+	d.Attr["mode"] = strAttr("SCALED")
+	qtype(d, "T", tfpb.DataType_DT_QINT8)
+	nodes = append(nodes, d)
+	// A depthwise conv after conv1 (its 2 channels, multiplier 1).
+	nodes = append(nodes, weights("dw", 1, []float32{-0.5}, []float32{0.25}, []float32{-0.1, 0.3})...)
+	nodes = append(nodes, qconv("QuantizedDepthwiseConv2DWithBiasAndRelu", "dw", "conv1_eightbit_requantize"))
+	nodes = append(nodes, requant("dw", 0, 2)...)
+	nodes = append(nodes, dequant("dw/Relu", "dw"))
+	out, _ := run(t, graph(nodes...), spec, Options{})
+
+	c2 := find(out, "conv2_eightbit_requantize")
+	if c2.GetOp() != "QuantizedConv2DWithBiasAndRequantize" || attrType(c2, "out_type") != tfpb.DataType_DT_QINT8 {
+		t.Errorf("conv2: %s %v", c2.GetOp(), attrType(c2, "out_type"))
+	}
+	// Per channel, R_x = 6 (conv1's frozen max): R_w = 0.5, 0.25, 1 →
+	// scales 10795, 21590, 5397.5 (32385/6 exactly);
+	// 0.1 → 1079; -0.2 → f32(-4318.00006) → -4318; 2 → 10795.
+	if got := int32Values(t, out, "conv2/bias"); !slices.Equal(got, []int32{1079, -4318, 10795}) {
+		t.Errorf("conv2 bias %v", got)
+	}
+	if d := find(out, "conv2/BiasAdd"); attrType(d, "T") != tfpb.DataType_DT_QINT8 || string(d.GetAttr()["mode"].GetS()) != "SCALED" {
+		t.Errorf("conv2/BiasAdd %v", d)
+	}
+	dw := find(out, "dw_eightbit_requantize")
+	if dw.GetOp() != "QuantizedDepthwiseConv2DWithBiasAndReluAndRequantize" || attrType(dw, "out_type") != tfpb.DataType_DT_QUINT8 ||
+		attrType(dw, "Tbias") != tfpb.DataType_DT_QINT32 {
+		t.Errorf("dw: %v", dw)
+	}
+	// R_x = 6, R_w = 0.5 → 10795: -0.1 → -1079; f32(0.3)·10795 = 3238.50013 → f32 3238.5 → 3238.
+	if got := int32Values(t, out, "dw/bias"); !slices.Equal(got, []int32{-1079, 3238}) {
+		t.Errorf("dw bias %v", got)
+	}
+	// After the Relu variant the Dequantize stays quint8 MIN_FIRST.
+	if d := find(out, "dw/Relu"); attrType(d, "T") != tfpb.DataType_DT_QUINT8 || string(d.GetAttr()["mode"].GetS()) != "MIN_FIRST" {
+		t.Errorf("dw/Relu %v", d)
+	}
+}
+
+// TestFuseLeftAlone: where the tool would crash or write a graph TensorFlow
+// cannot run, the Requantize stays, with a note.
+func TestFuseLeftAlone(t *testing.T) {
+	const rq2 = `Requantize "conv2_eightbit_requantize" left alone: `
+	edit := func(f func(g *tfpb.GraphDef)) *tfpb.GraphDef {
+		g := chainGraph()
+		f(g)
+		return g
+	}
+	tests := []struct {
+		name string
+		g    *tfpb.GraphDef
+		note string
+	}{
+		{"conv read elsewhere", edit(func(g *tfpb.GraphDef) {
+			g.Node = append(g.Node, node("peek", "Identity", "conv2_eightbit_quantized_conv:1"))
+		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" is also read by "peek"`},
+		{"outputs swapped", edit(func(g *tfpb.GraphDef) {
+			n := find(g, "conv2_eightbit_requantize")
+			n.Input[1], n.Input[2] = n.Input[2], n.Input[1]
+		}), rq2 + `inputs 0-2 are conv2_eightbit_quantized_conv, conv2_eightbit_quantized_conv:2, conv2_eightbit_quantized_conv:1, not outputs 0, 1, 2 of "conv2_eightbit_quantized_conv"`},
+		{"no padding", edit(func(g *tfpb.GraphDef) {
+			delete(find(g, "conv2_eightbit_quantized_conv").Attr, "padding")
+		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has no padding attribute`},
+		{"quint8 filter (plain path)", edit(func(g *tfpb.GraphDef) {
+			qtype(find(g, "conv2_eightbit_quantized_conv"), "Tfilter", tfpb.DataType_DT_QUINT8)
+		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has Tfilter=quint8; the fused kernels take qint8 filters (Intel's eightbit path)`},
+		{"wrong input count", edit(func(g *tfpb.GraphDef) {
+			n := find(g, "conv2_eightbit_quantized_conv")
+			n.Input = n.Input[:6]
+		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has 6 data inputs, want 7`},
+		{"qint8 output read as quint8", edit(func(g *tfpb.GraphDef) {
+			g.Node = append(g.Node, node("pool", "QuantizedMaxPool", "conv2_eightbit_requantize", "conv2_eightbit_requantize:1", "conv2_eightbit_requantize:2"))
+		}), rq2 + `its fused output would be qint8, but QuantizedMaxPool "pool" reads it as quint8`},
+		{"Consts shared with an earlier fusion", edit(func(g *tfpb.GraphDef) {
+			n := find(g, "conv2_eightbit_requantize")
+			n.Input[3], n.Input[4] = "conv1_eightbit_requant_range/frozen_min", "conv1_eightbit_requant_range/frozen_max"
+		}), rq2 + `a node of its pattern is already part of the fusion of "conv1_eightbit_requantize"`},
+		{"a conv the tool does not fuse", edit(func(g *tfpb.GraphDef) {
+			find(g, "conv2_eightbit_quantized_conv").Op = "QuantizedDepthwiseConv2DWithBias"
+		}), `Requantize "conv2_eightbit_requantize" left alone: IntelAI's tool does not fuse QuantizedDepthwiseConv2DWithBias "conv2_eightbit_quantized_conv"`},
+	}
+	for _, tt := range tests {
+		out, res := run(t, tt.g, spec, Options{})
+		if n := find(out, "conv2_eightbit_requantize"); n.GetOp() != "Requantize" || !proto.Equal(n, find(tt.g, "conv2_eightbit_requantize")) {
+			t.Errorf("%s: Requantize changed: %v", tt.name, n)
+		}
+		if find(out, "conv2_eightbit_quantized_conv") == nil {
+			t.Errorf("%s: conv removed", tt.name)
+		}
+		// conv1 is fused all the same.
+		if n := find(out, "conv1_eightbit_requantize"); n.GetOp() != "QuantizedConv2DWithBiasAndReluAndRequantize" {
+			t.Errorf("%s: conv1 %s", tt.name, n.GetOp())
+		}
+		if !slices.Contains(res[0].Notes, tt.note) {
+			t.Errorf("%s: notes\n%q\nwant %q", tt.name, res[0].Notes, tt.note)
+		}
+	}
+}
+
+// TestFuseFloatBias: the fusion happens but the bias stays float (Tbias
+// float), with a note, where it cannot be quantized.
+func TestFuseFloatBias(t *testing.T) {
+	const c2 = `QuantizedConv2DWithBiasAndRequantize "conv2_eightbit_requantize" keeps a float bias: `
+	edit := func(f func(g *tfpb.GraphDef)) *tfpb.GraphDef {
+		g := chainGraph()
+		f(g)
+		return g
+	}
+	tests := []struct {
+		name string
+		g    *tfpb.GraphDef
+		note string
+	}{
+		{"shared bias", edit(func(g *tfpb.GraphDef) {
+			g.Node = append(g.Node, node("other", "BiasAdd", "relu0", "conv2/bias"))
+		}), c2 + `its bias "conv2/bias" is also read by "other"`},
+		{"bias not a Const", edit(func(g *tfpb.GraphDef) {
+			for i, n := range g.Node {
+				if n.GetName() == "conv2/bias" {
+					g.Node[i] = placeholder("conv2/bias")
+				}
+			}
+		}), c2 + `its bias "conv2/bias" is not a float Const`},
+		// conv1 frozen to [0, 0]: R_x·R_w = 0, scale +Inf, 0.1·Inf = +Inf.
+		{"zero producer range", edit(func(g *tfpb.GraphDef) {
+			find(g, "conv1_eightbit_requant_range/frozen_max").Attr["value"].GetTensor().TensorContent = []byte{0, 0, 0, 0}
+		}), c2 + `bias "conv2/bias": bias 0: 0.1·+Inf = +Inf is not an int32 (input range [0, 0], filter range [-0.5, 0.25])`},
+		{"channel count", edit(func(g *tfpb.GraphDef) {
+			for i, n := range g.Node {
+				switch n.GetName() {
+				case "conv2/weight_min":
+					g.Node[i] = constF(n.GetName(), []int64{2}, -1, -1)
+				case "conv2/weight_max":
+					g.Node[i] = constF(n.GetName(), []int64{2}, 1, 1)
+				}
+			}
+		}), c2 + `bias "conv2/bias": number of filter output channels (2) is not equal to bias size (3)`},
+	}
+	for _, tt := range tests {
+		out, res := run(t, tt.g, spec, Options{})
+		n := find(out, "conv2_eightbit_requantize")
+		if n.GetOp() != "QuantizedConv2DWithBiasAndRequantize" || attrType(n, "Tbias") != tfpb.DataType_DT_FLOAT {
+			t.Errorf("%s: %s Tbias %v", tt.name, n.GetOp(), attrType(n, "Tbias"))
+		}
+		if !slices.Contains(res[0].Notes, tt.note) {
+			t.Errorf("%s: notes\n%q\nwant %q", tt.name, res[0].Notes, tt.note)
+		}
+	}
+}
+
+// TestFuseControlInputs: every control input of the conv and the
+// Requantize ends the fused node's inputs (the tool keeps the conv's last
+// one only).
+func TestFuseControlInputs(t *testing.T) {
+	g := chainGraph()
+	g.Node = append(g.Node, placeholder("a"), placeholder("b"))
+	c := find(g, "conv1_eightbit_quantized_conv")
+	c.Input = append(c.Input, "^a", "^b")
+	rq := find(g, "conv1_eightbit_requantize")
+	rq.Input = append(rq.Input, "^b", "^relu0")
+	out, _ := run(t, g, spec, Options{})
+	got := find(out, "conv1_eightbit_requantize").GetInput()
+	if !slices.Equal(got[7:], []string{"conv1_eightbit_requant_range/frozen_min", "conv1_eightbit_requant_range/frozen_max", "^a", "^b", "^relu0"}) {
+		t.Errorf("inputs %q", got)
+	}
+}
