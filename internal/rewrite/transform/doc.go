@@ -4,8 +4,10 @@
 // In qcal's flow it sits among the graph rewrites, between freezing a
 // checkpoint and quantizing: `qcal transform -transforms 'strip_unused_nodes
 // fold_constants fold_batch_norms fold_old_batch_norms'` prepares an FP32
-// graph, and freeze_requantization_ranges (later
-// fuse_quantized_conv_and_requantize) finishes an int8 one. Parse reads
+// graph, and freeze_requantization_ranges then
+// fuse_quantized_conv_and_requantize (IntelAI's transform: QuantizedConv2D*
+// → Requantize with frozen ranges become QuantizedConv2D*AndRequantize, with
+// qint32 biases from package quant) finish an int8 one. Parse reads
 // transform_graph's list syntax, Check validates it against the registry
 // (Transforms), and Apply runs the steps.
 //

@@ -20,6 +20,9 @@ func FuzzApply(f *testing.F) {
 			constF("mean", []int64{4}, 0, 0, 1, 0), constF("var", []int64{4}, 1, 1, 1, 1),
 			fusedBN("FusedBatchNormV3", "bn", "dw", "", 0.001)),
 		graph(constF("a", nil, 1), constF("b", []int64{2}, 2, 3), floatT(node("add", "Add", "a", "b")), floatT(node("y", "Neg", "add"))),
+		chainGraph(),
+		sumGraph("res", node("res", "AddV2", "relu0", "relu0")),
+		sumGraph("conv1/Relu", dequant("conv1/Relu", "conv1")),
 	}
 	for _, g := range seeds {
 		data, err := graphio.Encode(g, graphio.Binary)
@@ -29,7 +32,8 @@ func FuzzApply(f *testing.F) {
 		f.Add(data)
 	}
 	steps, err := Parse("remove_nodes(op=Identity, op=Relu) fold_constants(ignore_errors=true) fold_batch_norms fold_old_batch_norms " +
-		"remove_attribute(attribute_name=T) rename_attribute(old_attribute_name=dtype, new_attribute_name=dtype) remove_device")
+		"remove_attribute(attribute_name=T) rename_attribute(old_attribute_name=dtype, new_attribute_name=dtype) remove_device " +
+		"fuse_quantized_conv_and_requantize(ignore_errors=true)")
 	if err != nil {
 		f.Fatal(err)
 	}
