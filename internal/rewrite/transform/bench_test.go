@@ -43,3 +43,36 @@ func BenchmarkFoldOldBatchNorms(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFuseQuantizedConv fuses a chain of 32 quantized convs with
+// 512-channel per-channel biases (each but the first pre-quantized).
+func BenchmarkFuseQuantizedConv(b *testing.B) {
+	const convs, ch = 32, 512
+	bias, wmin, wmax := make([]float32, ch), make([]float32, ch), make([]float32, ch)
+	for i := range bias {
+		bias[i] = float32(i%13)*0.01 - 0.05
+		wmin[i], wmax[i] = -0.5-float32(i%7)*0.01, 0.4
+	}
+	nodes := quantizedInput()
+	x := "xq"
+	for i := range convs {
+		name := "c" + string(rune('A'+i/26)) + string(rune('a'+i%26))
+		nodes = append(nodes, weights(name, 1, wmin, wmax, bias)...)
+		nodes = append(nodes, qconv("QuantizedConv2DWithBiasAndRelu", name, x))
+		nodes = append(nodes, requant(name, 0, 6)...)
+		x = name + "_eightbit_requantize"
+	}
+	g := graph(nodes...)
+	steps, err := Parse(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(4 * ch * convs))
+	b.ReportAllocs()
+	for b.Loop() {
+		out, res, err := Apply(g, steps, Options{})
+		if err != nil || len(res[0].Notes) != 1 || find(out, x).GetAttr()["Tbias"].GetType() != tfpb.DataType_DT_QINT32 {
+			b.Fatal("not fused", err)
+		}
+	}
+}

@@ -110,8 +110,10 @@ type fusion struct {
 // number of inputs, a missing attribute (the tool CHECK-fails), or quint8
 // filters (the fused kernels are qint8-filter only); a qint8 output that
 // would feed a consumer other than a Dequantize (which expects quint8); a
-// bias that is not a float Const used by this conv alone, or whose codes
-// do not fit int32 (its Tbias stays float). qcal also keeps every control
+// summand read from an output other than 0; a bias that is not a float
+// Const used by this conv alone, whose length does not match the filter's
+// channels (the tool fails), or whose codes do not fit int32 (its Tbias
+// stays float). qcal also keeps every control
 // input of the conv and of the Requantize (the tool keeps the conv's last
 // one), reads the frozen range of a bias-less producer at its inputs 6 and
 // 7 (the tool reads 7 and 8 whatever the op), creates a float summand's
@@ -307,6 +309,12 @@ func planSummand(c *call, v *graphView, f *fusion, byRQ map[string]*fusion, crea
 	if s == nil {
 		return false, fmt.Errorf("node %q: summand %q names no node", f.conv.GetName(), in)
 	}
+	// The tool takes the summand's node, so it would quantize (or look
+	// through) output 0 whatever output the conv read.
+	if p, _ := graphinfo.ParseInput(in); p.Index != 0 {
+		c.notef("%s %q left alone: its summand %q is not output 0 of its node", f.rq.GetOp(), f.rq.GetName(), in)
+		return false, nil
+	}
 	if s.GetOp() != opDequantize {
 		t := tfpb.DataType_DT_QINT8
 		if s.GetOp() == "Relu" || s.GetOp() == "Relu6" {
@@ -332,6 +340,10 @@ func planSummand(c *call, v *graphView, f *fusion, byRQ map[string]*fusion, crea
 	src := v.input(s, 0)
 	if src == nil {
 		return false, fmt.Errorf("node %q: Dequantize %q has no input", f.conv.GetName(), s.GetName())
+	}
+	if p, _ := graphinfo.ParseInput(dataInputs(s)[0]); p.Index != 0 {
+		c.notef("%s %q left alone: its summand, Dequantize %q, reads %q, whose range is not at outputs 1 and 2", f.rq.GetOp(), f.rq.GetName(), s.GetName(), dataInputs(s)[0])
+		return false, nil
 	}
 	t := tfpb.DataType_DT_QUINT8
 	attrType := func(name string) (tfpb.DataType, bool) {

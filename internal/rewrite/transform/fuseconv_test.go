@@ -348,6 +348,18 @@ func TestFuseSum(t *testing.T) {
 		t.Errorf("res/quantize = %v", q)
 	}
 
+	// A summand read at output 1 is left alone: the tool would quantize output 0.
+	for _, g := range []*tfpb.GraphDef{
+		sumGraph("res:1", node("res", "Split", "relu0")),
+		sumGraph("res", placeholder("p"), node("res", "Dequantize", "p:1", "p:2", "p:3")),
+	} {
+		out, res := run(t, g, spec, Options{})
+		if find(out, "conv3_eightbit_requantize").GetOp() != "Requantize" || len(res[0].Notes) != 2 ||
+			!strings.HasPrefix(res[0].Notes[0], `Requantize "conv3_eightbit_requantize" left alone: its summand`) {
+			t.Errorf("summand at output 1: notes %q", res[0].Notes)
+		}
+	}
+
 	// A summand the tool cannot handle is an error naming the conv.
 	bad := sumGraph("res", placeholder("p"), node("res", "Dequantize", "p", "p", "p"))
 	steps, _ := Parse(spec)
