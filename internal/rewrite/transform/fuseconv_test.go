@@ -559,3 +559,51 @@ func TestFuseControlInputs(t *testing.T) {
 		t.Errorf("inputs %q", got)
 	}
 }
+
+// TestFuseBareConv: a QuantizedConv2D (no bias) becomes
+// QuantizedConv2DAndRequantize with out_type qint8 and no Tbias, and its
+// Dequantize becomes qint8 SCALED.
+func TestFuseBareConv(t *testing.T) {
+	var nodes []*tfpb.NodeDef
+	nodes = append(nodes, quantizedInput()...)
+	nodes = append(nodes, weights("conv0", 2, []float32{-1}, []float32{1}, nil)...)
+	nodes = append(nodes, qconv("QuantizedConv2D", "conv0", "xq"))
+	nodes = append(nodes, requant("conv0", -2, 2)...)
+	nodes = append(nodes, dequant("conv0/Conv2D", "conv0"))
+	out, _ := run(t, graph(nodes...), spec, Options{})
+	f := find(out, "conv0_eightbit_requantize")
+	want := []string{"xq", "conv0/weight_qint8_const", "xq:1", "xq:2", "conv0/weight_min", "conv0/weight_max",
+		"conv0_eightbit_requant_range/frozen_min", "conv0_eightbit_requant_range/frozen_max"}
+	if f.GetOp() != "QuantizedConv2DAndRequantize" || !slices.Equal(f.GetInput(), want) || attrType(f, "out_type") != tfpb.DataType_DT_QINT8 {
+		t.Errorf("fused %v", f)
+	}
+	if _, ok := f.GetAttr()["Tbias"]; ok {
+		t.Errorf("Tbias set on a conv without bias")
+	}
+	if d := find(out, "conv0/Conv2D"); attrType(d, "T") != tfpb.DataType_DT_QINT8 || string(d.GetAttr()["mode"].GetS()) != "SCALED" {
+		t.Errorf("Dequantize %v", d)
+	}
+}
+
+// TestFuseAfterBiaslessProducer: a fused conv without bias (here an
+// existing QuantizedConv2DAndReluAndRequantize) has its frozen range at
+// inputs 6 and 7; qcal reads them there (the tool reads 7 and 8 whatever
+// the op: its max as the min, and an input that does not exist).
+func TestFuseAfterBiaslessProducer(t *testing.T) {
+	var nodes []*tfpb.NodeDef
+	nodes = append(nodes, quantizedInput()...)
+	nodes = append(nodes, weights("conv0", 2, []float32{-1}, []float32{1}, nil)...)
+	nodes = append(nodes, constF("f0min", nil, -2), constF("f0max", nil, 3))
+	p := qtype(node("conv0_eightbit_requantize", "QuantizedConv2DAndReluAndRequantize",
+		"xq", "conv0/weight_qint8_const", "xq:1", "xq:2", "conv0/weight_min", "conv0/weight_max", "f0min", "f0max"), "out_type", tfpb.DataType_DT_QUINT8)
+	nodes = append(nodes, p)
+	nodes = append(nodes, weights("conv1", 2, []float32{-0.5}, []float32{0.5}, []float32{0.1, 1})...)
+	nodes = append(nodes, qconv("QuantizedConv2DWithBiasAndRelu", "conv1", "conv0_eightbit_requantize"))
+	nodes = append(nodes, requant("conv1", 0, 6)...)
+	out, _ := run(t, graph(nodes...), spec, Options{})
+	// R_x = max(|-2|, |3|) = 3, R_w = 0.5 → f32(1.5); scale = 32385/1.5 = 21590;
+	// 0.1 → f32(0.1)·21590 = 2159.00003 → 2159; 1 → 21590.
+	if got := int32Values(t, out, "conv1/bias"); !slices.Equal(got, []int32{2159, 21590}) {
+		t.Errorf("bias %v", got)
+	}
+}
