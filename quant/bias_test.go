@@ -1,10 +1,13 @@
-package quant
+package quant_test
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"qcal/quant"
 )
 
 func TestBiasScale(t *testing.T) {
@@ -25,7 +28,7 @@ func TestBiasScale(t *testing.T) {
 		{"zero range", 0, 0, -1, 1, float32(math.Inf(1))},
 	}
 	for _, tt := range tests {
-		if got := BiasScale(tt.minX, tt.maxX, tt.minW, tt.maxW); got != tt.want {
+		if got := quant.BiasScale(tt.minX, tt.maxX, tt.minW, tt.maxW); got != tt.want {
 			t.Errorf("%s: BiasScale = %v (%#x), want %v", tt.name, got, math.Float32bits(got), tt.want)
 		}
 	}
@@ -55,7 +58,7 @@ func TestQuantizeBias(t *testing.T) {
 		{"lowest int32", []float32{-2}, 0, 32385, []float32{-1.0 / (1 << 30)}, []float32{1.0 / (1 << 30)}, []int32{math.MinInt32}},
 	}
 	for _, tt := range tests {
-		got, err := QuantizeBias(tt.b, tt.minX, tt.maxX, tt.minW, tt.maxW)
+		got, err := quant.QuantizeBias(tt.b, tt.minX, tt.maxX, tt.minW, tt.maxW)
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("%s: QuantizeBias = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
@@ -76,8 +79,16 @@ func TestQuantizeBias(t *testing.T) {
 		{"overflow", []float32{2}, 0, 32385, []float32{-1.0 / (1 << 30)}, []float32{1.0 / (1 << 30)}, "is not an int32"},
 	}
 	for _, tt := range bad {
-		if _, err := QuantizeBias(tt.b, tt.minX, tt.maxX, tt.minW, tt.maxW); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := quant.QuantizeBias(tt.b, tt.minX, tt.maxX, tt.minW, tt.maxW); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// The bias of a fused conv fed by another fused conv frozen to [0, 6],
+// with a filter range of [-0.5, 0.5]: scale 32385/(6·0.5) = 10795.
+func ExampleQuantizeBias() {
+	codes, err := quant.QuantizeBias([]float32{0.1, -0.1, 2}, 0, 6, []float32{-0.5}, []float32{0.5})
+	fmt.Println(quant.BiasScale(0, 6, -0.5, 0.5), codes, err)
+	// Output: 10795 [1079 -1079 21590] <nil>
 }
