@@ -36,6 +36,32 @@ var f32AVX2 = f32Kernel{"avx2", func(kb int, a, b, c []float32, ldc int, acc boo
 	f32TileAVX2(kb, &a[0], &b[0], &c[0], ldc, acc)
 }}
 
+// u8s8TileAVX2 is the u8s8Kernel tile on int16 pairs (g = 2) in AVX2
+// assembly (u8s8_amd64.s).
+//
+//go:noescape
+func u8s8TileAVX2(kq int, a, b *int16, c *int32, ldc int, acc bool)
+
+// u8s8TileVNNI is the u8s8Kernel tile on groups of 4 bytes with AVX-512
+// VNNI's VPDPBUSD on YMM registers (u8s8_amd64.s).
+//
+//go:noescape
+func u8s8TileVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, acc bool)
+
+var u8s8AVX2 u8s8Runner = u8s8Kernel[int16, int16]{"avx2", 2, func(kq int, a, b []int16, c []int32, ldc int, acc bool) {
+	_ = a[kq*u8s8MR*2-1]
+	_ = b[kq*u8s8NR*2-1]
+	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
+	u8s8TileAVX2(kq, &a[0], &b[0], &c[0], ldc, acc)
+}}
+
+var u8s8VNNI u8s8Runner = u8s8Kernel[uint8, int8]{"vnni", 4, func(kq int, a []uint8, b []int8, c []int32, ldc int, acc bool) {
+	_ = a[kq*u8s8MR*4-1]
+	_ = b[kq*u8s8NR*4-1]
+	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
+	u8s8TileVNNI(kq, &a[0], &b[0], &c[0], ldc, acc)
+}}
+
 var (
 	f32Kernels  = []f32Kernel{f32Go}
 	u8s8Runners = []u8s8Runner{u8s8Go}
@@ -45,5 +71,11 @@ func init() {
 	if hasAVX2FMA {
 		f32Kernels = append(f32Kernels, f32AVX2)
 		f32Best = f32AVX2
+		u8s8Runners = append(u8s8Runners, u8s8AVX2)
+		u8s8Best = u8s8AVX2
+	}
+	if hasVNNI {
+		u8s8Runners = append(u8s8Runners, u8s8VNNI)
+		u8s8Best = u8s8VNNI
 	}
 }

@@ -1,6 +1,9 @@
 package gemm
 
-import "sync"
+import (
+	"encoding/binary"
+	"sync"
+)
 
 // The int8 blocking, as for FP32 (f32.go) but with k in groups: a kernel
 // reads g consecutive k of a row of A at once (g = 2 for the int16 kernels,
@@ -156,8 +159,20 @@ func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, 
 		}
 		for r := 0; r < h; r++ {
 			row := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kb]
-			for p, v := range row {
-				panel[(p/g)*u8s8MR*g+r*g+p%g] = TA(v)
+			full := kb / g * g
+			switch d := any(panel).(type) {
+			case []uint8: // g = 4: a row's group is 4 contiguous bytes
+				for q := 0; q < full/4; q++ {
+					binary.LittleEndian.PutUint32(d[q*u8s8MR*4+r*4:], binary.LittleEndian.Uint32(row[q*4:]))
+				}
+			case []int16: // g = 2
+				for q := 0; q < full/2; q++ {
+					x := d[q*u8s8MR*2+r*2 : q*u8s8MR*2+r*2+2]
+					x[0], x[1] = int16(row[2*q]), int16(row[2*q+1])
+				}
+			}
+			for p := full; p < kb; p++ {
+				panel[(p/g)*u8s8MR*g+r*g+p%g] = TA(row[p])
 			}
 		}
 	}
