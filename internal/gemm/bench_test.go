@@ -34,7 +34,8 @@ func BenchmarkF32(b *testing.B) {
 			})
 		}
 		for _, kern := range f32Kernels {
-			run(kern.name+"/1core", func() { f32Blocked(kern, 1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+			run(kern.name+"/packed/1core", func() { f32Blocked(kern, false, 1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+			run(kern.name+"/inplace/1core", func() { f32Blocked(kern, true, 1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
 		}
 		run("F32", func() { F32(s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
 	}

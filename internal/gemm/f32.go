@@ -26,13 +26,14 @@ const (
 	f32NC = 2048
 )
 
-// f32Kernel computes the f32MR×f32NR tile T[i][j] = Σ_p a[p·MR+i]·b[p·NR+j]
-// over p = 0..kb-1 in that order, from packed panels a (kb·MR) and b
-// (kb·NR), and sets c[i·ldc+j] = T[i][j], or adds T[i][j] to it if acc.
+// f32Kernel computes the f32MR×f32NR tile T[i][j] = Σ_p a[p·ps+i·rs]·b[p·NR+j]
+// over p = 0..kb-1 in that order, from a packed panel b (kb·NR) and a
+// panel of A either packed (rs = 1, ps = MR) or in place (rs = lda,
+// ps = 1), and sets c[i·ldc+j] = T[i][j], or adds T[i][j] to it if acc.
 // kb ≥ 1; c holds 5·ldc+16 elements at least.
 type f32Kernel struct {
 	name string
-	tile func(kb int, a, b, c []float32, ldc int, acc bool)
+	tile func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool)
 }
 
 // f32Go is the portable micro-kernel.
@@ -43,16 +44,15 @@ var f32Best = f32Go
 
 // f32TileGo is the micro-kernel in Go: 2×4 sub-tiles, whose 8 sums the
 // compiler keeps in registers.
-func f32TileGo(kb int, a, b, c []float32, ldc int, acc bool) {
-	a = a[:kb*f32MR]
+func f32TileGo(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
+	a = a[:(kb-1)*ps+(f32MR-1)*rs+1]
 	b = b[:kb*f32NR]
 	for i := 0; i < f32MR; i += 2 {
 		for j := 0; j < f32NR; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 float32
 			for p := 0; p < kb; p++ {
-				ap := a[p*f32MR+i : p*f32MR+i+2]
+				a0, a1 := a[p*ps+i*rs], a[p*ps+(i+1)*rs]
 				bp := b[p*f32NR+j : p*f32NR+j+4]
-				a0, a1 := ap[0], ap[1]
 				b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 				c00 += a0 * b0
 				c01 += a0 * b1
@@ -82,10 +82,24 @@ func f32TileGo(kb int, a, b, c []float32, ldc int, acc bool) {
 	}
 }
 
+// f32Direct reports whether F32 lets the kernel read A in place rather
+// than packing it: packing costs about as much per element of A as one
+// tile row of the kernel, so it pays only when n is wide enough that the
+// packed panel is read by many B panels. Measured on this machine with
+// the AVX2 kernel, one core (best of runs on a loaded machine):
+// 7744×50×450 ran at 33 GFLOP/s packed, 49 in place; 784×32×9 at 28 and
+// 52; 512³ at 65 and 64. Past f32DirectMaxN columns (not measured) A
+// stays packed: six rows far apart in memory read over many B panels
+// risk cache-set and TLB conflicts that a contiguous panel does not.
+func f32Direct(n int) bool { return n <= f32DirectMaxN }
+
+const f32DirectMaxN = 512
+
 // f32Blocked sets C = A·B with kernel kern on nw goroutines, each owning
-// a range of rows of C. Every element of C is computed by one goroutine
-// in the same order whatever nw, so the result does not depend on nw.
-func f32Blocked(kern f32Kernel, nw, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// a range of rows of C, reading A in place if direct (else packed). Every
+// element of C is computed by one goroutine in the same order whatever nw
+// and direct, so the result depends on neither.
+func f32Blocked(kern f32Kernel, direct bool, nw, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -102,13 +116,13 @@ func f32Blocked(kern f32Kernel, nw, m, n, k int, a []float32, lda int, b []float
 
 	rows := splitRows(m, f32MR, nw)
 	if len(rows) == 1 {
-		f32Rows(kern, 0, m, n, k, a, lda, *bp, c, ldc)
+		f32Rows(kern, direct, 0, m, n, k, a, lda, *bp, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range rows {
 		i0, i1 := rows[w][0], rows[w][1]
-		wg.Go(func() { f32Rows(kern, i0, i1, n, k, a, lda, *bp, c, ldc) })
+		wg.Go(func() { f32Rows(kern, direct, i0, i1, n, k, a, lda, *bp, c, ldc) })
 	}
 	wg.Wait()
 }
@@ -160,8 +174,10 @@ func f32PackA(dst, a []float32, lda, i0, mb, p0, kb int) {
 	}
 }
 
-// f32Rows computes rows i0..i1-1 of C from a and the packed b.
-func f32Rows(kern f32Kernel, i0, i1, n, k int, a []float32, lda int, bp, c []float32, ldc int) {
+// f32Rows computes rows i0..i1-1 of C from a and the packed b. With
+// direct, the kernel reads full panels of A in place and only a last
+// panel of fewer than f32MR rows is packed.
+func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int, bp, c []float32, ldc int) {
 	ap := getF32(f32MC * f32KC)
 	defer putF32(ap)
 	var tmp [f32MR * f32NR]float32
@@ -172,19 +188,34 @@ func f32Rows(kern f32Kernel, i0, i1, n, k int, a []float32, lda int, bp, c []flo
 			acc := pc > 0
 			for ic := i0; ic < i1; ic += f32MC {
 				mb := min(f32MC, i1-ic)
-				f32PackA(*ap, a, lda, ic, mb, pc, kb)
+				full := mb / f32MR * f32MR // rows in full panels
+				if !direct {
+					f32PackA(*ap, a, lda, ic, mb, pc, kb)
+				} else if full < mb {
+					f32PackA(*ap, a, lda, ic+full, mb-full, pc, kb)
+				}
 				for jr := jc; jr < jc+nb; jr += f32NR {
 					w := min(f32NR, n-jr)
 					bm := bp[jr*k+pc*f32NR : jr*k+(pc+kb)*f32NR]
 					for ir := 0; ir < mb; ir += f32MR {
 						h := min(f32MR, mb-ir)
-						am := (*ap)[ir*kb : ir*kb+kb*f32MR]
+						var am []float32
+						rs, ps := 1, f32MR
+						switch {
+						case !direct:
+							am = (*ap)[ir*kb : ir*kb+kb*f32MR]
+						case h < f32MR:
+							am = (*ap)[:kb*f32MR]
+						default:
+							am = a[(ic+ir)*lda+pc : (ic+ir+f32MR-1)*lda+pc+kb]
+							rs, ps = lda, 1
+						}
 						ci := (ic+ir)*ldc + jr
 						if h == f32MR && w == f32NR {
-							kern.tile(kb, am, bm, c[ci:ci+(f32MR-1)*ldc+f32NR], ldc, acc)
+							kern.tile(kb, am, rs, ps, bm, c[ci:ci+(f32MR-1)*ldc+f32NR], ldc, acc)
 							continue
 						}
-						kern.tile(kb, am, bm, tmp[:], f32NR, false)
+						kern.tile(kb, am, rs, ps, bm, tmp[:], f32NR, false)
 						for r := 0; r < h; r++ {
 							cr := c[ci+r*ldc : ci+r*ldc+w]
 							tr := tmp[r*f32NR : r*f32NR+w]

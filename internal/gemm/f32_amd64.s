@@ -20,19 +20,28 @@ TEXT ·xgetbv0(SB), NOSPLIT, $0-4
 	MOVL AX, ret+0(FP)
 	RET
 
-// func f32TileAVX2(kb int, a, b, c *float32, ldc int, acc bool)
+// func f32TileAVX2(kb int, a *float32, rs, ps int, b, c *float32, ldc int, acc bool)
 //
 // The 6×16 tile of C lives in Y0..Y11 (row r in Y(2r), Y(2r+1)). Each
 // step of k loads 16 floats of the B panel (Y12, Y13) and broadcasts each
 // of the 6 floats of the A panel (Y14, Y15 in turn) into two FMAs: 12
 // independent FMA chains, enough to keep both FMA ports busy through
-// their 4-cycle latency. AX = a, BX = b, CX = steps left, DI = c.
-TEXT ·f32TileAVX2(SB), NOSPLIT, $0-41
+// their 4-cycle latency. A's element (row i, step p) is at a + i·rs + p·ps
+// floats: packed (rs = 1, ps = 6) or read in place (rs = lda, ps = 1).
+// AX = row 0 and R10 = row 3 of the step, R9 = rs and R11 = ps in bytes,
+// BX = b, CX = steps left, DI = c, R8 = ldc in bytes.
+TEXT ·f32TileAVX2(SB), NOSPLIT, $0-57
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), DI
-	MOVQ ldc+32(FP), R8
+	MOVQ rs+16(FP), R9
+	SHLQ $2, R9
+	MOVQ ps+24(FP), R11
+	SHLQ $2, R11
+	LEAQ (AX)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ b+32(FP), BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 
 	VXORPS Y0, Y0, Y0
@@ -52,29 +61,30 @@ loop:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (AX), Y14
-	VBROADCASTSS 4(AX), Y15
+	VBROADCASTSS (AX)(R9*1), Y15
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 8(AX), Y14
-	VBROADCASTSS 12(AX), Y15
+	VBROADCASTSS (AX)(R9*2), Y14
+	VBROADCASTSS (R10), Y15
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 16(AX), Y14
-	VBROADCASTSS 20(AX), Y15
+	VBROADCASTSS (R10)(R9*1), Y14
+	VBROADCASTSS (R10)(R9*2), Y15
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $24, AX
+	ADDQ         R11, AX
+	ADDQ         R11, R10
 	ADDQ         $64, BX
 	DECQ         CX
 	JNZ          loop
 
-	CMPB acc+40(FP), $0
+	CMPB acc+56(FP), $0
 	JEQ  store
 
 	VADDPS (DI), Y0, Y0

@@ -187,13 +187,15 @@ func TestF32Kernels(t *testing.T) {
 	for _, kern := range f32Kernels {
 		for _, nw := range []int{1, 2, 3} {
 			for _, ints := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/nw=%d/ints=%v", kern.name, nw, ints), func(t *testing.T) {
-					for _, s := range shapes {
-						checkF32(t, s, ints, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-							f32Blocked(kern, nw, m, n, k, a, lda, b, ldb, c, ldc)
-						})
-					}
-				})
+				for _, direct := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/nw=%d/ints=%v/direct=%v", kern.name, nw, ints, direct), func(t *testing.T) {
+						for _, s := range shapes {
+							checkF32(t, s, ints, func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+								f32Blocked(kern, direct, nw, m, n, k, a, lda, b, ldb, c, ldc)
+							})
+						}
+					})
+				}
 			}
 		}
 	}
@@ -259,21 +261,21 @@ func TestExported(t *testing.T) {
 	}
 }
 
-// TestDeterministic checks that the number of goroutines does not change
-// a single bit of the FP32 result.
+// TestDeterministic checks that neither the number of goroutines nor
+// reading A in place changes a single bit of the FP32 result.
 func TestDeterministic(t *testing.T) {
 	const m, n, k = 301, 50, 450
 	r := rand.New(rand.NewPCG(7, 7))
 	a, b := randF32(r, m*k, false), randF32(r, k*n, false)
 	for _, kern := range f32Kernels {
 		one := make([]float32, m*n)
-		f32Blocked(kern, 1, m, n, k, a, k, b, n, one, n)
-		for _, nw := range []int{2, 3, 8} {
+		f32Blocked(kern, false, 1, m, n, k, a, k, b, n, one, n)
+		for _, nw := range []int{1, 2, 3, 8} {
 			c := make([]float32, m*n)
-			f32Blocked(kern, nw, m, n, k, a, k, b, n, c, n)
+			f32Blocked(kern, true, nw, m, n, k, a, k, b, n, c, n)
 			for i := range c {
 				if math.Float32bits(c[i]) != math.Float32bits(one[i]) {
-					t.Fatalf("%s: %d goroutines: c[%d] = %g, one goroutine gave %g", kern.name, nw, i, c[i], one[i])
+					t.Fatalf("%s: %d goroutines, in place: c[%d] = %g, one goroutine packed gave %g", kern.name, nw, i, c[i], one[i])
 				}
 			}
 		}

@@ -11,7 +11,7 @@ func xgetbv0() uint32
 // f32TileAVX2 is the f32Kernel tile in AVX2/FMA assembly (f32_amd64.s).
 //
 //go:noescape
-func f32TileAVX2(kb int, a, b, c *float32, ldc int, acc bool)
+func f32TileAVX2(kb int, a *float32, rs, ps int, b, c *float32, ldc int, acc bool)
 
 // The CPU's features, read once: AVX2 and FMA, and the OS saving the YMM
 // registers (CPUID.1:ECX OSXSAVE bit 27, XCR0 bits 1 and 2); AVX-512
@@ -29,11 +29,11 @@ var hasAVX2FMA, hasVNNI = func() (avx2fma, vnni bool) {
 	return avx2fma, vnni
 }()
 
-var f32AVX2 = f32Kernel{"avx2", func(kb int, a, b, c []float32, ldc int, acc bool) {
-	_ = a[kb*f32MR-1]
+var f32AVX2 = f32Kernel{"avx2", func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
+	_ = a[(kb-1)*ps+(f32MR-1)*rs]
 	_ = b[kb*f32NR-1]
 	_ = c[(f32MR-1)*ldc+f32NR-1]
-	f32TileAVX2(kb, &a[0], &b[0], &c[0], ldc, acc)
+	f32TileAVX2(kb, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
 }}
 
 // u8s8TileAVX2 is the u8s8Kernel tile on int16 pairs (g = 2) in AVX2
