@@ -324,3 +324,59 @@ func TestCheckDims(t *testing.T) {
 		})
 	}
 }
+
+// refU8U8 is the obvious triple loop in int64, wrapped to int32.
+func refU8U8(m, n, k int, a []uint8, lda int, b []uint8, ldb int) []int32 {
+	c := make([]int32, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s int64
+			for p := 0; p < k; p++ {
+				s += int64(a[i*lda+p]) * int64(b[p*ldb+j])
+			}
+			c[i*n+j] = int32(s)
+		}
+	}
+	return c
+}
+
+// TestU8U8 runs U8U8 on every shape with random bytes and with 255·255
+// in every product (k = 1025: 1025·65025 = 66650625, by hand), exactly.
+func TestU8U8(t *testing.T) {
+	for _, fill := range []string{"random", "255x255"} {
+		for _, s := range shapes {
+			r := rand.New(rand.NewPCG(uint64(s.m*1000003+s.n*1009+s.k), 3))
+			lda, ldb, ldc := s.k+s.padA, s.n+s.padB, s.n+s.padC
+			a := make([]uint8, max(0, (s.m-1)*lda+s.k))
+			b := make([]uint8, max(0, (s.k-1)*ldb+s.n))
+			for _, x := range [][]uint8{a, b} {
+				for i := range x {
+					x[i] = 255
+					if fill == "random" {
+						x[i] = uint8(r.Uint32())
+					}
+				}
+			}
+			c := make([]int32, max(0, (s.m-1)*ldc+s.n))
+			for i := range c {
+				c[i] = sentU8S8
+			}
+			U8U8(s.m, s.n, s.k, a, lda, b, ldb, c, ldc)
+			want := refU8U8(s.m, s.n, s.k, a, lda, b, ldb)
+			if fill == "255x255" && s.k == 1025 && want[0] != 66650625 {
+				t.Fatalf("reference: 1025·255·255 = %d, want 66650625", want[0])
+			}
+			for i := 0; i < s.m; i++ {
+				for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+					got, w := c[i*ldc+j], sentU8S8
+					if j < s.n {
+						w = want[i*s.n+j]
+					}
+					if got != w {
+						t.Fatalf("%s %v: c[%d][%d] = %d, want %d", fill, s, i, j, got, w)
+					}
+				}
+			}
+		}
+	}
+}
