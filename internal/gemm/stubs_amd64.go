@@ -40,26 +40,26 @@ var f32AVX2 = f32Kernel{"avx2", func(kb int, a []float32, rs, ps int, b, c []flo
 // assembly (u8s8_amd64.s).
 //
 //go:noescape
-func u8s8TileAVX2(kq int, a, b *int16, c *int32, ldc int, acc bool)
+func u8s8TileAVX2(kq int, a *int16, rs, ps int, b *int16, c *int32, ldc int, acc bool)
 
 // u8s8TileVNNI is the u8s8Kernel tile on groups of 4 bytes with AVX-512
 // VNNI's VPDPBUSD on YMM registers (u8s8_amd64.s).
 //
 //go:noescape
-func u8s8TileVNNI(kq int, a *uint8, b *int8, c *int32, ldc int, acc bool)
+func u8s8TileVNNI(kq int, a *uint8, rs, ps int, b *int8, c *int32, ldc int, acc bool)
 
-var u8s8AVX2 u8s8Runner = u8s8Kernel[int16, int16]{"avx2", 2, func(kq int, a, b []int16, c []int32, ldc int, acc bool) {
-	_ = a[kq*u8s8MR*2-1]
+var u8s8AVX2 u8s8Runner = u8s8Kernel[int16, int16]{"avx2", 2, false, func(kq int, a []int16, rs, ps int, b []int16, c []int32, ldc int, acc bool) {
+	_ = a[(kq-1)*ps+(u8s8MR-1)*rs+1]
 	_ = b[kq*u8s8NR*2-1]
 	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
-	u8s8TileAVX2(kq, &a[0], &b[0], &c[0], ldc, acc)
+	u8s8TileAVX2(kq, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
 }}
 
-var u8s8VNNI u8s8Runner = u8s8Kernel[uint8, int8]{"vnni", 4, func(kq int, a []uint8, b []int8, c []int32, ldc int, acc bool) {
-	_ = a[kq*u8s8MR*4-1]
+var u8s8VNNI u8s8Runner = u8s8Kernel[uint8, int8]{"vnni", 4, true, func(kq int, a []uint8, rs, ps int, b []int8, c []int32, ldc int, acc bool) {
+	_ = a[(kq-1)*ps+(u8s8MR-1)*rs+3]
 	_ = b[kq*u8s8NR*4-1]
 	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
-	u8s8TileVNNI(kq, &a[0], &b[0], &c[0], ldc, acc)
+	u8s8TileVNNI(kq, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
 }}
 
 var (

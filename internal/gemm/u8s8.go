@@ -28,13 +28,16 @@ const (
 )
 
 // u8s8Kernel computes the u8s8MR×u8s8NR tile
-// T[i][j] = Σ_q Σ_t a[q·MR·g+i·g+t]·b[q·NR·g+j·g+t] over kq groups, from
-// packed panels a (kq·MR·g) and b (kq·NR·g), and sets c[i·ldc+j] = T[i][j],
+// T[i][j] = Σ_q Σ_t a[q·ps+i·rs+t]·b[q·NR·g+j·g+t] over kq groups, from a
+// packed panel b (kq·NR·g) and a panel of A either packed (rs = g,
+// ps = MR·g) or, if the kernel is direct, read in place (rs = lda,
+// ps = g: TA is then uint8, A's own type), and sets c[i·ldc+j] = T[i][j],
 // or adds T[i][j] to it if acc. kq ≥ 1; c holds 5·ldc+16 elements at least.
 type u8s8Kernel[TA int16 | uint8, TB int16 | int8] struct {
-	name string
-	g    int
-	tile func(kq int, a []TA, b []TB, c []int32, ldc int, acc bool)
+	name   string
+	g      int
+	direct bool
+	tile   func(kq int, a []TA, rs, ps int, b []TB, c []int32, ldc int, acc bool)
 }
 
 // u8s8Runner runs U8S8 with one kernel: what the tests iterate over.
@@ -50,23 +53,24 @@ func (kern u8s8Kernel[TA, TB]) run(nw, m, n, k int, a []uint8, lda int, b []int8
 }
 
 // u8s8Go is the portable micro-kernel, on int16 pairs.
-var u8s8Go u8s8Runner = u8s8Kernel[int16, int16]{"go", 2, u8s8TileGo}
+var u8s8Go u8s8Runner = u8s8Kernel[int16, int16]{"go", 2, false, u8s8TileGo}
 
 // u8s8Best is the fastest kernel this CPU runs (set in stubs_*.go).
 var u8s8Best = u8s8Go
 
 // u8s8TileGo is the micro-kernel in Go (g = 2): 2×4 sub-tiles.
-func u8s8TileGo(kq int, a, b []int16, c []int32, ldc int, acc bool) {
+func u8s8TileGo(kq int, a []int16, rs, ps int, b []int16, c []int32, ldc int, acc bool) {
 	const g = 2
-	a = a[:kq*u8s8MR*g]
+	a = a[:(kq-1)*ps+(u8s8MR-1)*rs+g]
 	b = b[:kq*u8s8NR*g]
 	for i := 0; i < u8s8MR; i += 2 {
 		for j := 0; j < u8s8NR; j += 4 {
 			var c00, c01, c02, c03, c10, c11, c12, c13 int32
 			for q := 0; q < kq; q++ {
-				ap := a[q*u8s8MR*g+i*g : q*u8s8MR*g+i*g+2*g]
+				a0 := a[q*ps+i*rs : q*ps+i*rs+2]
+				a1 := a[q*ps+(i+1)*rs : q*ps+(i+1)*rs+2]
 				bp := b[q*u8s8NR*g+j*g : q*u8s8NR*g+j*g+4*g]
-				a00, a01, a10, a11 := int32(ap[0]), int32(ap[1]), int32(ap[2]), int32(ap[3])
+				a00, a01, a10, a11 := int32(a0[0]), int32(a0[1]), int32(a1[0]), int32(a1[1])
 				b00, b01 := int32(bp[0]), int32(bp[1])
 				b10, b11 := int32(bp[2]), int32(bp[3])
 				b20, b21 := int32(bp[4]), int32(bp[5])
@@ -178,33 +182,67 @@ func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, 
 	}
 }
 
-// u8s8Rows computes rows i0..i1-1 of C from a and the packed b.
+// u8s8Rows computes rows i0..i1-1 of C from a and the packed b. With a
+// direct kernel, full panels of A are read in place except for a last
+// group of fewer than g columns (packed with zeros, added by a second
+// call: integer sums do not depend on their order), and only a last panel
+// of fewer than u8s8MR rows is packed whole.
 func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1, n, k, kp int, a []uint8, lda int, bp []TB, c []int32, ldc int) {
 	g := kern.g
 	ap := make([]TA, u8s8MC*u8s8KC)
+	var tail []TA // the last group of every row of the block, packed
+	if kern.direct && k%g != 0 {
+		tail = make([]TA, u8s8MC*g)
+	}
+	src, _ := any(a).([]TA) // A in place: TA is uint8 when kern.direct
 	var tmp [u8s8MR * u8s8NR]int32
 	for jc := 0; jc < n; jc += u8s8NC {
 		nb := min(u8s8NC, n-jc)
 		for pc := 0; pc < k; pc += u8s8KC {
 			kb := min(u8s8KC, k-pc)
 			kbp := min(u8s8KC, kp-pc)
-			kq := kbp / g
+			kfull := kb / g * g // columns in full groups
 			acc := pc > 0
 			for ic := i0; ic < i1; ic += u8s8MC {
 				mb := min(u8s8MC, i1-ic)
-				u8s8PackA(ap, a, lda, ic, mb, pc, kb, kbp, g)
+				full := mb / u8s8MR * u8s8MR // rows in full panels
+				switch {
+				case !kern.direct:
+					u8s8PackA(ap, a, lda, ic, mb, pc, kb, kbp, g)
+				case full < mb:
+					u8s8PackA(ap, a, lda, ic+full, mb-full, pc, kb, kbp, g)
+				}
+				if kern.direct && kfull < kb {
+					u8s8PackA(tail, a, lda, ic, mb, pc+kfull, kb-kfull, g, g)
+				}
 				for jr := jc; jr < jc+nb; jr += u8s8NR {
 					w := min(u8s8NR, n-jr)
 					bm := bp[jr*kp+pc*u8s8NR : jr*kp+(pc+kbp)*u8s8NR]
 					for ir := 0; ir < mb; ir += u8s8MR {
 						h := min(u8s8MR, mb-ir)
-						am := ap[ir*kbp : ir*kbp+kbp*u8s8MR]
 						ci := (ic+ir)*ldc + jr
+						dst, dldc, dacc := tmp[:], u8s8NR, false
 						if h == u8s8MR && w == u8s8NR {
-							kern.tile(kq, am, bm, c[ci:ci+(u8s8MR-1)*ldc+u8s8NR], ldc, acc)
+							dst, dldc, dacc = c[ci:ci+(u8s8MR-1)*ldc+u8s8NR], ldc, acc
+						}
+						switch {
+						case !kern.direct:
+							kern.tile(kbp/g, ap[ir*kbp:ir*kbp+kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
+						case h < u8s8MR:
+							kern.tile(kbp/g, ap[:kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
+						default:
+							if kfull > 0 {
+								ai := (ic+ir)*lda + pc
+								kern.tile(kfull/g, src[ai:ai+(u8s8MR-1)*lda+kfull], lda, g, bm, dst, dldc, dacc)
+								dacc = true
+							}
+							if kfull < kb {
+								kern.tile(1, tail[ir*g:ir*g+u8s8MR*g], g, u8s8MR*g, bm[kfull*u8s8NR:], dst, dldc, dacc)
+							}
+						}
+						if h == u8s8MR && w == u8s8NR {
 							continue
 						}
-						kern.tile(kq, am, bm, tmp[:], u8s8NR, false)
 						for r := 0; r < h; r++ {
 							cr := c[ci+r*ldc : ci+r*ldc+w]
 							tr := tmp[r*u8s8NR : r*u8s8NR+w]
