@@ -34,6 +34,9 @@ type Graph struct {
 	nodes  []*node
 	byName map[string]int
 
+	// constData marks the buffers of Const values, never recycled.
+	constData map[*float32]bool
+
 	mu    sync.Mutex
 	plans map[string]*plan
 
@@ -85,7 +88,7 @@ const maxListed = 5
 // attrs suit its kernel, each Const decodes, each Placeholder has a dtype
 // a tensor can hold.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
-	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode()))}
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}}
 	for i, n := range g.GetNode() {
 		if _, dup := gr.byName[n.GetName()]; dup {
 			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
@@ -129,6 +132,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 					name, n.GetName(), tensor.TypeName(t), tensor.TypeName(v.DType))
 			}
 			nd.value = v
+			if d := dataF32(v); d != nil {
+				gr.constData[d] = true
+			}
 		case "Placeholder":
 			in, err := placeholderInput(n)
 			if err != nil {
@@ -417,6 +423,11 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	values := make(map[ref]*tensor.Tensor, len(p.order))
 	left := maps.Clone(p.uses)
+	// live counts the stored values starting at each float buffer; a
+	// buffer no value starts at any more goes back to the scratch for
+	// reuse, unless a Const or a feed owns it.
+	live := map[*float32]int{}
+	owned := map[*float32]bool{}
 	for _, name := range p.feeds {
 		x := feeds[name]
 		r, _ := gr.tensorRef(name)
@@ -424,6 +435,10 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			return nil, err
 		}
 		values[ref{r.node, 0}] = x
+		if p := dataF32(x); p != nil {
+			owned[p] = true
+			live[p]++
+		}
 	}
 	log := gr.Log
 	if log == nil {
@@ -465,6 +480,12 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		for k, x := range outs {
 			if x != nil && p.uses[ref{i, k}] > 0 {
 				values[ref{i, k}] = x
+				if d := dataF32(x); d != nil {
+					live[d]++
+					if nd.value != nil {
+						owned[d] = true
+					}
+				}
 			}
 		}
 		// Drop each input after its last use, so that the collector can
@@ -472,7 +493,14 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		for _, r := range nd.inputs {
 			left[r]--
 			if left[r] == 0 {
+				x := values[r]
 				delete(values, r)
+				if d := dataF32(x); d != nil {
+					live[d]--
+					if live[d] == 0 && !owned[d] && !gr.constData[d] {
+						scratch.Recycle(x)
+					}
+				}
 			}
 		}
 	}
@@ -485,6 +513,15 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		out[k] = x
 	}
 	return out, nil
+}
+
+// dataF32 returns the first element of a float tensor's buffer, which
+// identifies it, or nil.
+func dataF32(x *tensor.Tensor) *float32 {
+	if x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 {
+		return nil
+	}
+	return &x.F32[0]
 }
 
 // runKernel calls k, turning a panic (a kernel's bug on inputs it did not

@@ -352,3 +352,50 @@ func TestCycleRefused(t *testing.T) {
 		t.Errorf("got %v, want a cycle error", err)
 	}
 }
+
+// TestBufferReuse runs a chain whose dead intermediates are recycled
+// (Neg → Reshape → Relu → Neg → Neg, all the same size) several times and
+// checks every result, including that the outputs of an earlier run are
+// not overwritten by a later one.
+func TestBufferReuse(t *testing.T) {
+	f := typeAttr(tfpb.DataType_DT_FLOAT)
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": f}),
+		constNode("shape", tensor.FromI32([]int{2}, []int32{2, 2})),
+		mkNode("n1", "Neg", []string{"x"}, nil),
+		mkNode("r", "Reshape", []string{"n1", "shape"}, nil),
+		mkNode("relu", "Relu", []string{"r"}, nil),
+		mkNode("n2", "Neg", []string{"relu"}, nil),
+		mkNode("n3", "Neg", []string{"n2"}, nil),
+		mkNode("sum", "Add", []string{"n3", "relu"}, nil),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []*tensor.Tensor
+	for run := 0; run < 4; run++ {
+		s := float32(run + 1)
+		x := tensor.FromF32([]int{4}, []float32{-s, s, -2 * s, 0})
+		out, err := gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"sum", "n2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// relu(−x) = s, 0, 2s, 0; n3 = relu; sum = 2·relu; n2 = −relu.
+		want := []float32{2 * s, 0, 4 * s, 0}
+		for i, v := range want {
+			if out[0].F32[i] != v || out[1].F32[i] != -v/2 {
+				t.Fatalf("run %d: sum %v n2 %v, want %v and its half negated", run, out[0].F32, out[1].F32, want)
+			}
+		}
+		if x.F32[0] != -s {
+			t.Fatalf("run %d: the feed was overwritten: %v", run, x.F32)
+		}
+		if run == 0 {
+			first = out
+		}
+	}
+	if first[0].F32[0] != 2 || first[1].F32[0] != -1 {
+		t.Errorf("outputs of the first run changed later: %v %v", first[0].F32, first[1].F32)
+	}
+}
