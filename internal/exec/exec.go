@@ -29,11 +29,17 @@ type Graph struct {
 	Outputs []string
 	// Log receives Print nodes' text; nil discards it. Set it before Run.
 	Log io.Writer
+	// NoFusion turns off the fusing of Conv2D/MatMul → BiasAdd → Relu
+	// chains into one kernel call. Set it before the first Run.
+	NoFusion bool
 
 	def    *tfpb.GraphDef
 	nodes  []*node
 	byName map[string]int
 
+	// controlled marks the nodes some control input names: their values
+	// are never fused away.
+	controlled map[int]bool
 	// constData marks the buffers of Const values, never recycled.
 	constData map[*float32]bool
 
@@ -88,7 +94,7 @@ const maxListed = 5
 // attrs suit its kernel, each Const decodes, each Placeholder has a dtype
 // a tensor can hold.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
-	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}}
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
 		if _, dup := gr.byName[n.GetName()]; dup {
 			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
@@ -112,6 +118,7 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 			}
 			if in.Control {
 				nd.controls = append(nd.controls, j)
+				gr.controlled[j] = true
 			} else {
 				nd.inputs = append(nd.inputs, ref{j, in.Index})
 			}
@@ -254,6 +261,7 @@ func shapeString(shape []int) string {
 // and when each value dies.
 type plan struct {
 	order   []int       // nodes to run, topological
+	steps   []step      // what Run does: order with fed nodes left out and chains fused
 	fed     map[int]int // node → index in the sorted feed names
 	feeds   []string    // sorted feed node names
 	fetches []ref
@@ -390,17 +398,139 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 		if _, fed := p.fed[i]; fed {
 			continue
 		}
-		for _, r := range gr.nodes[i].inputs {
+		nd := gr.nodes[i]
+		p.steps = append(p.steps, step{node: i, def: nd.def, run: nd.kernel.Run, inputs: nd.inputs, value: nd.value, input: nd.input})
+	}
+	p.countUses()
+	if !gr.NoFusion {
+		gr.fuse(p)
+		p.countUses()
+	}
+	gr.mu.Lock()
+	gr.plans[key] = p
+	gr.mu.Unlock()
+	return p, nil
+}
+
+// step is one kernel call of a plan: it runs def (a graph node, or a fused
+// node the plan built) on inputs and stores the outputs as node's.
+type step struct {
+	node   int
+	def    *tfpb.NodeDef
+	run    kernels.Kernel
+	inputs []ref
+	value  *tensor.Tensor // a Const's value
+	input  *Input         // a Placeholder: an error when it runs
+}
+
+// countUses counts the consumers of each output among the steps, plus the
+// fetches.
+func (p *plan) countUses() {
+	p.uses = map[ref]int{}
+	for _, s := range p.steps {
+		for _, r := range s.inputs {
 			p.uses[r]++
 		}
 	}
 	for _, r := range p.fetches {
 		p.uses[r]++
 	}
-	gr.mu.Lock()
-	gr.plans[key] = p
-	gr.mu.Unlock()
-	return p, nil
+}
+
+// fusable are the ops whose output a BiasAdd (and a Relu or Relu6 after
+// it) can be fused into, and the fused op.
+var fusable = map[string]string{
+	"Conv2D":                "_FusedConv2D",
+	"DepthwiseConv2dNative": "_FusedDepthwiseConv2dNative",
+	"MatMul":                "_FusedMatMul",
+}
+
+// fuse replaces chains Conv2D|DepthwiseConv2dNative|MatMul → BiasAdd
+// [→ Relu|Relu6] by one fused step, as TensorFlow's grappler remapper
+// does, when nothing else reads the intermediate values (no other
+// consumer, no fetch, no control input naming them). The fused step runs
+// where the chain's last node ran and stores its output as that node's.
+func (gr *Graph) fuse(p *plan) {
+	at := map[int]int{} // node → index in p.steps
+	for k, s := range p.steps {
+		at[s.node] = k
+	}
+	consumer := map[ref]int{} // the step reading an output, when one does
+	for k, s := range p.steps {
+		for _, r := range s.inputs {
+			consumer[r] = k
+		}
+	}
+	single := func(r ref, op string) (int, bool) {
+		if p.uses[r] != 1 || gr.controlled[r.node] {
+			return 0, false
+		}
+		k, ok := consumer[r]
+		if !ok || p.steps[k].def.GetOp() != op && !(op == "act" && isAct(p.steps[k].def.GetOp())) {
+			return 0, false
+		}
+		if s := p.steps[k]; len(s.inputs) == 0 || s.inputs[0] != r {
+			return 0, false
+		}
+		return k, true
+	}
+	drop := map[int]bool{}
+	for ka, a := range p.steps {
+		fused, ok := fusable[a.def.GetOp()]
+		if !ok || drop[ka] || !isFloat(a.def) {
+			continue
+		}
+		kb, ok := single(ref{a.node, 0}, "BiasAdd")
+		if !ok || !isFloat(p.steps[kb].def) || len(p.steps[kb].inputs) != 2 {
+			continue
+		}
+		ops := []string{"BiasAdd"}
+		last := kb
+		if kc, ok := single(ref{p.steps[kb].node, 0}, "act"); ok && isFloat(p.steps[kc].def) {
+			ops = append(ops, p.steps[kc].def.GetOp())
+			last = kc
+		}
+		def := &tfpb.NodeDef{Name: a.def.GetName(), Op: fused, Attr: map[string]*tfpb.AttrValue{}}
+		for k, v := range a.def.GetAttr() {
+			def.Attr[k] = v
+		}
+		list := &tfpb.AttrValue_ListValue{}
+		for _, o := range ops {
+			list.S = append(list.S, []byte(o))
+		}
+		def.Attr["fused_ops"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: list}}
+		def.Attr["num_args"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_I{I: 1}}
+		kd, ok := kernels.Lookup(fused)
+		if !ok || (kd.Check != nil && kd.Check(def) != nil) {
+			continue
+		}
+		inputs := []ref{a.inputs[0], a.inputs[1], p.steps[kb].inputs[1]}
+		def.Input = []string{a.def.GetInput()[0], a.def.GetInput()[1], p.steps[kb].def.GetInput()[1]}
+		p.steps[last] = step{node: p.steps[last].node, def: def, run: kd.Run, inputs: inputs}
+		drop[ka] = true
+		if last != kb {
+			drop[kb] = true
+		}
+	}
+	kept := p.steps[:0]
+	for k, s := range p.steps {
+		if !drop[k] {
+			kept = append(kept, s)
+		}
+	}
+	p.steps = kept
+}
+
+func isAct(op string) bool { return op == "Relu" || op == "Relu6" }
+
+// isFloat reports whether a node's T attr is float (or absent: float is
+// the default of the ops fusion handles).
+func isFloat(n *tfpb.NodeDef) bool {
+	if !kernels.HasAttr(n, "T") {
+		return true
+	}
+	t, err := kernels.AttrType(n, "T")
+	return err == nil && t == tfpb.DataType_DT_FLOAT
 }
 
 // Run computes the tensors named by outputs ("name" or "name:1") from the
@@ -421,7 +551,7 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	if err != nil {
 		return nil, err
 	}
-	values := make(map[ref]*tensor.Tensor, len(p.order))
+	values := make(map[ref]*tensor.Tensor, len(p.steps))
 	left := maps.Clone(p.uses)
 	// live counts the stored values starting at each float buffer; a
 	// buffer no value starts at any more goes back to the scratch for
@@ -450,47 +580,43 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	defer gr.scratch.Put(scratch)
 	ctx := &kernels.Context{Log: log, Scratch: scratch}
-	for _, i := range p.order {
-		if _, fed := p.fed[i]; fed {
-			continue
-		}
-		nd := gr.nodes[i]
+	for _, st := range p.steps {
 		var outs []*tensor.Tensor
 		switch {
-		case nd.value != nil:
-			outs = []*tensor.Tensor{nd.value}
-		case nd.input != nil:
-			return nil, fmt.Errorf("input %q is not fed (%s)", nd.def.GetName(), nd.input)
+		case st.value != nil:
+			outs = []*tensor.Tensor{st.value}
+		case st.input != nil:
+			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
 		default:
-			ctx.Node = nd.def
+			ctx.Node = st.def
 			ctx.Inputs = ctx.Inputs[:0]
-			for _, r := range nd.inputs {
+			for _, r := range st.inputs {
 				x, ok := values[r]
 				if !ok {
 					return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
-						nd.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
+						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
 			}
-			outs, err = runKernel(nd.kernel.Run, ctx)
+			outs, err = runKernel(st.run, ctx)
 			if err != nil {
 				return nil, err
 			}
 		}
 		for k, x := range outs {
-			if x != nil && p.uses[ref{i, k}] > 0 {
-				values[ref{i, k}] = x
+			if x != nil && p.uses[ref{st.node, k}] > 0 {
+				values[ref{st.node, k}] = x
 				if d := dataF32(x); d != nil {
 					live[d]++
-					if nd.value != nil {
+					if st.value != nil {
 						owned[d] = true
 					}
 				}
 			}
 		}
-		// Drop each input after its last use, so that the collector can
-		// reclaim it while later nodes run.
-		for _, r := range nd.inputs {
+		// Drop each input after its last use, so that its buffer can be
+		// reused while later nodes run.
+		for _, r := range st.inputs {
 			left[r]--
 			if left[r] == 0 {
 				x := values[r]

@@ -399,3 +399,78 @@ func TestBufferReuse(t *testing.T) {
 		t.Errorf("outputs of the first run changed later: %v %v", first[0].F32, first[1].F32)
 	}
 }
+
+// stepOps lists the ops of a plan's steps.
+func stepOps(t *testing.T, gr *Graph, feeds, fetches []string) string {
+	t.Helper()
+	p, err := gr.planFor(feeds, fetches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, s := range p.steps {
+		ops = append(ops, s.def.GetOp())
+	}
+	return strings.Join(ops, " ")
+}
+
+// TestFusion: Conv2D → BiasAdd → Relu becomes one _FusedConv2D step when
+// nothing else reads the intermediates, and gives the same values as the
+// separate kernels.
+func TestFusion(t *testing.T) {
+	f := map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT)}
+	conv := map[string]*tfpb.AttrValue{
+		"T": typeAttr(tfpb.DataType_DT_FLOAT), "padding": {Value: &tfpb.AttrValue_S{S: []byte("SAME")}},
+		"strides": {Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{I: []int64{1, 1, 1, 1}}}},
+	}
+	w := make([]float32, 3*3*2*4)
+	for i := range w {
+		w[i] = float32(i%7) - 3
+	}
+	build := func(extra ...*tfpb.NodeDef) *Graph {
+		g := &tfpb.GraphDef{Node: append([]*tfpb.NodeDef{
+			mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_FLOAT)}),
+			constNode("w", tensor.FromF32([]int{3, 3, 2, 4}, w)),
+			constNode("b", tensor.FromF32([]int{4}, []float32{-20, 0, 5, 30})),
+			mkNode("conv", "Conv2D", []string{"x", "w"}, conv),
+			mkNode("bias", "BiasAdd", []string{"conv", "b"}, f),
+			mkNode("relu", "Relu", []string{"bias"}, f),
+		}, extra...)}
+		gr, err := New(g, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gr
+	}
+	gr := build()
+	if got := stepOps(t, gr, []string{"x"}, []string{"relu"}); got != "Const Const _FusedConv2D" {
+		t.Errorf("steps %q, want \"Const Const _FusedConv2D\"", got)
+	}
+	// Fetching the BiasAdd keeps the Relu apart.
+	if got := stepOps(t, gr, []string{"x"}, []string{"relu", "bias"}); got != "Const Const _FusedConv2D Relu" {
+		t.Errorf("steps with bias fetched %q", got)
+	}
+	// A control input naming the conv keeps it apart.
+	gc := build(mkNode("after", "NoOp", []string{"^conv"}, nil))
+	if got := stepOps(t, gc, []string{"x"}, []string{"relu", "after"}); got != "Const Const Conv2D BiasAdd Relu NoOp" {
+		t.Errorf("steps with a control input %q", got)
+	}
+	x := tensor.New(tfpb.DataType_DT_FLOAT, []int{2, 5, 5, 2})
+	for i := range x.F32 {
+		x.F32[i] = float32(i%11) - 5
+	}
+	fused, err := gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"relu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := build()
+	plain.NoFusion = true
+	if got := stepOps(t, plain, []string{"x"}, []string{"relu"}); got != "Const Const Conv2D BiasAdd Relu" {
+		t.Errorf("NoFusion steps %q", got)
+	}
+	want, err := plain.Run(map[string]*tensor.Tensor{"x": x}, []string{"relu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "fused", fused[0], want[0], 0)
+}
