@@ -17,7 +17,7 @@ func FuzzFromProto(f *testing.F) {
 		{Dtype: tfpb.DataType_DT_INT32, TensorShape: shapeProto(3), IntVal: []int32{7}},
 		{Dtype: tfpb.DataType_DT_HALF, TensorShape: shapeProto(2), HalfVal: []int32{0x3c00}},
 		{Dtype: tfpb.DataType_DT_STRING, TensorShape: shapeProto(1), StringVal: [][]byte{[]byte("a")}},
-		{Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shapeProto(1 << 20, 1 << 20)},
+		{Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shapeProto(1<<20, 1<<20)},
 	}
 	for _, s := range seeds {
 		b, err := proto.Marshal(s)
