@@ -195,21 +195,33 @@ func broadcastStrides(s, out []int) []int {
 // dimension of out: dst is the output offset, ia and ib the first elements
 // of a and b, sa and sb their strides along the run.
 func broadcastLoop(aShape, bShape, out []int, f func(dst, ia, ib, n, sa, sb int)) {
-	total := tensor.NumElements(out)
-	if total == 0 {
-		return
-	}
 	if len(out) == 0 {
 		f(0, 0, 0, 1, 0, 0)
 		return
 	}
+	inner := out[len(out)-1]
+	if inner == 0 {
+		return
+	}
+	broadcastRows(aShape, bShape, out, 0, tensor.NumElements(out)/inner, f)
+}
+
+// broadcastRows is broadcastLoop over the runs lo … hi-1 only, so that
+// disjoint ranges of runs can go to different cores.
+func broadcastRows(aShape, bShape, out []int, lo, hi int, f func(dst, ia, ib, n, sa, sb int)) {
 	as, bs := broadcastStrides(aShape, out), broadcastStrides(bShape, out)
 	r := len(out)
 	inner := out[r-1]
 	idx := make([]int, r)
 	ia, ib := 0, 0
-	for dst := 0; dst < total; dst += inner {
-		f(dst, ia, ib, inner, as[r-1], bs[r-1])
+	for d, rem := r-2, lo; d >= 0; d-- {
+		idx[d] = rem % out[d]
+		rem /= out[d]
+		ia += idx[d] * as[d]
+		ib += idx[d] * bs[d]
+	}
+	for row := lo; row < hi; row++ {
+		f(row*inner, ia, ib, inner, as[r-1], bs[r-1])
 		for d := r - 2; d >= 0; d-- {
 			idx[d]++
 			ia += as[d]
@@ -247,10 +259,17 @@ func applyBinary[T any](a, b, y []T, aShape, bShape, out []int, f func(x, z T) T
 			}
 		})
 	default:
-		broadcastLoop(aShape, bShape, out, func(dst, ia, ib, n, sa, sb int) {
+		inner := out[len(out)-1]
+		if inner == 0 {
+			return
+		}
+		run := func(dst, ia, ib, n, sa, sb int) {
 			for i := 0; i < n; i++ {
 				y[dst+i] = f(a[ia+i*sa], b[ib+i*sb])
 			}
+		}
+		Parallel(len(y)/inner, parallelGrain/inner+1, func(lo, hi int) {
+			broadcastRows(aShape, bShape, out, lo, hi, run)
 		})
 	}
 }

@@ -106,6 +106,8 @@ func TestBinaryBroadcast(t *testing.T) {
 func TestBinaryAgainstReference(t *testing.T) {
 	shapes := [][2][]int{
 		{{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{1, 3, 1, 5}, {2, 1, 4, 1}}, {{4, 1}, {1, 4}}, {{}, {2, 2}},
+		// large enough to be split over cores, each part starting mid-tensor
+		{{64, 33, 17, 8}, {17, 1}},
 	}
 	for _, s := range shapes {
 		a, b := ramp(s[0]...), ramp(s[1]...)
