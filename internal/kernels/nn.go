@@ -358,7 +358,7 @@ func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, 
 	buf := s.F32(chunk * k)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
-		im2col(x, ch, win, r0, m, buf[:m*k])
+		Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
 		out := y[r0*oc : (r0+m)*oc]
 		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, out, oc)
 		if ep != nil {
@@ -367,12 +367,20 @@ func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, 
 	}
 }
 
-// im2col writes the receptive fields of output pixels r0 … r0+m-1 (in
-// n, oh, ow order) into buf, one row of KH·KW·ch values each.
-func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
+// Im2Col writes the receptive fields of output pixels r0 … r0+m-1 (in
+// n, oh, ow order) of the NHWC input x into buf, one row of KH·KW·ch
+// values each, in the filter's HWI order; positions in the padding get
+// pad (0 for floats; the int8 kernels pass the zero point, the code of a
+// real 0).
+func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 	k := win.KH * win.KW * ch
 	pix := win.OH * win.OW
-	Parallel(m, max(1, 4096/k), func(lo, hi int) {
+	fill := func(v []T) {
+		for i := range v {
+			v[i] = pad
+		}
+	}
+	Parallel(m, max(1, 4096/max(k, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := buf[r*k : (r+1)*k]
 			g := r0 + r
@@ -383,7 +391,7 @@ func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
 			for ky := 0; ky < win.KH; ky++ {
 				iy := oy*win.SH - win.PadT + ky*win.DH
 				if iy < 0 || iy >= win.InH {
-					clear(row[i : i+win.KW*ch])
+					fill(row[i : i+win.KW*ch])
 					i += win.KW * ch
 					continue
 				}
@@ -399,7 +407,7 @@ func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
 				for kx := 0; kx < win.KW; kx++ {
 					ix := ox*win.SW - win.PadL + kx*win.DW
 					if ix < 0 || ix >= win.InW {
-						clear(row[i : i+ch])
+						fill(row[i : i+ch])
 					} else {
 						copy(row[i:i+ch], x[rowBase+ix*ch:rowBase+(ix+1)*ch])
 					}

@@ -318,3 +318,22 @@ func BenchmarkConv2D(b *testing.B) {
 		})
 	}
 }
+
+// TestIm2ColPad: padding positions get the pad value the caller gives
+// (the int8 kernels' zero point). A 2×2 uint8 image 1 2 / 3 4, 2×2 window,
+// SAME: total padding 1 after each dimension, so the last row and column
+// of windows read the pad 128.
+func TestIm2ColPad(t *testing.T) {
+	win, err := NewWindow(2, 2, 2, 2, 1, 1, 1, 1, "SAME", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]uint8, 4*4)
+	Im2Col([]uint8{1, 2, 3, 4}, 1, win, 0, 4, buf, 128)
+	want := []uint8{1, 2, 3, 4, 2, 128, 4, 128, 3, 4, 128, 128, 4, 128, 128, 128}
+	for i := range want {
+		if buf[i] != want[i] {
+			t.Fatalf("im2col rows %v, want %v", buf, want)
+		}
+	}
+}
