@@ -152,6 +152,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 		}
 		gr.nodes = append(gr.nodes, nd)
 	}
+	if err := gr.checkEdges(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	for _, o := range graphinfo.Summarize(g).Outputs {
 		gr.Outputs = append(gr.Outputs, o.Name)
 	}
@@ -181,6 +184,42 @@ func placeholderInput(n *tfpb.NodeDef) (Input, error) {
 		in.Shape[i] = int(max(d.GetSize(), -1))
 	}
 	return in, nil
+}
+
+// checkEdges checks every data input against what its producer makes,
+// where both are known: the output index exists, and its dtype is the
+// consumer's T for the inputs the kernel says are of type T.
+func (gr *Graph) checkEdges() error {
+	types := make([][]tfpb.DataType, len(gr.nodes))
+	for i, nd := range gr.nodes {
+		switch {
+		case nd.value != nil:
+			types[i] = []tfpb.DataType{nd.value.DType}
+		default:
+			if t, err := graphinfo.OutputTypes(nd.def); err == nil {
+				types[i] = t
+			}
+		}
+	}
+	for _, nd := range gr.nodes {
+		want, err := kernels.AttrType(nd.def, "T")
+		checkT := err == nil && nd.kernel.TInputs != 0
+		for j, r := range nd.inputs {
+			out := types[r.node]
+			if out == nil {
+				continue
+			}
+			src := gr.nodes[r.node].def.GetName()
+			if r.index >= len(out) {
+				return fmt.Errorf("node %q: input %d reads output %d of %q, which has %d", nd.def.GetName(), j, r.index, src, len(out))
+			}
+			if checkT && (nd.kernel.TInputs == kernels.AllInputs || j < nd.kernel.TInputs) && out[r.index] != want {
+				return fmt.Errorf("node %q (%s): input %d from %q is %s, but the node's T is %s",
+					nd.def.GetName(), nd.def.GetOp(), j, src, tensor.TypeName(out[r.index]), tensor.TypeName(want))
+			}
+		}
+	}
+	return nil
 }
 
 // variableOps are the ops holding the variables of an unfrozen graph.

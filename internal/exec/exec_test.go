@@ -487,3 +487,24 @@ func TestFusion(t *testing.T) {
 	}
 	closeTo(t, "fused", fused[0], want[0], 0)
 }
+
+// TestEdgeChecks: dtype mismatches and missing outputs are found at load.
+func TestEdgeChecks(t *testing.T) {
+	f := map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT)}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		constNode("i", tensor.FromI32([]int{1}, []int32{1})),
+		mkNode("r", "Relu", []string{"i"}, f),
+	}}
+	_, err := New(g, "g.pb")
+	if err == nil || err.Error() != `g.pb: node "r" (Relu): input 0 from "i" is int32, but the node's T is float` {
+		t.Errorf("dtype: %v", err)
+	}
+	g = &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		constNode("c", tensor.FromF32([]int{1}, []float32{1})),
+		mkNode("r", "Relu", []string{"c:1"}, f),
+	}}
+	_, err = New(g, "g.pb")
+	if err == nil || err.Error() != `g.pb: node "r": input 0 reads output 1 of "c", which has 1` {
+		t.Errorf("index: %v", err)
+	}
+}

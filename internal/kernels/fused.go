@@ -17,9 +17,9 @@ import (
 // applied to each block of output while it is still in the cache.
 
 func init() {
-	Register(Def{Op: "_FusedConv2D", Run: fusedConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding, checkFusedOps)})
-	Register(Def{Op: "_FusedDepthwiseConv2dNative", Run: fusedDepthwise, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding, checkFusedOps)})
-	Register(Def{Op: "_FusedMatMul", Run: fusedMatMul, Check: checkAll(CheckType("T", floatOnly...), checkFusedOps)})
+	Register(Def{Op: "_FusedConv2D", Run: fusedConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding, checkFusedOps), TInputs: AllInputs})
+	Register(Def{Op: "_FusedDepthwiseConv2dNative", Run: fusedDepthwise, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding, checkFusedOps), TInputs: AllInputs})
+	Register(Def{Op: "_FusedMatMul", Run: fusedMatMul, Check: checkAll(CheckType("T", floatOnly...), checkFusedOps), TInputs: AllInputs})
 }
 
 // Activation is the function an Epilogue applies last.

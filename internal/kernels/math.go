@@ -57,16 +57,16 @@ func init() {
 		case "Relu6":
 			run = activationKernel(ActRelu6)
 		}
-		Register(Def{Op: op, Run: run, Check: CheckType("T", floatOnly...)})
+		Register(Def{Op: op, Run: run, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
 	}
 	for op, f := range binaryOps {
 		types := numeric
 		if op == "RealDiv" {
 			types = floatOnly
 		}
-		Register(Def{Op: op, Run: binaryKernel(f), Check: CheckType("T", types...)})
+		Register(Def{Op: op, Run: binaryKernel(f), Check: CheckType("T", types...), TInputs: AllInputs})
 	}
-	Register(Def{Op: "Equal", Run: equal})
+	Register(Def{Op: "Equal", Run: equal, TInputs: AllInputs})
 }
 
 func unaryKernel(f unaryF32) Kernel {

@@ -14,17 +14,17 @@ import (
 // activations, HWIO filters).
 
 func init() {
-	Register(Def{Op: "MatMul", Run: matMul, Check: CheckType("T", floatOnly...)})
-	Register(Def{Op: "BiasAdd", Run: biasAdd, Check: checkAll(CheckType("T", floatOnly...), checkNHWC)})
-	Register(Def{Op: "Conv2D", Run: conv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "DepthwiseConv2dNative", Run: depthwiseConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "MaxPool", Run: maxPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "AvgPool", Run: avgPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "Softmax", Run: softmax, Check: CheckType("T", floatOnly...)})
+	Register(Def{Op: "MatMul", Run: matMul, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
+	Register(Def{Op: "BiasAdd", Run: biasAdd, Check: checkAll(CheckType("T", floatOnly...), checkNHWC), TInputs: AllInputs})
+	Register(Def{Op: "Conv2D", Run: conv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "DepthwiseConv2dNative", Run: depthwiseConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "MaxPool", Run: maxPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "AvgPool", Run: avgPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "Softmax", Run: softmax, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
 	for _, op := range []string{"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"} {
-		Register(Def{Op: op, Run: fusedBatchNorm, Check: checkAll(CheckType("T", floatOnly...), CheckType("U", floatOnly...), checkNHWC, checkInference)})
+		Register(Def{Op: op, Run: fusedBatchNorm, Check: checkAll(CheckType("T", floatOnly...), CheckType("U", floatOnly...), checkNHWC, checkInference), TInputs: 1})
 	}
-	Register(Def{Op: "BatchNormWithGlobalNormalization", Run: batchNormGlobal, Check: CheckType("T", floatOnly...)})
+	Register(Def{Op: "BatchNormWithGlobalNormalization", Run: batchNormGlobal, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
 }
 
 func checkAll(checks ...func(*tfpb.NodeDef) error) func(*tfpb.NodeDef) error {

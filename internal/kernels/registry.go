@@ -30,7 +30,14 @@ type Def struct {
 	Check func(n *tfpb.NodeDef) error
 	// Stateful ops (Print) are never folded away or pruned by consumers.
 	Stateful bool
+	// TInputs says how many of the node's first data inputs have the
+	// dtype of its T attr (AllInputs: every one), so that the executor can
+	// check the graph's edges before running it. 0: no such rule.
+	TInputs int
 }
+
+// AllInputs is the TInputs of ops whose every data input has dtype T.
+const AllInputs = -1
 
 var registry = map[string]Def{}
 
