@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,16 +21,18 @@ type evalFlags struct {
 	data0                      dataset.Options
 }
 
-func (f *evalFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-}) {
+// register defines the flags on fs: the graph, the data set and its
+// preprocessing; with scores, also those that read class scores.
+func (f *evalFlags) register(fs *flag.FlagSet, scores bool) {
 	fs.StringVar(&f.graph, "graph", "", "frozen GraphDef to run (binary or text)")
 	fs.StringVar(&f.data, "data", "", "data set: IDX file, NPY file, folder of images, TFRecord file or glob of shards")
 	fs.StringVar(&f.input, "input", "", "Placeholder fed with the data (default: the graph's only Placeholder)")
-	fs.StringVar(&f.output, "output", "", "tensor read as class scores [n, classes] (default: the graph's only output)")
-	fs.IntVar(&f.labelOffset, "label-offset", 0, "subtract from each predicted index before comparing with the label (1 for a background class at output 0)")
-	fs.IntVar(&f.workers, "workers", 0, "batches run at once (default: one a core)")
+	if scores {
+		fs.StringVar(&f.output, "output", "", "tensor read as class scores [n, classes] (default: the graph's only output)")
+		fs.IntVar(&f.labelOffset, "label-offset", 0, "subtract from each predicted index before comparing with the label (1 for a background class at output 0)")
+		fs.IntVar(&f.workers, "workers", 0, "batches run at once (default: one a core)")
+	}
+	f.data0.RegisterFlags(fs)
 }
 
 // open loads the graph and the data set, the data laid out to the input's
@@ -66,8 +69,7 @@ func (f *evalFlags) open() (*exec.Graph, exec.Input, *dataset.Stream, error) {
 func runEval(e *env, args []string) error {
 	fs := newFlags(e, "eval")
 	var ef evalFlags
-	ef.register(fs)
-	ef.data0.RegisterFlags(fs)
+	ef.register(fs, true)
 	out := fs.String("o", "", "write per-example predictions here (CSV: id,label,prediction,top5,score), for qcal report")
 	format := fs.String("format", "text", "summary on stdout: text (the IntelAI line qcal report reads) or json")
 	if err := parseFlags(fs, args); err != nil {
