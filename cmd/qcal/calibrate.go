@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -17,8 +18,17 @@ func runCalibrate(e *env, args []string) error {
 	ef.register(fs, false)
 	batches := fs.Int("batches", 10, "run the first `N` batches of the data set (0: all of it)")
 	out := fs.String("o", "", "write the calibration log (what the Print nodes print) here; - for stdout")
+	seed := fs.Uint64("seed", 0, "draw the -batches batches' examples at random from the whole data set with this `seed`, instead of taking the first ones")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			ef.sampleBatches, ef.seed = *batches, *seed
+		}
+	})
+	if ef.sampleBatches == 0 && *batches == 0 && ef.seed != 0 {
+		return usagef("-seed draws -batches batches at random: give -batches too")
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())

@@ -19,6 +19,10 @@ type evalFlags struct {
 	graph, data, input, output string
 	labelOffset, workers       int
 	data0                      dataset.Options
+	// sampleBatches, when > 0, draws that many batches' worth of examples
+	// at random (seeded by seed) instead of reading the data set in order.
+	sampleBatches int
+	seed          uint64
 }
 
 // register defines the flags on fs: the graph, the data set and its
@@ -58,6 +62,13 @@ func (f *evalFlags) open() (*exec.Graph, exec.Input, *dataset.Stream, error) {
 	}
 	if opt.BatchSize == 0 && (len(opt.Shape) == 0 || opt.Shape[0] <= 0) {
 		opt.BatchSize = 64
+	}
+	if f.sampleBatches > 0 {
+		bs := opt.BatchSize
+		if bs == 0 {
+			bs = opt.Shape[0]
+		}
+		opt.Sample, opt.Seed = f.sampleBatches*bs, f.seed
 	}
 	src, err := dataset.Open(f.data, opt)
 	if err != nil {
