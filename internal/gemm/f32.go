@@ -110,8 +110,8 @@ func f32Blocked(kern f32Kernel, direct bool, nw, m, n, k int, a []float32, lda i
 		return
 	}
 	np := (n + f32NR - 1) / f32NR
-	bp := getF32(np * k * f32NR)
-	defer putF32(bp)
+	bp := getBuf[float32](np * k * f32NR)
+	defer putBuf(bp)
 	f32PackB(*bp, b, ldb, k, n)
 
 	rows := splitRows(m, f32MR, nw)
@@ -178,8 +178,8 @@ func f32PackA(dst, a []float32, lda, i0, mb, p0, kb int) {
 // direct, the kernel reads full panels of A in place and only a last
 // panel of fewer than f32MR rows is packed.
 func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int, bp, c []float32, ldc int) {
-	ap := getF32(f32MC * f32KC)
-	defer putF32(ap)
+	ap := getBuf[float32](f32MC * f32KC)
+	defer putBuf(ap)
 	var tmp [f32MR * f32NR]float32
 	for jc := 0; jc < n; jc += f32NC {
 		nb := min(f32NC, n-jc)
@@ -233,18 +233,3 @@ func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int
 		}
 	}
 }
-
-var f32Pool sync.Pool
-
-// getF32 returns a buffer of n floats (contents undefined) from a pool,
-// so that repeated calls do not allocate.
-func getF32(n int) *[]float32 {
-	if p, _ := f32Pool.Get().(*[]float32); p != nil && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float32, n)
-	return &s
-}
-
-func putF32(p *[]float32) { f32Pool.Put(p) }
