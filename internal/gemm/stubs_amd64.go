@@ -29,7 +29,7 @@ var hasAVX2FMA, hasVNNI = func() (avx2fma, vnni bool) {
 	return avx2fma, vnni
 }()
 
-var f32AVX2 = f32Kernel{"avx2", func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
+var f32AVX2 = f32Kernel{"avx2", f32MR, f32NR, func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
 	_ = a[(kb-1)*ps+(f32MR-1)*rs]
 	_ = b[kb*f32NR-1]
 	_ = c[(f32MR-1)*ldc+f32NR-1]
