@@ -4,26 +4,28 @@ import "sync"
 
 // The FP32 blocking: every layout decision of F32 lives here.
 //
-// C is computed in tiles of f32MR×f32NR by a micro-kernel that keeps the
-// tile in registers (6×16 floats = 12 YMM accumulators of the AVX2 kernel,
-// leaving 4 of the 16 registers for two B vectors and an A broadcast) and
-// runs over kb ≤ f32KC steps of k. Its operands are packed: B once per
-// call into panels of f32NR columns (k×16, contiguous, zero-padded past
-// n), A per (row block, k block) into panels of f32MR rows (kb×6,
-// zero-padded past m).
+// C is computed in tiles of mr×nr by a micro-kernel that keeps the tile
+// in registers and runs over kb ≤ f32KC steps of k: 6×16 for the AVX2
+// kernel (12 YMM accumulators, leaving 4 of the 16 registers for two B
+// vectors and two A broadcasts) and the Go one; 12×32 for the AVX-512
+// kernel (24 of its 32 ZMM registers). B is packed once per call into
+// panels of nr columns (k×nr, contiguous, zero-padded past n); A is read
+// in place (f32Direct) or packed per (row block, k block) into panels of
+// mr rows (kb×mr, zero-padded past m).
 //
 // Tuned on the Keras MNIST CNN's second convolution as im2col + GEMM
 // (m=7744, n=50, k=450) and 512³ on this machine's Xeon (48 KiB L1d,
-// 2 MiB L2 per core): a B micro-panel f32KC×16×4 B = 16 KiB stays in L1
-// beside the A micro-panel (6 KiB); an A block f32MC×f32KC×4 B = 192 KiB
-// stays in L2 while every B panel of the column block passes by; a
-// column block f32KC×f32NC×4 B = 2 MiB stays in L3.
+// 2 MiB L2 per core): a B micro-panel f32KC×nr×4 B (16 KiB for AVX2,
+// 32 KiB for AVX-512) stays in L1 beside the A micro-panel (6 or
+// 12 KiB); an A block f32MC×f32KC×4 B = 192 KiB stays in L2 while every
+// B panel of the column block passes by; a column block f32KC×f32NC×4 B
+// = 2 MiB stays in L3.
 const (
 	f32MR = 6
 	f32NR = 16
 	f32KC = 256
-	f32MC = 192 // a multiple of f32MR
-	f32NC = 2048
+	f32MC = 192 // a multiple of every kernel's mr (6, 12)
+	f32NC = 2048 // a multiple of every kernel's nr (16, 32)
 )
 
 // f32TileMax bounds mr·nr of every kernel.
