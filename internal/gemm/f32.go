@@ -24,7 +24,7 @@ const (
 	f32MR = 6
 	f32NR = 16
 	f32KC = 256
-	f32MC = 192 // a multiple of every kernel's mr (6, 12)
+	f32MC = 192  // a multiple of every kernel's mr (6, 12)
 	f32NC = 2048 // a multiple of every kernel's nr (16, 32)
 )
 
