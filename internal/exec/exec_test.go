@@ -508,3 +508,40 @@ func TestEdgeChecks(t *testing.T) {
 		t.Errorf("index: %v", err)
 	}
 }
+
+// TestPrune: a graph whose unsupported nodes the outputs do not need
+// loads once pruned to them; control inputs are kept.
+func TestPrune(t *testing.T) {
+	f := map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT)}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		constNode("a", tensor.FromF32([]int{1}, []float32{-2})),
+		mkNode("summary", "ScalarSummary", []string{"a"}, nil),
+		mkNode("init", "NoOp", nil, nil),
+		mkNode("relu", "Relu", []string{"a", "^init"}, f),
+	}}
+	if _, err := New(g, "g"); err == nil || !strings.Contains(err.Error(), "ScalarSummary") {
+		t.Fatalf("unpruned: %v", err)
+	}
+	p, err := Prune(g, []string{"relu:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range p.GetNode() {
+		names = append(names, n.GetName())
+	}
+	if strings.Join(names, " ") != "a init relu" {
+		t.Errorf("pruned to %v, want [a init relu]", names)
+	}
+	gr, err := New(p, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := gr.Run(nil, []string{"relu"})
+	if err != nil || out[0].F32[0] != 0 {
+		t.Errorf("relu(−2): %v %v, want 0", out, err)
+	}
+	if _, err := Prune(g, []string{"nope"}); err == nil || err.Error() != `output "nope": no node named "nope"` {
+		t.Errorf("missing output: %v", err)
+	}
+}

@@ -4,40 +4,47 @@ import "sync"
 
 // The FP32 blocking: every layout decision of F32 lives here.
 //
-// C is computed in tiles of f32MR×f32NR by a micro-kernel that keeps the
-// tile in registers (6×16 floats = 12 YMM accumulators of the AVX2 kernel,
-// leaving 4 of the 16 registers for two B vectors and an A broadcast) and
-// runs over kb ≤ f32KC steps of k. Its operands are packed: B once per
-// call into panels of f32NR columns (k×16, contiguous, zero-padded past
-// n), A per (row block, k block) into panels of f32MR rows (kb×6,
-// zero-padded past m).
+// C is computed in tiles of mr×nr by a micro-kernel that keeps the tile
+// in registers and runs over kb ≤ f32KC steps of k: 6×16 for the AVX2
+// kernel (12 YMM accumulators, leaving 4 of the 16 registers for two B
+// vectors and two A broadcasts) and the Go one; 12×32 for the AVX-512
+// kernel (24 of its 32 ZMM registers). B is packed once per call into
+// panels of nr columns (k×nr, contiguous, zero-padded past n); A is read
+// in place (f32Direct) or packed per (row block, k block) into panels of
+// mr rows (kb×mr, zero-padded past m).
 //
 // Tuned on the Keras MNIST CNN's second convolution as im2col + GEMM
 // (m=7744, n=50, k=450) and 512³ on this machine's Xeon (48 KiB L1d,
-// 2 MiB L2 per core): a B micro-panel f32KC×16×4 B = 16 KiB stays in L1
-// beside the A micro-panel (6 KiB); an A block f32MC×f32KC×4 B = 192 KiB
-// stays in L2 while every B panel of the column block passes by; a
-// column block f32KC×f32NC×4 B = 2 MiB stays in L3.
+// 2 MiB L2 per core): a B micro-panel f32KC×nr×4 B (16 KiB for AVX2,
+// 32 KiB for AVX-512) stays in L1 beside the A micro-panel (6 or
+// 12 KiB); an A block f32MC×f32KC×4 B = 192 KiB stays in L2 while every
+// B panel of the column block passes by; a column block f32KC×f32NC×4 B
+// = 2 MiB stays in L3.
 const (
 	f32MR = 6
 	f32NR = 16
 	f32KC = 256
-	f32MC = 192 // a multiple of f32MR
-	f32NC = 2048
+	f32MC = 192  // a multiple of every kernel's mr (6, 12)
+	f32NC = 2048 // a multiple of every kernel's nr (16, 32)
 )
 
-// f32Kernel computes the f32MR×f32NR tile T[i][j] = Σ_p a[p·ps+i·rs]·b[p·NR+j]
-// over p = 0..kb-1 in that order, from a packed panel b (kb·NR) and a
-// panel of A either packed (rs = 1, ps = MR) or in place (rs = lda,
+// f32TileMax bounds mr·nr of every kernel.
+const f32TileMax = 12 * 32
+
+// f32Kernel computes the mr×nr tile T[i][j] = Σ_p a[p·ps+i·rs]·b[p·nr+j]
+// over p = 0..kb-1 in that order, from a packed panel b (kb·nr) and a
+// panel of A either packed (rs = 1, ps = mr) or in place (rs = lda,
 // ps = 1), and sets c[i·ldc+j] = T[i][j], or adds T[i][j] to it if acc.
-// kb ≥ 1; c holds 5·ldc+16 elements at least.
+// kb ≥ 1; c holds (mr−1)·ldc+nr elements at least. f32MC is a multiple
+// of every mr.
 type f32Kernel struct {
-	name string
-	tile func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool)
+	name   string
+	mr, nr int
+	tile   func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool)
 }
 
 // f32Go is the portable micro-kernel.
-var f32Go = f32Kernel{"go", f32TileGo}
+var f32Go = f32Kernel{"go", f32MR, f32NR, f32TileGo}
 
 // f32Best is the fastest kernel this CPU runs (set in stubs_*.go).
 var f32Best = f32Go
@@ -109,12 +116,13 @@ func f32Blocked(kern f32Kernel, direct bool, nw, m, n, k int, a []float32, lda i
 		}
 		return
 	}
-	np := (n + f32NR - 1) / f32NR
-	bp := getF32(np * k * f32NR)
-	defer putF32(bp)
-	f32PackB(*bp, b, ldb, k, n)
+	mr, nr := kern.mr, kern.nr
+	np := (n + nr - 1) / nr
+	bp := getBuf[float32](np * k * nr)
+	defer putBuf(bp)
+	f32PackB(*bp, b, ldb, k, n, nr)
 
-	rows := splitRows(m, f32MR, nw)
+	rows := splitRows(m, mr, nw)
 	if len(rows) == 1 {
 		f32Rows(kern, direct, 0, m, n, k, a, lda, *bp, c, ldc)
 		return
@@ -140,14 +148,14 @@ func splitRows(m, mr, nw int) [][2]int {
 	return r
 }
 
-// f32PackB copies the k×n matrix b into panels of f32NR columns: panel jp
-// holds columns jp·NR.. as k rows of NR, zero past column n.
-func f32PackB(dst, b []float32, ldb, k, n int) {
-	for j0 := 0; j0 < n; j0 += f32NR {
-		w := min(f32NR, n-j0)
-		panel := dst[j0*k : j0*k+k*f32NR]
+// f32PackB copies the k×n matrix b into panels of nr columns: panel jp
+// holds columns jp·nr.. as k rows of nr, zero past column n.
+func f32PackB(dst, b []float32, ldb, k, n, nr int) {
+	for j0 := 0; j0 < n; j0 += nr {
+		w := min(nr, n-j0)
+		panel := dst[j0*k : j0*k+k*nr]
 		for p := 0; p < k; p++ {
-			d := panel[p*f32NR : p*f32NR+f32NR]
+			d := panel[p*nr : p*nr+nr]
 			copy(d, b[p*ldb+j0:p*ldb+j0+w])
 			clear(d[w:])
 		}
@@ -155,20 +163,20 @@ func f32PackB(dst, b []float32, ldb, k, n int) {
 }
 
 // f32PackA copies rows i0..i0+mb-1, columns p0..p0+kb-1 of a into panels
-// of f32MR rows: panel ip holds kb columns of MR, zero past row i0+mb.
-func f32PackA(dst, a []float32, lda, i0, mb, p0, kb int) {
-	for r0 := 0; r0 < mb; r0 += f32MR {
-		h := min(f32MR, mb-r0)
-		panel := dst[r0*kb : r0*kb+kb*f32MR]
+// of mr rows: panel ip holds kb columns of mr, zero past row i0+mb.
+func f32PackA(dst, a []float32, lda, i0, mb, p0, kb, mr int) {
+	for r0 := 0; r0 < mb; r0 += mr {
+		h := min(mr, mb-r0)
+		panel := dst[r0*kb : r0*kb+kb*mr]
 		for r := 0; r < h; r++ {
 			row := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kb]
 			for p, v := range row {
-				panel[p*f32MR+r] = v
+				panel[p*mr+r] = v
 			}
 		}
-		for r := h; r < f32MR; r++ {
+		for r := h; r < mr; r++ {
 			for p := 0; p < kb; p++ {
-				panel[p*f32MR+r] = 0
+				panel[p*mr+r] = 0
 			}
 		}
 	}
@@ -176,11 +184,12 @@ func f32PackA(dst, a []float32, lda, i0, mb, p0, kb int) {
 
 // f32Rows computes rows i0..i1-1 of C from a and the packed b. With
 // direct, the kernel reads full panels of A in place and only a last
-// panel of fewer than f32MR rows is packed.
+// panel of fewer than mr rows is packed.
 func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int, bp, c []float32, ldc int) {
-	ap := getF32(f32MC * f32KC)
-	defer putF32(ap)
-	var tmp [f32MR * f32NR]float32
+	ap := getBuf[float32](f32MC * f32KC)
+	defer putBuf(ap)
+	mr, nr := kern.mr, kern.nr
+	var tmp [f32TileMax]float32
 	for jc := 0; jc < n; jc += f32NC {
 		nb := min(f32NC, n-jc)
 		for pc := 0; pc < k; pc += f32KC {
@@ -188,37 +197,37 @@ func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int
 			acc := pc > 0
 			for ic := i0; ic < i1; ic += f32MC {
 				mb := min(f32MC, i1-ic)
-				full := mb / f32MR * f32MR // rows in full panels
+				full := mb / mr * mr // rows in full panels
 				if !direct {
-					f32PackA(*ap, a, lda, ic, mb, pc, kb)
+					f32PackA(*ap, a, lda, ic, mb, pc, kb, mr)
 				} else if full < mb {
-					f32PackA(*ap, a, lda, ic+full, mb-full, pc, kb)
+					f32PackA(*ap, a, lda, ic+full, mb-full, pc, kb, mr)
 				}
-				for jr := jc; jr < jc+nb; jr += f32NR {
-					w := min(f32NR, n-jr)
-					bm := bp[jr*k+pc*f32NR : jr*k+(pc+kb)*f32NR]
-					for ir := 0; ir < mb; ir += f32MR {
-						h := min(f32MR, mb-ir)
+				for jr := jc; jr < jc+nb; jr += nr {
+					w := min(nr, n-jr)
+					bm := bp[jr*k+pc*nr : jr*k+(pc+kb)*nr]
+					for ir := 0; ir < mb; ir += mr {
+						h := min(mr, mb-ir)
 						var am []float32
-						rs, ps := 1, f32MR
+						rs, ps := 1, mr
 						switch {
 						case !direct:
-							am = (*ap)[ir*kb : ir*kb+kb*f32MR]
-						case h < f32MR:
-							am = (*ap)[:kb*f32MR]
+							am = (*ap)[ir*kb : ir*kb+kb*mr]
+						case h < mr:
+							am = (*ap)[:kb*mr]
 						default:
-							am = a[(ic+ir)*lda+pc : (ic+ir+f32MR-1)*lda+pc+kb]
+							am = a[(ic+ir)*lda+pc : (ic+ir+mr-1)*lda+pc+kb]
 							rs, ps = lda, 1
 						}
 						ci := (ic+ir)*ldc + jr
-						if h == f32MR && w == f32NR {
-							kern.tile(kb, am, rs, ps, bm, c[ci:ci+(f32MR-1)*ldc+f32NR], ldc, acc)
+						if h == mr && w == nr {
+							kern.tile(kb, am, rs, ps, bm, c[ci:ci+(mr-1)*ldc+nr], ldc, acc)
 							continue
 						}
-						kern.tile(kb, am, rs, ps, bm, tmp[:], f32NR, false)
+						kern.tile(kb, am, rs, ps, bm, tmp[:], nr, false)
 						for r := 0; r < h; r++ {
 							cr := c[ci+r*ldc : ci+r*ldc+w]
-							tr := tmp[r*f32NR : r*f32NR+w]
+							tr := tmp[r*nr : r*nr+w]
 							if acc {
 								for j, v := range tr {
 									cr[j] += v
@@ -233,18 +242,3 @@ func f32Rows(kern f32Kernel, direct bool, i0, i1, n, k int, a []float32, lda int
 		}
 	}
 }
-
-var f32Pool sync.Pool
-
-// getF32 returns a buffer of n floats (contents undefined) from a pool,
-// so that repeated calls do not allocate.
-func getF32(n int) *[]float32 {
-	if p, _ := f32Pool.Get().(*[]float32); p != nil && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float32, n)
-	return &s
-}
-
-func putF32(p *[]float32) { f32Pool.Put(p) }

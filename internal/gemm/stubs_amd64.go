@@ -14,22 +14,37 @@ func xgetbv0() uint32
 func f32TileAVX2(kb int, a *float32, rs, ps int, b, c *float32, ldc int, acc bool)
 
 // The CPU's features, read once: AVX2 and FMA, and the OS saving the YMM
-// registers (CPUID.1:ECX OSXSAVE bit 27, XCR0 bits 1 and 2); AVX-512
-// VNNI with VL (32 YMM registers, VPDPBUSD), and the OS saving the opmask
-// and ZMM state too (XCR0 bits 5–7).
-var hasAVX2FMA, hasVNNI = func() (avx2fma, vnni bool) {
+// registers (CPUID.1:ECX OSXSAVE bit 27, XCR0 bits 1 and 2); AVX-512F
+// (CPUID.7:EBX bit 16) and the OS saving the opmask and ZMM state too
+// (XCR0 bits 5–7); AVX-512 VNNI (ECX bit 11) with VL (EBX bit 31: EVEX
+// instructions on YMM, VPDPBUSD).
+var hasAVX2FMA, hasAVX512, hasVNNI = func() (avx2fma, avx512, vnni bool) {
 	_, _, c1, _ := cpuid(1, 0)
 	if c1&(1<<27) == 0 || c1&(1<<28) == 0 {
-		return false, false
+		return false, false, false
 	}
 	xcr0 := xgetbv0()
 	_, b7, c7, _ := cpuid(7, 0)
 	avx2fma = xcr0&6 == 6 && c1&(1<<12) != 0 && b7&(1<<5) != 0
-	vnni = avx2fma && xcr0&0xe6 == 0xe6 && b7&(1<<16) != 0 && b7&(1<<31) != 0 && c7&(1<<11) != 0
-	return avx2fma, vnni
+	avx512 = avx2fma && xcr0&0xe6 == 0xe6 && b7&(1<<16) != 0
+	vnni = avx512 && b7&(1<<31) != 0 && c7&(1<<11) != 0
+	return avx2fma, avx512, vnni
 }()
 
-var f32AVX2 = f32Kernel{"avx2", func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
+// f32TileAVX512 is the f32Kernel tile of 12×32 in AVX-512 assembly
+// (f32_avx512_amd64.s).
+//
+//go:noescape
+func f32TileAVX512(kb int, a *float32, rs, ps int, b, c *float32, ldc int, acc bool)
+
+var f32AVX512 = f32Kernel{"avx512", 12, 32, func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
+	_ = a[(kb-1)*ps+11*rs]
+	_ = b[kb*32-1]
+	_ = c[11*ldc+31]
+	f32TileAVX512(kb, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
+}}
+
+var f32AVX2 = f32Kernel{"avx2", f32MR, f32NR, func(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc bool) {
 	_ = a[(kb-1)*ps+(f32MR-1)*rs]
 	_ = b[kb*f32NR-1]
 	_ = c[(f32MR-1)*ldc+f32NR-1]
@@ -73,6 +88,10 @@ func init() {
 		f32Best = f32AVX2
 		u8s8Runners = append(u8s8Runners, u8s8AVX2)
 		u8s8Best = u8s8AVX2
+	}
+	if hasAVX512 {
+		f32Kernels = append(f32Kernels, f32AVX512)
+		f32Best = f32AVX512
 	}
 	if hasVNNI {
 		u8s8Runners = append(u8s8Runners, u8s8VNNI)

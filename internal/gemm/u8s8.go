@@ -118,7 +118,9 @@ func u8s8Blocked[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], nw,
 	g := kern.g
 	kp := (k + g - 1) / g * g
 	np := (n + u8s8NR - 1) / u8s8NR
-	bp := make([]TB, np*kp*u8s8NR)
+	pb := getBuf[TB](np * kp * u8s8NR)
+	defer putBuf(pb)
+	bp := *pb
 	u8s8PackB(bp, b, ldb, k, kp, n, g)
 
 	rows := splitRows(m, u8s8MR, nw)
@@ -189,11 +191,11 @@ func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, 
 // of fewer than u8s8MR rows is packed whole.
 func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1, n, k, kp int, a []uint8, lda int, bp []TB, c []int32, ldc int) {
 	g := kern.g
-	ap := make([]TA, u8s8MC*u8s8KC)
-	var tail []TA // the last group of every row of the block, packed
-	if kern.direct && k%g != 0 {
-		tail = make([]TA, u8s8MC*g)
-	}
+	pa := getBuf[TA](u8s8MC*u8s8KC + u8s8MC*g)
+	defer putBuf(pa)
+	// ap: a block of A, packed; tail: with a direct kernel, the last group
+	// of every row of the block, packed.
+	ap, tail := (*pa)[:u8s8MC*u8s8KC], (*pa)[u8s8MC*u8s8KC:]
 	src, _ := any(a).([]TA) // A in place: TA is uint8 when kern.direct
 	var tmp [u8s8MR * u8s8NR]int32
 	for jc := 0; jc < n; jc += u8s8NC {

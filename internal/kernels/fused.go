@@ -41,21 +41,45 @@ type Epilogue struct {
 }
 
 // Apply runs the epilogue over rows of len(e.Bias) values (or over all of
-// y when there is no bias).
+// y when there is no bias), in one pass.
 func (e *Epilogue) Apply(y []float32) {
 	if e == nil {
 		return
 	}
-	if e.Bias != nil {
-		c := len(e.Bias)
-		for r := 0; r+c <= len(y); r += c {
-			row := y[r : r+c]
-			for j := range row {
-				row[j] += e.Bias[j]
+	if e.Bias == nil {
+		activate(y, e.Act)
+		return
+	}
+	c := len(e.Bias)
+	if c == 0 {
+		return
+	}
+	for r := 0; r+c <= len(y); r += c {
+		row := y[r : r+c : r+c]
+		b := e.Bias[:len(row)]
+		switch e.Act {
+		case ActNone:
+			for j, v := range row {
+				row[j] = v + b[j]
+			}
+		case ActRelu:
+			for j, v := range row {
+				v += b[j]
+				if v < 0 {
+					v = 0
+				}
+				row[j] = v
+			}
+		case ActRelu6:
+			for j, v := range row {
+				row[j] = min(max(v+b[j], 0), 6)
 			}
 		}
 	}
-	switch e.Act {
+}
+
+func activate(y []float32, act Activation) {
+	switch act {
 	case ActRelu:
 		for i, v := range y {
 			if v < 0 {
