@@ -6,6 +6,7 @@ import (
 
 	"qcal/internal/dataset"
 	"qcal/internal/exec"
+	"qcal/internal/kernels"
 	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
 )
@@ -39,7 +40,15 @@ func Calibrate(gr *exec.Graph, src *dataset.Stream, opt CalibrateOptions) (examp
 	if len(gr.Outputs) == 0 {
 		return 0, 0, fmt.Errorf("%s: the graph has no output to run", gr.Name)
 	}
-	gr.Log = opt.Log
+	// One PrintLog for the whole run: first_n counts a node's lines across
+	// batches, as it counts across session runs in TensorFlow.
+	log, ok := opt.Log.(*kernels.PrintLog)
+	if !ok && opt.Log != nil {
+		log = kernels.NewPrintLog(opt.Log)
+	}
+	if log != nil {
+		gr.Log = log
+	}
 	defer func() { gr.Log = nil }()
 	var b dataset.Batch
 	for opt.Batches == 0 || batches < opt.Batches {
