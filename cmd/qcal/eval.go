@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -18,18 +19,24 @@ type evalFlags struct {
 	graph, data, input, output string
 	labelOffset, workers       int
 	data0                      dataset.Options
+	// sampleBatches, when > 0, draws that many batches' worth of examples
+	// at random (seeded by seed) instead of reading the data set in order.
+	sampleBatches int
+	seed          uint64
 }
 
-func (f *evalFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-}) {
+// register defines the flags on fs: the graph, the data set and its
+// preprocessing; with scores, also those that read class scores.
+func (f *evalFlags) register(fs *flag.FlagSet, scores bool) {
 	fs.StringVar(&f.graph, "graph", "", "frozen GraphDef to run (binary or text)")
 	fs.StringVar(&f.data, "data", "", "data set: IDX file, NPY file, folder of images, TFRecord file or glob of shards")
 	fs.StringVar(&f.input, "input", "", "Placeholder fed with the data (default: the graph's only Placeholder)")
-	fs.StringVar(&f.output, "output", "", "tensor read as class scores [n, classes] (default: the graph's only output)")
-	fs.IntVar(&f.labelOffset, "label-offset", 0, "subtract from each predicted index before comparing with the label (1 for a background class at output 0)")
-	fs.IntVar(&f.workers, "workers", 0, "batches run at once (default: one a core)")
+	if scores {
+		fs.StringVar(&f.output, "output", "", "tensor read as class scores [n, classes] (default: the graph's only output)")
+		fs.IntVar(&f.labelOffset, "label-offset", 0, "subtract from each predicted index before comparing with the label (1 for a background class at output 0)")
+		fs.IntVar(&f.workers, "workers", 0, "batches run at once (default: one a core)")
+	}
+	f.data0.RegisterFlags(fs)
 }
 
 // open loads the graph and the data set, the data laid out to the input's
@@ -56,6 +63,13 @@ func (f *evalFlags) open() (*exec.Graph, exec.Input, *dataset.Stream, error) {
 	if opt.BatchSize == 0 && (len(opt.Shape) == 0 || opt.Shape[0] <= 0) {
 		opt.BatchSize = 64
 	}
+	if f.sampleBatches > 0 {
+		bs := opt.BatchSize
+		if bs == 0 {
+			bs = opt.Shape[0]
+		}
+		opt.Sample, opt.Seed = f.sampleBatches*bs, f.seed
+	}
 	src, err := dataset.Open(f.data, opt)
 	if err != nil {
 		return nil, exec.Input{}, nil, err
@@ -66,8 +80,7 @@ func (f *evalFlags) open() (*exec.Graph, exec.Input, *dataset.Stream, error) {
 func runEval(e *env, args []string) error {
 	fs := newFlags(e, "eval")
 	var ef evalFlags
-	ef.register(fs)
-	ef.data0.RegisterFlags(fs)
+	ef.register(fs, true)
 	out := fs.String("o", "", "write per-example predictions here (CSV: id,label,prediction,top5,score), for qcal report")
 	format := fs.String("format", "text", "summary on stdout: text (the IntelAI line qcal report reads) or json")
 	if err := parseFlags(fs, args); err != nil {

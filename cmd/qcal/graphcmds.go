@@ -14,10 +14,11 @@ import (
 	"qcal/report"
 )
 
-// loadGraphArg reads the graph at path, or from stdin when path is "-".
+// loadGraphArg reads the graph at path (a GraphDef, a .meta MetaGraphDef or
+// a SavedModel folder), or from stdin when path is "-".
 func loadGraphArg(e *env, path string) (*tfpb.GraphDef, error) {
 	if path != "-" {
-		g, _, err := graphio.Load(path)
+		g, _, err := graphio.LoadModel(path)
 		return g, err
 	}
 	data, err := io.ReadAll(e.stdin)

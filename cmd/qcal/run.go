@@ -34,6 +34,7 @@ func init() {
 		{"summarize", "[-format text|json|tf] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
 		{"insert-logging", "-graph G.pb -o OUT.pb [-op OP]... [-prefix P]... [-message M] [-preset minmax]", "add Print nodes that log RequantizationRange outputs (TF's insert_logging)", runInsertLogging},
 		{"eval", "-graph G.pb -data DATA [-labels L] [-input X] [-output Y] [-batch 64] [-limit N] [-shard K/N] [-scale 1/255] [-mean M] [-resize HxW] [-o predictions.csv]", "run a graph over a data set: top-1/top-5 and per-example predictions for qcal report", runEval},
+		{"calibrate", "-graph LOGGED.pb -data DATA [-batches 10] [-batch 64] [-scale 1/255] [-mean M] ... -o min_max_log.txt", "run a graph with Print nodes on a calibration subset and write the log TF would print", runCalibrate},
 		{"transform", "-in_graph G.pb -out_graph OUT.pb -transforms 'T1 T2(arg=v)' [-inputs A,B] [-outputs Y] [-list]", "run TensorFlow graph transforms by name (TF's transform_graph)", runTransform},
 		{"quantize", "-graph G.pb -outputs NAMES -o OUT.pb [-intel=false] [-per-channel] [-model-name M] [-fallback-min A -fallback-max B]", "quantize an FP32 graph (quantize_graph.py --mode=eightbit, Intel or plain path)", runQuantize},
 		{"report", "-fp32 FILE -int8 [NAME=]FILE... [-metric NAME] [-relative] [-max-drop 0.5] [-warn-drop 1] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -56,6 +57,13 @@ type Options struct {
 	// files; empty means "image/encoded" and "image/class/label" (the keys
 	// TF's build_image_data.py and IntelAI's ImageNet and COCO scripts write).
 	ImageKey, LabelKey string
+	// Sample, when > 0, reads only Sample examples drawn uniformly without
+	// replacement from the (limited) data set with the seed Seed, in data
+	// set order: a calibration subset that is not just the first batches.
+	// It costs one pass over the data set to count it (records are passed
+	// over, not decoded). It cannot be combined with sharding.
+	Sample int
+	Seed   uint64
 	Preprocess
 }
 
@@ -68,6 +76,7 @@ type Stream struct {
 	work    []float32
 	exShape []int // the per-example shape, fixed by the first example when no input shape is given
 	done    bool
+	pick    []bool // with Options.Sample: the examples drawn
 }
 
 // example is one decoded example, before preprocessing. Readers reuse its
@@ -126,11 +135,79 @@ func Open(path string, opt Options) (*Stream, error) {
 	if opt.LabelKey == "" {
 		opt.LabelKey = "image/class/label"
 	}
+	if opt.Sample < 0 {
+		return nil, fmt.Errorf("negative sample size %d", opt.Sample)
+	}
+	if opt.Sample > 0 && opt.Shards > 1 {
+		return nil, fmt.Errorf("a sample (%d examples) cannot be sharded (%d/%d)", opt.Sample, opt.Shard, opt.Shards)
+	}
 	files, format, err := detect(path, opt.Format)
 	if err != nil {
 		return nil, err
 	}
+	r, err := openReader(path, files, format, opt)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{r: r, opt: opt}
+	if opt.Sample > 0 {
+		n, err := countExamples(r, opt.Limit)
+		r.close()
+		if err != nil {
+			return nil, err
+		}
+		if s.r, err = openReader(path, files, format, opt); err != nil {
+			return nil, err
+		}
+		s.pick = samplePick(n, opt.Sample, opt.Seed)
+	}
+	return s, nil
+}
+
+// countExamples passes over every example of r (up to limit, when > 0)
+// without decoding it.
+func countExamples(r reader, limit int) (int, error) {
+	var ex example
+	n := 0
+	for limit == 0 || n < limit {
+		err := r.next(&ex, false)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// samplePick draws k of n indices uniformly without replacement (all n when
+// k ≥ n) with a PCG generator seeded by seed, and marks them.
+func samplePick(n, k int, seed uint64) []bool {
+	pick := make([]bool, n)
+	if k >= n {
+		for i := range pick {
+			pick[i] = true
+		}
+		return pick
+	}
+	// Floyd's algorithm: k draws, each index equally likely.
+	rng := rand.New(rand.NewPCG(seed, 0x71ca1))
+	for j := n - k; j < n; j++ {
+		t := rng.IntN(j + 1)
+		if pick[t] {
+			t = j
+		}
+		pick[t] = true
+	}
+	return pick
+}
+
+// openReader opens the reader of one data set format.
+func openReader(path string, files []string, format string, opt Options) (reader, error) {
 	var r reader
+	var err error
 	switch format {
 	case "idx":
 		r, err = openIDX(files[0], opt.Labels)
@@ -150,7 +227,7 @@ func Open(path string, opt Options) (*Stream, error) {
 		r.close()
 		return nil, fmt.Errorf("%s: %d files match; only TFRecord shards can be read as one data set", path, len(files))
 	}
-	return &Stream{r: r, opt: opt}, nil
+	return r, nil
 }
 
 // detect finds the files and the format of the data set at path.
@@ -245,6 +322,13 @@ func (s *Stream) Next(b *Batch) (int, error) {
 			break
 		}
 		take := s.index%s.opt.Shards == s.opt.Shard
+		if s.pick != nil {
+			if s.index >= len(s.pick) {
+				s.done = true
+				break
+			}
+			take = s.pick[s.index]
+		}
 		err := s.r.next(&s.ex, take)
 		if err == io.EOF {
 			s.done = true

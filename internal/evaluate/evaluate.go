@@ -258,13 +258,7 @@ func firstID(b *dataset.Batch) string {
 
 // runBatch runs one batch and returns its scores as [n, classes].
 func runBatch(gr *exec.Graph, in exec.Input, out string, b *dataset.Batch) ([]float32, int, error) {
-	shape := b.Shape
-	if want := InputShape(in); want != nil && !slices.Equal(shape[1:], want[1:]) && tensor.NumElements(shape[1:]) == tensor.NumElements(want[1:]) {
-		// The same values in the layout the Placeholder declares (rows of
-		// 784 for [?,784], [n,28,28] for [?,28,28,1]).
-		shape = append([]int{shape[0]}, want[1:]...)
-	}
-	x := tensor.FromF32(shape, b.X)
+	x := tensor.FromF32(feedShape(in, b.Shape), b.X)
 	outs, err := gr.Run(map[string]*tensor.Tensor{in.Name: x}, []string{out})
 	if err != nil {
 		return nil, 0, err
@@ -381,6 +375,16 @@ func taken(top []int, i int) bool {
 		}
 	}
 	return false
+}
+
+// feedShape returns the batch's shape in the layout the Placeholder
+// declares when it holds the same number of values an example (rows of 784
+// for [?,784], [n,28,28,1] for [?,28,28,1]), else the batch's own.
+func feedShape(in exec.Input, shape []int) []int {
+	if want := InputShape(in); want != nil && !slices.Equal(shape[1:], want[1:]) && tensor.NumElements(shape[1:]) == tensor.NumElements(want[1:]) {
+		return append([]int{shape[0]}, want[1:]...)
+	}
+	return shape
 }
 
 // InputShape returns the data layout for in: its shape with an unknown

@@ -29,10 +29,19 @@ type Graph struct {
 	Outputs []string
 	// Log receives Print nodes' text; nil discards it. Set it before Run.
 	Log io.Writer
+	// NoFusion turns off the fusing of Conv2D/MatMul → BiasAdd → Relu
+	// chains into one kernel call. Set it before the first Run.
+	NoFusion bool
 
 	def    *tfpb.GraphDef
 	nodes  []*node
 	byName map[string]int
+
+	// controlled marks the nodes some control input names: their values
+	// are never fused away.
+	controlled map[int]bool
+	// constData marks the buffers of Const values, never recycled.
+	constData map[*float32]bool
 
 	mu    sync.Mutex
 	plans map[string]*plan
@@ -85,7 +94,7 @@ const maxListed = 5
 // attrs suit its kernel, each Const decodes, each Placeholder has a dtype
 // a tensor can hold.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
-	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode()))}
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
 		if _, dup := gr.byName[n.GetName()]; dup {
 			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
@@ -109,6 +118,7 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 			}
 			if in.Control {
 				nd.controls = append(nd.controls, j)
+				gr.controlled[j] = true
 			} else {
 				nd.inputs = append(nd.inputs, ref{j, in.Index})
 			}
@@ -129,6 +139,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 					name, n.GetName(), tensor.TypeName(t), tensor.TypeName(v.DType))
 			}
 			nd.value = v
+			if d := dataF32(v); d != nil {
+				gr.constData[d] = true
+			}
 		case "Placeholder":
 			in, err := placeholderInput(n)
 			if err != nil {
@@ -138,6 +151,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 			gr.Inputs = append(gr.Inputs, in)
 		}
 		gr.nodes = append(gr.nodes, nd)
+	}
+	if err := gr.checkEdges(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, o := range graphinfo.Summarize(g).Outputs {
 		gr.Outputs = append(gr.Outputs, o.Name)
@@ -168,6 +184,42 @@ func placeholderInput(n *tfpb.NodeDef) (Input, error) {
 		in.Shape[i] = int(max(d.GetSize(), -1))
 	}
 	return in, nil
+}
+
+// checkEdges checks every data input against what its producer makes,
+// where both are known: the output index exists, and its dtype is the
+// consumer's T for the inputs the kernel says are of type T.
+func (gr *Graph) checkEdges() error {
+	types := make([][]tfpb.DataType, len(gr.nodes))
+	for i, nd := range gr.nodes {
+		switch {
+		case nd.value != nil:
+			types[i] = []tfpb.DataType{nd.value.DType}
+		default:
+			if t, err := graphinfo.OutputTypes(nd.def); err == nil {
+				types[i] = t
+			}
+		}
+	}
+	for _, nd := range gr.nodes {
+		want, err := kernels.AttrType(nd.def, "T")
+		checkT := err == nil && nd.kernel.TInputs != 0
+		for j, r := range nd.inputs {
+			out := types[r.node]
+			if out == nil {
+				continue
+			}
+			src := gr.nodes[r.node].def.GetName()
+			if r.index >= len(out) {
+				return fmt.Errorf("node %q: input %d reads output %d of %q, which has %d", nd.def.GetName(), j, r.index, src, len(out))
+			}
+			if checkT && (nd.kernel.TInputs == kernels.AllInputs || j < nd.kernel.TInputs) && out[r.index] != want {
+				return fmt.Errorf("node %q (%s): input %d from %q is %s, but the node's T is %s",
+					nd.def.GetName(), nd.def.GetOp(), j, src, tensor.TypeName(out[r.index]), tensor.TypeName(want))
+			}
+		}
+	}
+	return nil
 }
 
 // variableOps are the ops holding the variables of an unfrozen graph.
@@ -248,6 +300,7 @@ func shapeString(shape []int) string {
 // and when each value dies.
 type plan struct {
 	order   []int       // nodes to run, topological
+	steps   []step      // what Run does: order with fed nodes left out and chains fused
 	fed     map[int]int // node → index in the sorted feed names
 	feeds   []string    // sorted feed node names
 	fetches []ref
@@ -384,17 +437,139 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 		if _, fed := p.fed[i]; fed {
 			continue
 		}
-		for _, r := range gr.nodes[i].inputs {
+		nd := gr.nodes[i]
+		p.steps = append(p.steps, step{node: i, def: nd.def, run: nd.kernel.Run, inputs: nd.inputs, value: nd.value, input: nd.input})
+	}
+	p.countUses()
+	if !gr.NoFusion {
+		gr.fuse(p)
+		p.countUses()
+	}
+	gr.mu.Lock()
+	gr.plans[key] = p
+	gr.mu.Unlock()
+	return p, nil
+}
+
+// step is one kernel call of a plan: it runs def (a graph node, or a fused
+// node the plan built) on inputs and stores the outputs as node's.
+type step struct {
+	node   int
+	def    *tfpb.NodeDef
+	run    kernels.Kernel
+	inputs []ref
+	value  *tensor.Tensor // a Const's value
+	input  *Input         // a Placeholder: an error when it runs
+}
+
+// countUses counts the consumers of each output among the steps, plus the
+// fetches.
+func (p *plan) countUses() {
+	p.uses = map[ref]int{}
+	for _, s := range p.steps {
+		for _, r := range s.inputs {
 			p.uses[r]++
 		}
 	}
 	for _, r := range p.fetches {
 		p.uses[r]++
 	}
-	gr.mu.Lock()
-	gr.plans[key] = p
-	gr.mu.Unlock()
-	return p, nil
+}
+
+// fusable are the ops whose output a BiasAdd (and a Relu or Relu6 after
+// it) can be fused into, and the fused op.
+var fusable = map[string]string{
+	"Conv2D":                "_FusedConv2D",
+	"DepthwiseConv2dNative": "_FusedDepthwiseConv2dNative",
+	"MatMul":                "_FusedMatMul",
+}
+
+// fuse replaces chains Conv2D|DepthwiseConv2dNative|MatMul → BiasAdd
+// [→ Relu|Relu6] by one fused step, as TensorFlow's grappler remapper
+// does, when nothing else reads the intermediate values (no other
+// consumer, no fetch, no control input naming them). The fused step runs
+// where the chain's last node ran and stores its output as that node's.
+func (gr *Graph) fuse(p *plan) {
+	at := map[int]int{} // node → index in p.steps
+	for k, s := range p.steps {
+		at[s.node] = k
+	}
+	consumer := map[ref]int{} // the step reading an output, when one does
+	for k, s := range p.steps {
+		for _, r := range s.inputs {
+			consumer[r] = k
+		}
+	}
+	single := func(r ref, op string) (int, bool) {
+		if p.uses[r] != 1 || gr.controlled[r.node] {
+			return 0, false
+		}
+		k, ok := consumer[r]
+		if !ok || p.steps[k].def.GetOp() != op && !(op == "act" && isAct(p.steps[k].def.GetOp())) {
+			return 0, false
+		}
+		if s := p.steps[k]; len(s.inputs) == 0 || s.inputs[0] != r {
+			return 0, false
+		}
+		return k, true
+	}
+	drop := map[int]bool{}
+	for ka, a := range p.steps {
+		fused, ok := fusable[a.def.GetOp()]
+		if !ok || drop[ka] || !isFloat(a.def) {
+			continue
+		}
+		kb, ok := single(ref{a.node, 0}, "BiasAdd")
+		if !ok || !isFloat(p.steps[kb].def) || len(p.steps[kb].inputs) != 2 {
+			continue
+		}
+		ops := []string{"BiasAdd"}
+		last := kb
+		if kc, ok := single(ref{p.steps[kb].node, 0}, "act"); ok && isFloat(p.steps[kc].def) {
+			ops = append(ops, p.steps[kc].def.GetOp())
+			last = kc
+		}
+		def := &tfpb.NodeDef{Name: a.def.GetName(), Op: fused, Attr: map[string]*tfpb.AttrValue{}}
+		for k, v := range a.def.GetAttr() {
+			def.Attr[k] = v
+		}
+		list := &tfpb.AttrValue_ListValue{}
+		for _, o := range ops {
+			list.S = append(list.S, []byte(o))
+		}
+		def.Attr["fused_ops"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: list}}
+		def.Attr["num_args"] = &tfpb.AttrValue{Value: &tfpb.AttrValue_I{I: 1}}
+		kd, ok := kernels.Lookup(fused)
+		if !ok || (kd.Check != nil && kd.Check(def) != nil) {
+			continue
+		}
+		inputs := []ref{a.inputs[0], a.inputs[1], p.steps[kb].inputs[1]}
+		def.Input = []string{a.def.GetInput()[0], a.def.GetInput()[1], p.steps[kb].def.GetInput()[1]}
+		p.steps[last] = step{node: p.steps[last].node, def: def, run: kd.Run, inputs: inputs}
+		drop[ka] = true
+		if last != kb {
+			drop[kb] = true
+		}
+	}
+	kept := p.steps[:0]
+	for k, s := range p.steps {
+		if !drop[k] {
+			kept = append(kept, s)
+		}
+	}
+	p.steps = kept
+}
+
+func isAct(op string) bool { return op == "Relu" || op == "Relu6" }
+
+// isFloat reports whether a node's T attr is float (or absent: float is
+// the default of the ops fusion handles).
+func isFloat(n *tfpb.NodeDef) bool {
+	if !kernels.HasAttr(n, "T") {
+		return true
+	}
+	t, err := kernels.AttrType(n, "T")
+	return err == nil && t == tfpb.DataType_DT_FLOAT
 }
 
 // Run computes the tensors named by outputs ("name" or "name:1") from the
@@ -415,8 +590,13 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	if err != nil {
 		return nil, err
 	}
-	values := make(map[ref]*tensor.Tensor, len(p.order))
+	values := make(map[ref]*tensor.Tensor, len(p.steps))
 	left := maps.Clone(p.uses)
+	// live counts the stored values starting at each float buffer; a
+	// buffer no value starts at any more goes back to the scratch for
+	// reuse, unless a Const or a feed owns it.
+	live := map[*float32]int{}
+	owned := map[*float32]bool{}
 	for _, name := range p.feeds {
 		x := feeds[name]
 		r, _ := gr.tensorRef(name)
@@ -424,6 +604,10 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			return nil, err
 		}
 		values[ref{r.node, 0}] = x
+		if p := dataF32(x); p != nil {
+			owned[p] = true
+			live[p]++
+		}
 	}
 	log := gr.Log
 	if log == nil {
@@ -435,44 +619,53 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	defer gr.scratch.Put(scratch)
 	ctx := &kernels.Context{Log: log, Scratch: scratch}
-	for _, i := range p.order {
-		if _, fed := p.fed[i]; fed {
-			continue
-		}
-		nd := gr.nodes[i]
+	for _, st := range p.steps {
 		var outs []*tensor.Tensor
 		switch {
-		case nd.value != nil:
-			outs = []*tensor.Tensor{nd.value}
-		case nd.input != nil:
-			return nil, fmt.Errorf("input %q is not fed (%s)", nd.def.GetName(), nd.input)
+		case st.value != nil:
+			outs = []*tensor.Tensor{st.value}
+		case st.input != nil:
+			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
 		default:
-			ctx.Node = nd.def
+			ctx.Node = st.def
 			ctx.Inputs = ctx.Inputs[:0]
-			for _, r := range nd.inputs {
+			for _, r := range st.inputs {
 				x, ok := values[r]
 				if !ok {
 					return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
-						nd.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
+						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
 			}
-			outs, err = runKernel(nd.kernel.Run, ctx)
+			outs, err = runKernel(st.run, ctx)
 			if err != nil {
 				return nil, err
 			}
 		}
 		for k, x := range outs {
-			if x != nil && p.uses[ref{i, k}] > 0 {
-				values[ref{i, k}] = x
+			if x != nil && p.uses[ref{st.node, k}] > 0 {
+				values[ref{st.node, k}] = x
+				if d := dataF32(x); d != nil {
+					live[d]++
+					if st.value != nil {
+						owned[d] = true
+					}
+				}
 			}
 		}
-		// Drop each input after its last use, so that the collector can
-		// reclaim it while later nodes run.
-		for _, r := range nd.inputs {
+		// Drop each input after its last use, so that its buffer can be
+		// reused while later nodes run.
+		for _, r := range st.inputs {
 			left[r]--
 			if left[r] == 0 {
+				x := values[r]
 				delete(values, r)
+				if d := dataF32(x); d != nil {
+					live[d]--
+					if live[d] == 0 && !owned[d] && !gr.constData[d] {
+						scratch.Recycle(x)
+					}
+				}
 			}
 		}
 	}
@@ -485,6 +678,15 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		out[k] = x
 	}
 	return out, nil
+}
+
+// dataF32 returns the first element of a float tensor's buffer, which
+// identifies it, or nil.
+func dataF32(x *tensor.Tensor) *float32 {
+	if x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 {
+		return nil
+	}
+	return &x.F32[0]
 }
 
 // runKernel calls k, turning a panic (a kernel's bug on inputs it did not

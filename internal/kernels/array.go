@@ -10,16 +10,16 @@ import (
 // Array ops: they rearrange elements of any dtype without arithmetic.
 
 func init() {
-	Register(Def{Op: "Reshape", Run: reshape})
-	Register(Def{Op: "Shape", Run: shapeOp, Check: CheckType("out_type", tfpb.DataType_DT_INT32, tfpb.DataType_DT_INT64)})
-	Register(Def{Op: "Squeeze", Run: squeeze})
-	Register(Def{Op: "ExpandDims", Run: expandDims})
-	Register(Def{Op: "StridedSlice", Run: stridedSlice})
-	Register(Def{Op: "Slice", Run: slice})
-	Register(Def{Op: "Pack", Run: pack})
+	Register(Def{Op: "Reshape", Run: reshape, TInputs: 1})
+	Register(Def{Op: "Shape", Run: shapeOp, Check: CheckType("out_type", tfpb.DataType_DT_INT32, tfpb.DataType_DT_INT64), TInputs: 1})
+	Register(Def{Op: "Squeeze", Run: squeeze, TInputs: 1})
+	Register(Def{Op: "ExpandDims", Run: expandDims, TInputs: 1})
+	Register(Def{Op: "StridedSlice", Run: stridedSlice, TInputs: 1})
+	Register(Def{Op: "Slice", Run: slice, TInputs: 1})
+	Register(Def{Op: "Pack", Run: pack, TInputs: AllInputs})
 	Register(Def{Op: "ConcatV2", Run: concatV2})
-	Register(Def{Op: "Transpose", Run: transpose})
-	Register(Def{Op: "Pad", Run: pad})
+	Register(Def{Op: "Transpose", Run: transpose, TInputs: 1})
+	Register(Def{Op: "Pad", Run: pad, TInputs: 1})
 	Register(Def{Op: "Fill", Run: fill})
 }
 

@@ -12,8 +12,8 @@ func init() {
 	Register(Def{Op: "Const", Run: constOp, Check: checkConst})
 	Register(Def{Op: "Placeholder", Run: placeholder})
 	Register(Def{Op: "PlaceholderWithDefault", Run: identity})
-	Register(Def{Op: "Identity", Run: identity})
-	Register(Def{Op: "StopGradient", Run: identity})
+	Register(Def{Op: "Identity", Run: identity, TInputs: 1})
+	Register(Def{Op: "StopGradient", Run: identity, TInputs: 1})
 	Register(Def{Op: "NoOp", Run: noOp})
 }
 

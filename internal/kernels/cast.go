@@ -17,7 +17,7 @@ var castTypes = []tfpb.DataType{
 
 func init() {
 	Register(Def{Op: "Cast", Run: cast, Check: checkAll(CheckType("SrcT", castTypes...), CheckType("DstT", castTypes...))})
-	Register(Def{Op: "FakeQuantWithMinMaxVars", Run: fakeQuantVars, Check: checkFakeQuant})
+	Register(Def{Op: "FakeQuantWithMinMaxVars", Run: fakeQuantVars, Check: checkFakeQuant, TInputs: AllInputs})
 }
 
 // element reads element i of x as a float64 and, for integer and bool

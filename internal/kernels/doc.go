@@ -3,12 +3,26 @@
 //
 // Its place in qcal's flow: internal/exec plans a GraphDef and, node by
 // node, calls the kernel registered for the node's op with a Context (the
-// NodeDef, its input tensors, a writer for Print's output) and keeps the
-// tensors it returns. Kernels never read files or flags.
+// NodeDef, its input tensors, a writer for Print's output, reusable
+// buffers) and keeps the tensors it returns. Kernels never read files or
+// flags. Layouts are TensorFlow's defaults: NHWC activations, HWIO filters.
 //
-// The FP32 kernels live in the files named by their family (array.go,
-// nn.go, math.go, ...); each file registers its ops in an init function
-// with Register, so other families (the int8 kernels, int8_*.go) add
-// themselves the same way without touching this file. Layouts are
-// TensorFlow's defaults: NHWC activations, HWIO filters.
+// The FP32 kernels live in files named by their family (basic.go,
+// array.go, math.go, nn.go, reduce.go, cast.go, fused.go); each registers
+// its ops in an init function. Another family (the int8 kernels,
+// int8_*.go) adds itself the same way without touching these files:
+//
+//	func init() {
+//		Register(Def{Op: "QuantizedRelu", Run: quantizedRelu, Check: CheckType("Tinput", ...)})
+//	}
+//
+// A kernel reads its attrs through the Context (c.Int, c.Ints, c.String,
+// c.Float, c.Bool, c.Type; errors name the node and the attr), checks its
+// inputs (c.WantInputs, c.Float32Input, c.IntsInput), allocates outputs
+// with c.New (recycled buffers), and returns errors made with c.Errorf.
+// Def.Check runs at load time, before any input is read; Def.TInputs lets
+// the executor check input dtypes against the T attr at load time too.
+// NewWindow computes TensorFlow's output size and padding for SAME, VALID
+// and EXPLICIT; Im2Col (generic, with a pad value for zero points) and
+// Parallel (both cores for large loops) are shared with the int8 kernels.
 package kernels

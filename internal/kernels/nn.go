@@ -14,17 +14,17 @@ import (
 // activations, HWIO filters).
 
 func init() {
-	Register(Def{Op: "MatMul", Run: matMul, Check: CheckType("T", floatOnly...)})
-	Register(Def{Op: "BiasAdd", Run: biasAdd, Check: checkAll(CheckType("T", floatOnly...), checkNHWC)})
-	Register(Def{Op: "Conv2D", Run: conv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "DepthwiseConv2dNative", Run: depthwiseConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "MaxPool", Run: maxPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "AvgPool", Run: avgPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding)})
-	Register(Def{Op: "Softmax", Run: softmax, Check: CheckType("T", floatOnly...)})
+	Register(Def{Op: "MatMul", Run: matMul, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
+	Register(Def{Op: "BiasAdd", Run: biasAdd, Check: checkAll(CheckType("T", floatOnly...), checkNHWC), TInputs: AllInputs})
+	Register(Def{Op: "Conv2D", Run: conv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "DepthwiseConv2dNative", Run: depthwiseConv2D, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "MaxPool", Run: maxPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "AvgPool", Run: avgPool, Check: checkAll(CheckType("T", floatOnly...), checkNHWC, checkPadding), TInputs: AllInputs})
+	Register(Def{Op: "Softmax", Run: softmax, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
 	for _, op := range []string{"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"} {
-		Register(Def{Op: op, Run: fusedBatchNorm, Check: checkAll(CheckType("T", floatOnly...), CheckType("U", floatOnly...), checkNHWC, checkInference)})
+		Register(Def{Op: op, Run: fusedBatchNorm, Check: checkAll(CheckType("T", floatOnly...), CheckType("U", floatOnly...), checkNHWC, checkInference), TInputs: 1})
 	}
-	Register(Def{Op: "BatchNormWithGlobalNormalization", Run: batchNormGlobal, Check: CheckType("T", floatOnly...)})
+	Register(Def{Op: "BatchNormWithGlobalNormalization", Run: batchNormGlobal, Check: CheckType("T", floatOnly...), TInputs: AllInputs})
 }
 
 func checkAll(checks ...func(*tfpb.NodeDef) error) func(*tfpb.NodeDef) error {
@@ -290,9 +290,11 @@ func windowAttrs(c *Context, h, w, kh, kw int, pool bool) (Window, error) {
 }
 
 // im2colChunk is the most elements of the im2col buffer Conv2D fills at
-// once (4 MiB of float32): big enough that GEMM sees hundreds of rows,
-// small enough to stay in the L2/L3 caches while GEMM reads it.
-const im2colChunk = 1 << 20
+// once (1 MiB of float32): big enough that GEMM sees hundreds of rows
+// (910 for the Keras MNIST CNN's second convolution), small enough that
+// the buffer and the output rows it gives (233 KB there) are still in the
+// cache when GEMM reads the one and the epilogue the other.
+const im2colChunk = 1 << 18
 
 func conv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputs(2); err != nil {
@@ -332,6 +334,12 @@ func conv2D(c *Context) ([]*tensor.Tensor, error) {
 // and no padding multiplies x itself. Rows are done in chunks through a
 // buffer from s.
 func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []float32, s *Scratch) {
+	Conv2DF32Epilogue(x, n, ch, f, oc, win, y, s, nil)
+}
+
+// Conv2DF32Epilogue is Conv2DF32 followed by ep on each chunk of output
+// rows as soon as GEMM has written it.
+func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, y []float32, s *Scratch, ep *Epilogue) {
 	rows := n * win.OH * win.OW
 	k := win.KH * win.KW * ch
 	if rows == 0 || oc == 0 {
@@ -339,28 +347,42 @@ func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []floa
 	}
 	if k == 0 {
 		clear(y)
+		ep.Apply(y)
 		return
 	}
 	if win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
 		win.OH == win.InH && win.OW == win.InW {
 		gemm.F32(rows, oc, k, x, k, f, oc, y, oc)
+		Parallel(rows, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(y[lo*oc : hi*oc]) })
 		return
 	}
 	chunk := max(1, min(rows, im2colChunk/k))
 	buf := s.F32(chunk * k)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
-		im2col(x, ch, win, r0, m, buf[:m*k])
-		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, y[r0*oc:(r0+m)*oc], oc)
+		Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
+		out := y[r0*oc : (r0+m)*oc]
+		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, out, oc)
+		if ep != nil {
+			Parallel(m, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(out[lo*oc : hi*oc]) })
+		}
 	}
 }
 
-// im2col writes the receptive fields of output pixels r0 … r0+m-1 (in
-// n, oh, ow order) into buf, one row of KH·KW·ch values each.
-func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
+// Im2Col writes the receptive fields of output pixels r0 … r0+m-1 (in
+// n, oh, ow order) of the NHWC input x into buf, one row of KH·KW·ch
+// values each, in the filter's HWI order; positions in the padding get
+// pad (0 for floats; the int8 kernels pass the zero point, the code of a
+// real 0).
+func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 	k := win.KH * win.KW * ch
 	pix := win.OH * win.OW
-	Parallel(m, max(1, 4096/k), func(lo, hi int) {
+	fill := func(v []T) {
+		for i := range v {
+			v[i] = pad
+		}
+	}
+	Parallel(m, max(1, 4096/max(k, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := buf[r*k : (r+1)*k]
 			g := r0 + r
@@ -371,7 +393,7 @@ func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
 			for ky := 0; ky < win.KH; ky++ {
 				iy := oy*win.SH - win.PadT + ky*win.DH
 				if iy < 0 || iy >= win.InH {
-					clear(row[i : i+win.KW*ch])
+					fill(row[i : i+win.KW*ch])
 					i += win.KW * ch
 					continue
 				}
@@ -387,7 +409,7 @@ func im2col(x []float32, ch int, win Window, r0, m int, buf []float32) {
 				for kx := 0; kx < win.KW; kx++ {
 					ix := ox*win.SW - win.PadL + kx*win.DW
 					if ix < 0 || ix >= win.InW {
-						clear(row[i : i+ch])
+						fill(row[i : i+ch])
 					} else {
 						copy(row[i:i+ch], x[rowBase+ix*ch:rowBase+(ix+1)*ch])
 					}

@@ -12,9 +12,9 @@ import (
 
 func init() {
 	for _, op := range []string{"Mean", "Sum", "Max", "Min"} {
-		Register(Def{Op: op, Run: reduceKernel(op), Check: CheckType("T", numeric...)})
+		Register(Def{Op: op, Run: reduceKernel(op), Check: CheckType("T", numeric...), TInputs: 1})
 	}
-	Register(Def{Op: "ArgMax", Run: argMax, Check: checkAll(CheckType("T", numeric...), CheckType("output_type", tfpb.DataType_DT_INT32, tfpb.DataType_DT_INT64))})
+	Register(Def{Op: "ArgMax", Run: argMax, Check: checkAll(CheckType("T", numeric...), CheckType("output_type", tfpb.DataType_DT_INT32, tfpb.DataType_DT_INT64)), TInputs: 1})
 }
 
 // reduction resolves the axes input against x's rank; it returns which

@@ -11,7 +11,9 @@ import (
 )
 
 // Kernel computes a node's outputs from ctx.Inputs. It must not change its
-// input tensors' elements (an output may share them, as Reshape's does). It
+// input tensors' elements. An output may share an input's elements only
+// whole (the same slice, as Reshape's does), never a part of them: the
+// executor recycles a buffer once no live tensor starts at it. It
 // returns one tensor per output of the op; outputs nothing consumes may be
 // nil only where the op's doc says so.
 type Kernel func(ctx *Context) ([]*tensor.Tensor, error)
@@ -28,7 +30,14 @@ type Def struct {
 	Check func(n *tfpb.NodeDef) error
 	// Stateful ops (Print) are never folded away or pruned by consumers.
 	Stateful bool
+	// TInputs says how many of the node's first data inputs have the
+	// dtype of its T attr (AllInputs: every one), so that the executor can
+	// check the graph's edges before running it. 0: no such rule.
+	TInputs int
 }
+
+// AllInputs is the TInputs of ops whose every data input has dtype T.
+const AllInputs = -1
 
 var registry = map[string]Def{}
 
@@ -315,6 +324,41 @@ type Scratch struct {
 	f32 []float32
 	i32 []int32
 	u8  []uint8
+	// free holds float32 buffers of dead tensors by length, for New.
+	free map[int][][]float32
+}
+
+// maxFreePerSize bounds the recycled buffers kept for one length.
+const maxFreePerSize = 4
+
+// Recycle hands x's float32 elements back for New to reuse. The caller
+// guarantees that no live tensor shares them. Other dtypes are left to the
+// collector.
+func (s *Scratch) Recycle(x *tensor.Tensor) {
+	if s == nil || x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 || len(x.F32) != cap(x.F32) {
+		return
+	}
+	if s.free == nil {
+		s.free = map[int][][]float32{}
+	}
+	if l := s.free[len(x.F32)]; len(l) < maxFreePerSize {
+		s.free[len(x.F32)] = append(l, x.F32)
+	}
+}
+
+// takeF32 returns a recycled buffer of length n, zeroed, or nil.
+func (s *Scratch) takeF32(n int) []float32 {
+	if s == nil {
+		return nil
+	}
+	l := s.free[n]
+	if len(l) == 0 {
+		return nil
+	}
+	v := l[len(l)-1]
+	s.free[n] = l[:len(l)-1]
+	clear(v)
+	return v
 }
 
 // F32 returns a float32 buffer of length n whose contents are undefined. It
@@ -352,9 +396,16 @@ func (s *Scratch) U8(n int) []uint8 {
 }
 
 // New returns a zeroed output tensor of dtype t and shape. Kernels allocate
-// their outputs through it so that the executor may hand out recycled
-// buffers later without a change to any kernel.
-func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor { return tensor.New(t, shape) }
+// their outputs through it so that float buffers the executor recycled
+// (Scratch.Recycle) are reused.
+func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor {
+	if t == tfpb.DataType_DT_FLOAT {
+		if v := c.Scratch.takeF32(tensor.NumElements(shape)); v != nil {
+			return tensor.FromF32(shape, v)
+		}
+	}
+	return tensor.New(t, shape)
+}
 
 // fmtNode formats an error naming n.
 func fmtNode(n *tfpb.NodeDef, format string, a ...any) error {

@@ -1,0 +1,85 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// benchOps runs f in a benchmark loop and reports ops/s in unit (GFLOP/s
+// or GOP/s) by wall time, and by the thread's CPU time too (unit-cpu)
+// when f runs on the calling goroutine alone (oneThread): on a machine
+// shared with other jobs, the CPU-time figure is the kernel's own speed.
+func benchOps(b *testing.B, ops float64, bytes int64, unit string, oneThread bool, f func()) {
+	b.SetBytes(bytes)
+	b.ReportAllocs()
+	if oneThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	t0, ok := threadCPU()
+	for b.Loop() {
+		f()
+	}
+	t1, _ := threadCPU()
+	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, unit)
+	if oneThread && ok && t1 > t0 {
+		b.ReportMetric(ops*float64(b.N)/(t1-t0)/1e9, unit+"-cpu")
+	}
+}
+
+// benchShapes are the products the executor runs most: the Keras MNIST
+// CNN's second convolution as im2col + GEMM for a batch of 16 (the
+// issue's 7744×50×450), its first for one image (784×32×9: small n and
+// k), and a square 512³.
+var benchShapes = []struct{ m, n, k int }{
+	{7744, 50, 450},
+	{784, 32, 9},
+	{512, 512, 512},
+}
+
+// BenchmarkF32 reports GFLOP/s (2·m·n·k per product) for each kernel with
+// one goroutine and with GOMAXPROCS (the exported F32).
+func BenchmarkF32(b *testing.B) {
+	for _, s := range benchShapes {
+		r := rand.New(rand.NewPCG(1, 2))
+		a, bm := randF32(r, s.m*s.k, false), randF32(r, s.k*s.n, false)
+		c := make([]float32, s.m*s.n)
+		run := func(name string, f func()) {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, name), func(b *testing.B) {
+				benchOps(b, 2*float64(s.m*s.n*s.k), int64(4*(s.m*s.k+s.k*s.n+s.m*s.n)), "GFLOP/s", name != "F32", f)
+			})
+		}
+		for _, kern := range f32Kernels {
+			run(kern.name+"/packed/1core", func() { f32Blocked(kern, false, 1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+			run(kern.name+"/inplace/1core", func() { f32Blocked(kern, true, 1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+		}
+		run("F32", func() { F32(s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+	}
+}
+
+// BenchmarkU8S8 reports GOP/s (2·m·n·k: a multiply and an add per term)
+// for each int8 kernel with one goroutine and with GOMAXPROCS (U8S8).
+func BenchmarkU8S8(b *testing.B) {
+	for _, s := range benchShapes {
+		r := rand.New(rand.NewPCG(1, 2))
+		a, bm := make([]uint8, s.m*s.k), make([]int8, s.k*s.n)
+		for i := range a {
+			a[i] = uint8(r.Uint32())
+		}
+		for i := range bm {
+			bm[i] = int8(r.Uint32())
+		}
+		c := make([]int32, s.m*s.n)
+		run := func(name string, f func()) {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.n, s.k, name), func(b *testing.B) {
+				benchOps(b, 2*float64(s.m*s.n*s.k), int64(s.m*s.k+s.k*s.n+4*s.m*s.n), "GOP/s", name != "U8S8", f)
+			})
+		}
+		for _, kern := range u8s8Runners {
+			run(kern.kernelName()+"/1core", func() { kern.run(1, s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+		}
+		run("U8S8", func() { U8S8(s.m, s.n, s.k, a, s.k, bm, s.n, c, s.n) })
+	}
+}

@@ -1,0 +1,264 @@
+package gemm
+
+import (
+	"encoding/binary"
+	"sync"
+)
+
+// The int8 blocking, as for FP32 (f32.go) but with k in groups: a kernel
+// reads g consecutive k of a row of A at once (g = 2 for the int16 kernels,
+// whose VPMADDWD sums pairs; g = 4 for VPDPBUSD, which sums fours), so the
+// packed panels hold, for each group q of k:
+//
+//	A panel: a[r][g·q+t] at q·MR·g + r·g + t   (r < u8s8MR, t < g)
+//	B panel: b[g·q+t][j] at q·NR·g + j·g + t   (j < u8s8NR)
+//
+// k is padded with zeros to a multiple of g (and rows past m, columns past
+// n with zeros), which adds nothing to any sum.
+//
+// Tuned on the same shapes as f32.go: a B micro-panel u8s8KC×16 int16 =
+// 16 KiB stays in L1 (8 KiB as bytes for VPDPBUSD), an A block
+// u8s8MC×u8s8KC int16 = 192 KiB in L2.
+const (
+	u8s8MR = 6
+	u8s8NR = 16
+	u8s8KC = 512 // a multiple of every g
+	u8s8MC = 192 // a multiple of u8s8MR
+	u8s8NC = 2048
+)
+
+// u8s8Kernel computes the u8s8MR×u8s8NR tile
+// T[i][j] = Σ_q Σ_t a[q·ps+i·rs+t]·b[q·NR·g+j·g+t] over kq groups, from a
+// packed panel b (kq·NR·g) and a panel of A either packed (rs = g,
+// ps = MR·g) or, if the kernel is direct, read in place (rs = lda,
+// ps = g: TA is then uint8, A's own type), and sets c[i·ldc+j] = T[i][j],
+// or adds T[i][j] to it if acc. kq ≥ 1; c holds 5·ldc+16 elements at least.
+type u8s8Kernel[TA int16 | uint8, TB int16 | int8] struct {
+	name   string
+	g      int
+	direct bool
+	tile   func(kq int, a []TA, rs, ps int, b []TB, c []int32, ldc int, acc bool)
+}
+
+// u8s8Runner runs U8S8 with one kernel: what the tests iterate over.
+type u8s8Runner interface {
+	kernelName() string
+	run(nw, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int)
+}
+
+func (kern u8s8Kernel[TA, TB]) kernelName() string { return kern.name }
+
+func (kern u8s8Kernel[TA, TB]) run(nw, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	u8s8Blocked(kern, nw, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// u8s8Go is the portable micro-kernel, on int16 pairs.
+var u8s8Go u8s8Runner = u8s8Kernel[int16, int16]{"go", 2, false, u8s8TileGo}
+
+// u8s8Best is the fastest kernel this CPU runs (set in stubs_*.go).
+var u8s8Best = u8s8Go
+
+// u8s8TileGo is the micro-kernel in Go (g = 2): 2×4 sub-tiles.
+func u8s8TileGo(kq int, a []int16, rs, ps int, b []int16, c []int32, ldc int, acc bool) {
+	const g = 2
+	a = a[:(kq-1)*ps+(u8s8MR-1)*rs+g]
+	b = b[:kq*u8s8NR*g]
+	for i := 0; i < u8s8MR; i += 2 {
+		for j := 0; j < u8s8NR; j += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 int32
+			for q := 0; q < kq; q++ {
+				a0 := a[q*ps+i*rs : q*ps+i*rs+2]
+				a1 := a[q*ps+(i+1)*rs : q*ps+(i+1)*rs+2]
+				bp := b[q*u8s8NR*g+j*g : q*u8s8NR*g+j*g+4*g]
+				a00, a01, a10, a11 := int32(a0[0]), int32(a0[1]), int32(a1[0]), int32(a1[1])
+				b00, b01 := int32(bp[0]), int32(bp[1])
+				b10, b11 := int32(bp[2]), int32(bp[3])
+				b20, b21 := int32(bp[4]), int32(bp[5])
+				b30, b31 := int32(bp[6]), int32(bp[7])
+				c00 += a00*b00 + a01*b01
+				c01 += a00*b10 + a01*b11
+				c02 += a00*b20 + a01*b21
+				c03 += a00*b30 + a01*b31
+				c10 += a10*b00 + a11*b01
+				c11 += a10*b10 + a11*b11
+				c12 += a10*b20 + a11*b21
+				c13 += a10*b30 + a11*b31
+			}
+			r0 := c[i*ldc+j : i*ldc+j+4]
+			r1 := c[(i+1)*ldc+j : (i+1)*ldc+j+4]
+			if acc {
+				r0[0] += c00
+				r0[1] += c01
+				r0[2] += c02
+				r0[3] += c03
+				r1[0] += c10
+				r1[1] += c11
+				r1[2] += c12
+				r1[3] += c13
+			} else {
+				r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+				r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
+			}
+		}
+	}
+}
+
+// u8s8Blocked sets C = A·B with kernel kern on nw goroutines, each owning
+// a range of rows of C (see f32Blocked).
+func u8s8Blocked[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], nw, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	g := kern.g
+	kp := (k + g - 1) / g * g
+	np := (n + u8s8NR - 1) / u8s8NR
+	pb := getBuf[TB](np * kp * u8s8NR)
+	defer putBuf(pb)
+	bp := *pb
+	u8s8PackB(bp, b, ldb, k, kp, n, g)
+
+	rows := splitRows(m, u8s8MR, nw)
+	if len(rows) == 1 {
+		u8s8Rows(kern, 0, m, n, k, kp, a, lda, bp, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range rows {
+		i0, i1 := rows[w][0], rows[w][1]
+		wg.Go(func() { u8s8Rows(kern, i0, i1, n, k, kp, a, lda, bp, c, ldc) })
+	}
+	wg.Wait()
+}
+
+// u8s8PackB copies the k×n matrix b into panels of u8s8NR columns, each
+// kp (k rounded up to a multiple of g) rows deep, in groups of g rows.
+func u8s8PackB[TB int16 | int8](dst []TB, b []int8, ldb, k, kp, n, g int) {
+	for j0 := 0; j0 < n; j0 += u8s8NR {
+		w := min(u8s8NR, n-j0)
+		panel := dst[j0*kp : j0*kp+kp*u8s8NR]
+		clear(panel)
+		for p := 0; p < k; p++ {
+			q, t := p/g, p%g
+			row := b[p*ldb+j0 : p*ldb+j0+w]
+			d := panel[q*u8s8NR*g:]
+			for j, v := range row {
+				d[j*g+t] = TB(v)
+			}
+		}
+	}
+}
+
+// u8s8PackA copies rows i0..i0+mb-1, columns p0..p0+kb-1 of a into panels
+// of u8s8MR rows, each kbp (kb rounded up to a multiple of g) deep.
+func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, g int) {
+	for r0 := 0; r0 < mb; r0 += u8s8MR {
+		h := min(u8s8MR, mb-r0)
+		panel := dst[r0*kbp : r0*kbp+kbp*u8s8MR]
+		if h < u8s8MR || kb < kbp {
+			clear(panel)
+		}
+		for r := 0; r < h; r++ {
+			row := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kb]
+			full := kb / g * g
+			switch d := any(panel).(type) {
+			case []uint8: // g = 4: a row's group is 4 contiguous bytes
+				for q := 0; q < full/4; q++ {
+					binary.LittleEndian.PutUint32(d[q*u8s8MR*4+r*4:], binary.LittleEndian.Uint32(row[q*4:]))
+				}
+			case []int16: // g = 2
+				for q := 0; q < full/2; q++ {
+					x := d[q*u8s8MR*2+r*2 : q*u8s8MR*2+r*2+2]
+					x[0], x[1] = int16(row[2*q]), int16(row[2*q+1])
+				}
+			}
+			for p := full; p < kb; p++ {
+				panel[(p/g)*u8s8MR*g+r*g+p%g] = TA(row[p])
+			}
+		}
+	}
+}
+
+// u8s8Rows computes rows i0..i1-1 of C from a and the packed b. With a
+// direct kernel, full panels of A are read in place except for a last
+// group of fewer than g columns (packed with zeros, added by a second
+// call: integer sums do not depend on their order), and only a last panel
+// of fewer than u8s8MR rows is packed whole.
+func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1, n, k, kp int, a []uint8, lda int, bp []TB, c []int32, ldc int) {
+	g := kern.g
+	pa := getBuf[TA](u8s8MC*u8s8KC + u8s8MC*g)
+	defer putBuf(pa)
+	// ap: a block of A, packed; tail: with a direct kernel, the last group
+	// of every row of the block, packed.
+	ap, tail := (*pa)[:u8s8MC*u8s8KC], (*pa)[u8s8MC*u8s8KC:]
+	src, _ := any(a).([]TA) // A in place: TA is uint8 when kern.direct
+	var tmp [u8s8MR * u8s8NR]int32
+	for jc := 0; jc < n; jc += u8s8NC {
+		nb := min(u8s8NC, n-jc)
+		for pc := 0; pc < k; pc += u8s8KC {
+			kb := min(u8s8KC, k-pc)
+			kbp := min(u8s8KC, kp-pc)
+			kfull := kb / g * g // columns in full groups
+			acc := pc > 0
+			for ic := i0; ic < i1; ic += u8s8MC {
+				mb := min(u8s8MC, i1-ic)
+				full := mb / u8s8MR * u8s8MR // rows in full panels
+				switch {
+				case !kern.direct:
+					u8s8PackA(ap, a, lda, ic, mb, pc, kb, kbp, g)
+				case full < mb:
+					u8s8PackA(ap, a, lda, ic+full, mb-full, pc, kb, kbp, g)
+				}
+				if kern.direct && kfull < kb {
+					u8s8PackA(tail, a, lda, ic, mb, pc+kfull, kb-kfull, g, g)
+				}
+				for jr := jc; jr < jc+nb; jr += u8s8NR {
+					w := min(u8s8NR, n-jr)
+					bm := bp[jr*kp+pc*u8s8NR : jr*kp+(pc+kbp)*u8s8NR]
+					for ir := 0; ir < mb; ir += u8s8MR {
+						h := min(u8s8MR, mb-ir)
+						ci := (ic+ir)*ldc + jr
+						dst, dldc, dacc := tmp[:], u8s8NR, false
+						if h == u8s8MR && w == u8s8NR {
+							dst, dldc, dacc = c[ci:ci+(u8s8MR-1)*ldc+u8s8NR], ldc, acc
+						}
+						switch {
+						case !kern.direct:
+							kern.tile(kbp/g, ap[ir*kbp:ir*kbp+kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
+						case h < u8s8MR:
+							kern.tile(kbp/g, ap[:kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
+						default:
+							if kfull > 0 {
+								ai := (ic+ir)*lda + pc
+								kern.tile(kfull/g, src[ai:ai+(u8s8MR-1)*lda+kfull], lda, g, bm, dst, dldc, dacc)
+								dacc = true
+							}
+							if kfull < kb {
+								kern.tile(1, tail[ir*g:ir*g+u8s8MR*g], g, u8s8MR*g, bm[kfull*u8s8NR:], dst, dldc, dacc)
+							}
+						}
+						if h == u8s8MR && w == u8s8NR {
+							continue
+						}
+						for r := 0; r < h; r++ {
+							cr := c[ci+r*ldc : ci+r*ldc+w]
+							tr := tmp[r*u8s8NR : r*u8s8NR+w]
+							if acc {
+								for j, v := range tr {
+									cr[j] += v
+								}
+							} else {
+								copy(cr, tr)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
