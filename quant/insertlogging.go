@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -39,7 +40,7 @@ type LoggingOptions struct {
 // message="__requant_min_max:", first_n=-1, summarize=1024.
 func DefaultLoggingOptions() LoggingOptions {
 	return LoggingOptions{
-		Ops:       []string{"RequantizationRange"},
+		Ops:       []string{tfname.OpRequantizationRange},
 		Message:   "__requant_min_max:",
 		ShowName:  true,
 		FirstN:    -1,
@@ -152,7 +153,7 @@ func InsertLogging(g *tfpb.GraphDef, opt LoggingOptions) (*tfpb.GraphDef, *Loggi
 			res.Unconsumed = append(res.Unconsumed, name)
 			continue
 		}
-		printName := name + graphinfo.PrintSuffix
+		printName := name + tfname.PrintSuffix
 		if byName[printName] != nil {
 			if graphinfo.PrintOf(byName, name) != nil {
 				res.AlreadyLogged = append(res.AlreadyLogged, name)
@@ -221,8 +222,8 @@ func (o *LoggingOptions) matches(n *tfpb.NodeDef) bool {
 // isInsertedPrint reports whether n is a Print node insert_logging added:
 // NAME__print__ whose first input names NAME.
 func isInsertedPrint(n *tfpb.NodeDef) bool {
-	base, ok := strings.CutSuffix(n.GetName(), graphinfo.PrintSuffix)
-	return ok && n.GetOp() == "Print" && len(n.GetInput()) > 0 && graphinfo.NodeName(n.GetInput()[0]) == base
+	base, ok := strings.CutSuffix(n.GetName(), tfname.PrintSuffix)
+	return ok && n.GetOp() == "Print" && len(n.GetInput()) > 0 && tfname.NodeName(n.GetInput()[0]) == base
 }
 
 // printNode builds the Print node logging the consumed outputs of n.
@@ -235,7 +236,7 @@ func printNode(n *tfpb.NodeDef, consumed map[int]bool, opt LoggingOptions) (*tfp
 		return nil, fmt.Errorf("cannot log node %q: op %s has no outputs", n.GetName(), n.GetOp())
 	}
 	name := n.GetName()
-	p := &tfpb.NodeDef{Name: name + graphinfo.PrintSuffix, Op: "Print", Input: []string{name + ":0"}}
+	p := &tfpb.NodeDef{Name: name + tfname.PrintSuffix, Op: "Print", Input: []string{name + ":0"}}
 	var u []tfpb.DataType
 	for _, i := range slices.Sorted(maps.Keys(consumed)) {
 		if i < 0 || i >= len(types) {

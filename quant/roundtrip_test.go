@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"qcal/internal/graphinfo"
 	"qcal/internal/synth"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -42,7 +42,7 @@ func calibrationLog(logged *tfpb.GraphDef, batches []map[string][2]float32, join
 			if p.GetOp() != "Print" {
 				continue
 			}
-			r, ok := ranges[graphinfo.NodeName(p.GetInput()[0])]
+			r, ok := ranges[tfname.NodeName(p.GetInput()[0])]
 			if !ok {
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"qcal/internal/tfname"
 	"qcal/stats"
 )
 
@@ -441,7 +442,7 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 		case gn == nil:
 			n.flag(AuditRisk, "not in graph", "not in graph %s: freezing fails (TF: Node from log not found in graph); logged from %s",
 				g.Name, auditWhere(sn.File, sn.FirstLine))
-		case sn.Side == stats.Both && !isRequantRange(gn.op):
+		case sn.Side == stats.Both && !tfname.IsRequantizationRange(gn.op):
 			n.flag(AuditRisk, "not a RequantizationRange", "is a %s node in the graph, not a RequantizationRange: freezing fails", gn.op)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -43,43 +44,7 @@ func NewAuditGraph(g *tfpb.GraphDef, name string) *AuditGraph {
 			index[n.GetName()] = i
 		}
 	}
-	// Longest path from a source by Kahn's algorithm over producer →
-	// consumer edges; inputs naming no node are ignored.
-	succ := make([][]int, len(nodes))
-	pending := make([]int, len(nodes))
-	for v, n := range nodes {
-		for _, in := range n.GetInput() {
-			name, _, _ := strings.Cut(strings.TrimPrefix(in, "^"), ":")
-			if u, ok := index[name]; ok {
-				succ[u] = append(succ[u], v)
-				pending[v]++
-			}
-		}
-	}
-	depth := make([]int, len(nodes))
-	var queue []int
-	for v := range nodes {
-		depth[v] = -1
-		if pending[v] == 0 {
-			queue = append(queue, v)
-			depth[v] = 0
-		}
-	}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for _, v := range succ[u] {
-			depth[v] = max(depth[v], depth[u]+1)
-			if pending[v]--; pending[v] == 0 {
-				queue = append(queue, v)
-			}
-		}
-	}
-	for v := range nodes {
-		if pending[v] > 0 {
-			depth[v] = -1 // on or behind a cycle
-		}
-	}
+	depth := tfname.Depths(nodes, nil)
 	perm := make([]int, len(nodes))
 	for i := range perm {
 		perm[i] = i
@@ -98,21 +63,16 @@ func NewAuditGraph(g *tfpb.GraphDef, name string) *AuditGraph {
 		}
 		gn := &graphNode{op: n.GetOp(), order: pos, depth: depth[i]}
 		if ins := n.GetInput(); len(ins) > 0 {
-			name, _, _ := strings.Cut(strings.TrimPrefix(ins[0], "^"), ":")
-			if u, ok := index[name]; ok {
+			if u, ok := index[tfname.NodeName(ins[0])]; ok {
 				gn.producerOp = nodes[u].GetOp()
 			}
 		}
 		ag.nodes[n.GetName()] = gn
-		if isRequantRange(gn.op) {
+		if tfname.IsRequantizationRange(gn.op) {
 			ag.ranges = append(ag.ranges, n.GetName())
 		}
 	}
 	return ag
-}
-
-func isRequantRange(op string) bool {
-	return op == "RequantizationRange" || op == "RequantizationRangePerChannel"
 }
 
 // fusedRelu reports whether op is a quantized op with a fused Relu (its

@@ -21,6 +21,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"qcal/internal/tfname"
 )
 
 // Plot defaults.
@@ -173,7 +175,7 @@ func (a *Audit) Plots(opt PlotOptions) ([]*AuditPlot, error) {
 // the _eightbit_requant_range suffix and shortened in the middle to at
 // most labelRunes runes.
 func nodeLabel(n *NodeAudit) string {
-	name := strings.TrimSuffix(n.Name, "_eightbit_requant_range")
+	name := strings.TrimSuffix(n.Name, tfname.RequantRangeSuffix)
 	prefix := fmt.Sprintf("#%d ", n.Index)
 	return prefix + shortenName(name, labelRunes-utf8.RuneCountInString(prefix))
 }

@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"qcal/internal/tfname"
 )
-
-// RequantRangeSuffix ends the name of the RequantizationRange node that
-// Intel's quantize_graph adds after each quantized op (TF-FORMATS §6).
-const RequantRangeSuffix = "_eightbit_requant_range"
-
-// printSuffix ends the name of a Print node insert_logging adds.
-const printSuffix = "__print__"
 
 // MapName returns the RequantizationRange node whose range the values logged
 // under name calibrate: a trailing "__print__" is dropped and
@@ -26,11 +21,11 @@ const printSuffix = "__print__"
 // maps the logged FP32 node to the quantized op's name). Graphs whose
 // names do not follow it need a -map file (ParseNameMap).
 func MapName(name string) string {
-	name = strings.TrimSuffix(name, printSuffix)
-	if strings.HasSuffix(name, RequantRangeSuffix) {
+	name = strings.TrimSuffix(name, tfname.PrintSuffix)
+	if strings.HasSuffix(name, tfname.RequantRangeSuffix) {
 		return name
 	}
-	return name + RequantRangeSuffix
+	return name + tfname.RequantRangeSuffix
 }
 
 // maxMapErrors is how many bad lines ParseNameMap reports before

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"qcal/internal/tfname"
 	"qcal/logparse"
 	"qcal/quant"
 	"qcal/stats"
@@ -29,7 +30,7 @@ func (c *calibFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.strategy, "strategy", "tf", "range strategy: per-batch extremes ("+stats.Strategies+
 		") or logged tensor values ("+stats.HistStrategies+"); ranges takes a comma-separated list")
 	fs.StringVar(&c.mapFile, "map", "", "file mapping value-logged node names to RequantizationRange names (`logged graph` per line); "+
-		"default: NAME → NAME"+stats.RequantRangeSuffix)
+		"default: NAME → NAME"+tfname.RequantRangeSuffix)
 	fs.Float64Var(&c.minPct, "min-percentile", 5, "tf strategy: percentile of the per-batch mins to take (TF's min_percentile)")
 	fs.Float64Var(&c.maxPct, "max-percentile", 5, "tf strategy: percentile taken off the top of the per-batch maxes (TF's max_percentile)")
 	fs.BoolVar(&c.tfCompat, "tf-compat", false, "parse logs exactly as TensorFlow does: of a line holding several records only the last counts")

@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"qcal/freeze"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
+	"qcal/internal/tfname"
 	"qcal/report"
 )
 
@@ -83,7 +83,7 @@ func runDemo(e *env, args []string) error {
 	}
 	left := 0
 	for _, n := range g.GetNode() {
-		if n.GetOp() == freeze.OpRequantizationRange {
+		if n.GetOp() == tfname.OpRequantizationRange {
 			left++
 		}
 	}

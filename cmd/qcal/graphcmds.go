@@ -9,6 +9,7 @@ import (
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 	"qcal/quant"
 	"qcal/report"
@@ -119,7 +120,7 @@ func runInsertLogging(e *env, args []string) error {
 	if len(base.Ops) == 0 {
 		base.Ops = def.Ops
 	}
-	if !set["message"] && slices.ContainsFunc(base.Ops, func(op string) bool { return !graphinfo.IsRequantizationRange(op) }) {
+	if !set["message"] && slices.ContainsFunc(base.Ops, func(op string) bool { return !tfname.IsRequantizationRange(op) }) {
 		// Records of other ops must not look like range records.
 		base.Message = ""
 	}

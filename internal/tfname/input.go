@@ -1,4 +1,4 @@
-package graphinfo
+package tfname
 
 import (
 	"strconv"
