@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"qcal/internal/calib"
 	"qcal/internal/tfname"
 	"qcal/stats"
 )
@@ -73,13 +74,8 @@ const (
 )
 
 // BadRecords counts a node's records that cannot be used for calibration
-// and where the first was.
-type BadRecords struct {
-	NonFinite int64  `json:"non_finite"` // NaN or ±Inf values
-	Inverted  int64  `json:"inverted"`   // min > max
-	File      string `json:"file"`
-	Line      int64  `json:"line"`
-}
+// and where the first was: the calibration pipeline's count.
+type BadRecords = calib.BadRecords
 
 // AuditOptions configure Audit.
 type AuditOptions struct {

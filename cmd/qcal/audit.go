@@ -10,39 +10,34 @@ import (
 	"strings"
 	"time"
 
+	"qcal/internal/calib"
 	"qcal/internal/graphio"
-	"qcal/logparse"
 	"qcal/report"
 	"qcal/stats"
 )
 
 // auditFlags are the settings of one `qcal audit` run.
 type auditFlags struct {
-	graph      string
-	strategies string
-	minPct     float64
-	maxPct     float64
-	tfCompat   bool
-	format     string
-	out        string
-	against    listFlag
-	drift      float64
-	plots      string
-	tol        float64
-	resamples  int
-	seed       uint64
-	page       int
-	hist       int
+	calib     calibFlags
+	graph     string
+	format    string
+	out       string
+	against   listFlag
+	drift     float64
+	plots     string
+	tol       float64
+	resamples int
+	seed      uint64
+	page      int
+	hist      int
 }
 
 func runAudit(e *env, args []string) error {
 	fs := newFlags(e, "audit")
 	var f auditFlags
 	fs.StringVar(&f.graph, "graph", "", "quantized graph the log was recorded from: adds graph checks, graph order and depth")
-	fs.StringVar(&f.strategies, "strategy", "tf", "range strategies to compare, comma-separated; the first is judged ("+stats.Strategies+")")
-	fs.Float64Var(&f.minPct, "min-percentile", 5, "tf strategy: percentile of the per-batch mins to take (TF's min_percentile)")
-	fs.Float64Var(&f.maxPct, "max-percentile", 5, "tf strategy: percentile taken off the top of the per-batch maxes (TF's max_percentile)")
-	fs.BoolVar(&f.tfCompat, "tf-compat", false, "parse logs exactly as TensorFlow does: of a line holding several records only the last counts")
+	f.calib.register(fs, "range strategies to compare, comma-separated; the first is judged and reads per-batch extremes ("+stats.Strategies+
+		"), the others may read logged tensor values ("+stats.HistStrategies+")")
 	fs.StringVar(&f.format, "format", "", "output format: text, markdown, csv, json or html (default: from -o's extension, else text)")
 	fs.StringVar(&f.out, "o", "-", "output file (- for stdout); written atomically. An .html file is the self-contained report with plots")
 	fs.Var(&f.against, "against", "an earlier calibration log to compare with (repeatable: its logs are read as one)")
@@ -78,13 +73,12 @@ func runAudit(e *env, args []string) error {
 	if f.page < 1 || f.hist < 0 {
 		return usagef("-page must be at least 1 and -hist at least 0")
 	}
-	var strategies []stats.Strategy
-	for _, spec := range strings.Split(f.strategies, ",") {
-		s, err := stats.ParseStrategy(strings.TrimSpace(spec), float32(f.minPct), float32(f.maxPct))
-		if err != nil {
-			return &usageError{err.Error()}
-		}
-		strategies = append(strategies, s)
+	readOpt, err := f.calib.options(e, logs, calib.CountBad, true)
+	if err != nil {
+		return err
+	}
+	if judged := readOpt.Methods[0]; judged.Batch == nil {
+		return usagef("the audit judges per-batch extremes: the first -strategy must be one of %s, got %q", stats.Strategies, judged.Spec)
 	}
 	inputs := append(append(slices.Clone(logs), f.against...), f.graph)
 	if err := graphio.CheckNotInput(f.out, inputs); err != nil {
@@ -92,7 +86,6 @@ func runAudit(e *env, args []string) error {
 	}
 
 	opt := report.AuditOptions{
-		Strategies:  strategies,
 		Convergence: stats.ConvergenceOptions{Tolerance: f.tol, Resamples: f.resamples, Seed: f.seed},
 		Drift:       f.drift,
 		Logs:        logs,
@@ -104,23 +97,31 @@ func runAudit(e *env, args []string) error {
 		}
 		opt.Graph = report.NewAuditGraph(g, f.graph)
 	}
-	cur, err := readAudit(e, logs, f.tfCompat)
+	cur, err := calib.Read(logs, readOpt)
 	if err != nil {
 		return err
 	}
-	opt.Bad, opt.Records = cur.bad, cur.counts.Records
-	if len(f.against) > 0 {
-		old, err := readAudit(e, f.against, f.tfCompat)
+	opt.Strategies = []stats.Strategy{cur.Methods[0].Batch}
+	for _, m := range cur.Methods[1:] {
+		s, err := cur.NodeStrategy(m)
 		if err != nil {
 			return err
 		}
-		opt.Against, opt.AgainstName = old.acc, strings.Join(f.against, ", ")
+		opt.Strategies = append(opt.Strategies, s)
+	}
+	opt.Bad, opt.Records = cur.Bad, cur.Counts.Records
+	if len(f.against) > 0 {
+		old, err := calib.Read(f.against, readOpt)
+		if err != nil {
+			return err
+		}
+		opt.Against, opt.AgainstName = old.Acc, strings.Join(f.against, ", ")
 	}
 	tty := isTerminal(e.stderr)
 	if tty {
-		fmt.Fprintf(e.stderr, "\r\033[Kqcal audit: judging %d nodes (%d bootstrap resamples each)...", cur.acc.Len(), f.resamples)
+		fmt.Fprintf(e.stderr, "\r\033[Kqcal audit: judging %d nodes (%d bootstrap resamples each)...", cur.Acc.Len(), f.resamples)
 	}
-	a, err := report.NewAudit(cur.acc, opt)
+	a, err := report.NewAudit(cur.Acc, opt)
 	if tty {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
@@ -212,144 +213,48 @@ func writePlots(dir string, plots []*report.AuditPlot) error {
 	return nil
 }
 
-// auditInput is what the logs of an audit held.
-type auditInput struct {
-	acc    *stats.Accumulator
-	bad    map[string]*report.BadRecords
-	counts logparse.Counts
-}
-
-// readAudit streams the logs into one accumulator that keeps every
-// record's line (for the audit's outlier and convergence lines: 4 bytes a
-// record more than `qcal ranges` needs). Unlike readLogs it does not stop
-// at NaN/Inf values or min > max: it counts them per node, as findings.
-// Malformed fragments are warnings.
-func readAudit(e *env, logs []string, tfCompat bool) (*auditInput, error) {
-	in := &auditInput{acc: stats.NewAccumulator(), bad: map[string]*report.BadRecords{}}
-	in.acc.KeepLines = true
-	var syntax []string
-	nSyntax := 0
-	for _, path := range logs {
-		var r *logparse.Reader
-		name := path
-		var size int64 = -1
-		if path == "-" {
-			name = "<stdin>"
-			r = logparse.NewReader(e.stdin, name)
-		} else {
-			var err error
-			if r, err = logparse.Open(path); err != nil {
-				return nil, err
-			}
-			if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
-				size = fi.Size()
-			}
-		}
-		r.TFCompat = tfCompat
-		p := newProgress(e.stderr, name, size)
-		for r.Scan() {
-			if se := r.SyntaxError(); se != nil {
-				nSyntax++
-				if len(syntax) < maxShown {
-					syntax = append(syntax, se.Error())
-				}
-				continue
-			}
-			rec := r.Record()
-			if p != nil {
-				p.tick(r)
-			}
-			if msg := checkRecord(rec.Kind, rec.Min, rec.Max); msg != "" {
-				b := in.bad[rec.Node]
-				if b == nil {
-					b = &report.BadRecords{File: rec.File, Line: rec.Line}
-					in.bad[rec.Node] = b
-				}
-				if rec.Finite() {
-					b.Inverted++
-				} else {
-					b.NonFinite++
-				}
-				continue
-			}
-			if err := in.acc.Add(rec.Node, side(rec.Kind), rec.Min, rec.Max, rec.File, rec.Line); err != nil {
-				r.Close()
-				return nil, err
-			}
-		}
-		if p != nil {
-			p.done()
-		}
-		err := r.Err()
-		r.Close()
-		if err != nil {
-			return nil, err
-		}
-		n := r.Counts()
-		if n.Records == 0 {
-			return nil, fmt.Errorf("%s: No min/max range logs were found in the log file (%d lines read); "+
-				"a record looks like `;NODE__print__;__requant_min_max:[-1.5][2.25]`", name, n.Lines)
-		}
-		addCounts(&in.counts, n)
-	}
-	for _, s := range syntax {
-		fmt.Fprintf(e.stderr, "qcal: warning: %s (skipped)\n", s)
-	}
-	if nSyntax > len(syntax) {
-		fmt.Fprintf(e.stderr, "qcal: warning: (and %d more malformed records skipped)\n", nSyntax-len(syntax))
-	}
-	return in, nil
-}
-
-// progress draws a one-line progress bar on a terminal: bytes read and
-// records a second. It is nil (silent) unless w is a character device, so
-// pipes, files and CI logs never see it.
-type progress struct {
-	w       io.Writer
-	name    string
-	size    int64 // -1: unknown (stdin, gzip: the reader counts decompressed bytes)
-	start   time.Time
-	last    time.Time
-	records int64
-	drawn   bool
-}
-
-func newProgress(w io.Writer, name string, size int64) *progress {
+// newProgress returns a one-line progress bar drawn on w for
+// calib.Options.Progress, or nil (silent) unless w is a character device,
+// so that pipes, files and CI logs never see it.
+func newProgress(w io.Writer) func(calib.Progress) {
 	if !isTerminal(w) {
 		return nil
 	}
-	now := time.Now()
-	return &progress{w: w, name: name, size: size, start: now, last: now}
+	return progressBar(w, 200*time.Millisecond)
 }
 
-// tick counts a record and redraws at most five times a second.
-func (p *progress) tick(r *logparse.Reader) {
-	p.records++
-	if p.records&1023 != 0 {
-		return
-	}
-	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = now
-	c := r.Counts()
-	rate := float64(p.records) / now.Sub(p.start).Seconds()
-	const width = 24
-	bar := ""
-	if p.size > 0 {
-		frac := min(1, float64(c.Bytes)/float64(p.size))
-		full := int(frac * width)
-		bar = fmt.Sprintf("[%s%s] %3.0f%% ", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*frac)
-	}
-	fmt.Fprintf(p.w, "\r\033[Kqcal audit: %s %s%s read, %s records/s", p.name, bar, mib(c.Bytes), rateText(rate))
-	p.drawn = true
-}
-
-// done clears the bar.
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
+// progressBar draws bytes read and records a second on one line of w,
+// at most once every interval, from the second report of a log on (the
+// first starts its clock), and clears the line when the log is done.
+func progressBar(w io.Writer, every time.Duration) func(calib.Progress) {
+	var start, last time.Time
+	drawn := false
+	return func(p calib.Progress) {
+		now := time.Now()
+		switch {
+		case p.Done:
+			if drawn {
+				fmt.Fprint(w, "\r\033[K")
+			}
+			start, drawn = time.Time{}, false
+			return
+		case start.IsZero():
+			start, last = now, now
+			return
+		case now.Sub(last) < every || !now.After(start):
+			return
+		}
+		last = now
+		rate := float64(p.Records) / now.Sub(start).Seconds()
+		const width = 24
+		bar := ""
+		if p.Size > 0 {
+			frac := min(1, float64(p.Bytes)/float64(p.Size))
+			full := int(frac * width)
+			bar = fmt.Sprintf("[%s%s] %3.0f%% ", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*frac)
+		}
+		fmt.Fprintf(w, "\r\033[Kqcal audit: %s %s%s read, %s records/s", p.File, bar, mib(p.Bytes), rateText(rate))
+		drawn = true
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"qcal/internal/calib"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
 	"qcal/internal/tfname"
@@ -60,12 +61,12 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	// Show the ranges that were frozen, as `qcal ranges` prints them.
-	cal, err := readLogs(&env{stdin: e.stdin, stdout: e.stdout, stderr: discard{}}, []string{logPath}, &calibFlags{strategy: "tf", minPct: 5, maxPct: 5})
+	cal, err := readCalibFlags(&env{stdin: e.stdin, stdout: e.stdout, stderr: discard{}}, []string{logPath}, &calibFlags{strategy: "tf", minPct: 5, maxPct: 5}, calib.FailBad)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\n$ qcal ranges %s\n", logPath)
-	doc := report.NewRangesDoc(cal.methodNames(), cal.logs, cal.counts.Records, cal.ranges(cal.methods[0]))
+	doc := report.NewRangesDoc(cal.MethodNames(), cal.Logs, cal.Counts.Records, cal.Ranges(cal.Methods[0]))
 	if err := doc.Write(e.stdout, report.FormatText); err != nil {
 		return err
 	}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"time"
+
+	"qcal/internal/calib"
 	"qcal/report"
 )
 
 func runRanges(e *env, args []string) error {
 	fs := newFlags(e, "ranges")
 	var cf calibFlags
-	cf.register(fs)
+	cf.register(fs, strategyUsage)
 	format := fs.String("format", "text", "output format: text, markdown, csv or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -17,15 +20,16 @@ func runRanges(e *env, args []string) error {
 	default:
 		return usagef("unknown -format %q (want text, markdown, csv or json)", *format)
 	}
-	cal, err := readLogs(e, fs.Args(), &cf)
+	start := time.Now()
+	cal, err := readCalibFlags(e, fs.Args(), &cf, calib.FailBad)
 	if err != nil {
 		return err
 	}
 	var doc *report.RangesDoc
-	for _, m := range cal.methods {
-		d := report.NewRangesDoc(m.name(), cal.logs, cal.counts.Records, cal.ranges(m))
+	for _, m := range cal.Methods {
+		d := report.NewRangesDoc(m.Name(), cal.Logs, cal.Counts.Records, cal.Ranges(m))
 		for i, e := range d.Ranges {
-			if m.hist != nil && cal.hist.Node(e.Node) != nil && (m.batch == nil || cal.acc.Node(e.Node) == nil) {
+			if cal.FromValues(m, e.Node) {
 				d.Ranges[i].Kind = report.KindValues // counted in values, not batches
 			}
 		}
@@ -38,6 +42,6 @@ func runRanges(e *env, args []string) error {
 	if err := doc.Write(e.stdout, *format); err != nil {
 		return err
 	}
-	cal.summary(e, cf.tfCompat)
+	printSummary(e, cal, cf.tfCompat, start)
 	return nil
 }
