@@ -9,9 +9,9 @@ import (
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
+	"qcal/internal/rewrite/insertlogging"
 	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
-	"qcal/quant"
 	"qcal/report"
 )
 
@@ -89,7 +89,7 @@ func runInsertLogging(e *env, args []string) error {
 	var ops, prefixes listFlag
 	fs.Var(&ops, "op", "log nodes of this op (repeatable; default RequantizationRange)")
 	fs.Var(&prefixes, "prefix", "log only nodes whose name starts with this (repeatable)")
-	def := quant.DefaultLoggingOptions()
+	def := insertlogging.DefaultOptions()
 	message := fs.String("message", def.Message, "text ending each Print node's message; when logging ops other than RequantizationRange it defaults to none, as in TF")
 	showName := fs.Bool("show-name", def.ShowName, "start the message with ;NAME__print__;")
 	showOp := fs.Bool("show-op", def.ShowOp, "start the message with ;OP;")
@@ -113,7 +113,7 @@ func runInsertLogging(e *env, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	base := quant.LoggingOptions{
+	base := insertlogging.Options{
 		Ops: ops, Prefixes: prefixes, Message: *message, ShowName: *showName, ShowOp: *showOp,
 		FirstN: int32(*firstN), Summarize: int32(*summarize),
 	}
@@ -124,7 +124,7 @@ func runInsertLogging(e *env, args []string) error {
 		// Records of other ops must not look like range records.
 		base.Message = ""
 	}
-	passes := []quant.LoggingOptions{base}
+	passes := []insertlogging.Options{base}
 	switch *preset {
 	case "":
 	case "minmax":
@@ -132,7 +132,7 @@ func runInsertLogging(e *env, args []string) error {
 			return usagef("-preset minmax sets the ops and messages; it cannot be combined with -op or -message")
 		}
 		passes = nil
-		for _, p := range quant.MinMaxLoggingOptions() {
+		for _, p := range insertlogging.MinMaxOptions() {
 			o := base
 			o.Ops, o.Message = p.Ops, p.Message
 			passes = append(passes, o)
@@ -154,7 +154,7 @@ func runInsertLogging(e *env, args []string) error {
 	if err := checkGraph(e, *graph, g, true); err != nil {
 		return err
 	}
-	logged, res, err := quant.InsertLoggingPasses(g, passes)
+	logged, res, err := insertlogging.InsertPasses(g, passes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *graph, err)
 	}

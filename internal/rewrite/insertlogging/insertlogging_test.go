@@ -1,4 +1,4 @@
-package quant
+package insertlogging
 
 import (
 	"os"
@@ -31,16 +31,16 @@ func nodeNamed(g *tfpb.GraphDef, name string) (int, *tfpb.NodeDef) {
 
 // TestInsertLoggingDefaults logs the synthetic eightbit graph with qcal's
 // defaults and checks every Print node against TF-FORMATS §4 by hand.
-func TestInsertLoggingDefaults(t *testing.T) {
+func TestInsertDefaults(t *testing.T) {
 	layers := synth.DemoLayers()
 	g := synth.Graph(layers)
 	orig := proto.CloneOf(g)
-	out, res, err := InsertLogging(g, DefaultLoggingOptions())
+	out, res, err := Insert(g, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !proto.Equal(g, orig) {
-		t.Error("InsertLogging changed its input")
+		t.Error("Insert changed its input")
 	}
 	if len(out.GetNode()) != len(g.GetNode())+len(layers) {
 		t.Errorf("%d nodes, want %d + %d Prints", len(out.GetNode()), len(g.GetNode()), len(layers))
@@ -102,7 +102,7 @@ func TestInsertLoggingDefaults(t *testing.T) {
 	}
 
 	// Logging again adds nothing and says why.
-	again, res2, err := InsertLogging(out, DefaultLoggingOptions())
+	again, res2, err := Insert(out, DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestInsertLoggingDefaults(t *testing.T) {
 		t.Errorf("second pass result = %+v", res2)
 	}
 	// With no op filter the inserted Prints match too, but are not logged.
-	all, res3, err := InsertLogging(out, LoggingOptions{Prefixes: []string{layers[0].Name}, FirstN: -1, Summarize: 1024})
+	all, res3, err := Insert(out, Options{Prefixes: []string{layers[0].Name}, FirstN: -1, Summarize: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +125,9 @@ func TestInsertLoggingDefaults(t *testing.T) {
 	}
 }
 
-func TestInsertLoggingMinMaxPreset(t *testing.T) {
+func TestInsertMinMaxPreset(t *testing.T) {
 	g := synth.Graph(synth.DemoLayers())
-	out, res, err := InsertLoggingPasses(g, MinMaxLoggingOptions())
+	out, res, err := InsertPasses(g, MinMaxOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestInsertLoggingMinMaxPreset(t *testing.T) {
 	}
 }
 
-func TestInsertLoggingRules(t *testing.T) {
+func TestInsertRules(t *testing.T) {
 	float := typeAttr(tfpb.DataType_DT_FLOAT)
 	n := func(name, op string, in ...string) *tfpb.NodeDef {
 		return &tfpb.NodeDef{Name: name, Op: op, Input: in, Attr: map[string]*tfpb.AttrValue{"T": float, "dtype": float}}
@@ -171,7 +171,7 @@ func TestInsertLoggingRules(t *testing.T) {
 	}}
 
 	t.Run("op and prefix", func(t *testing.T) {
-		out, res, err := InsertLogging(g, LoggingOptions{Ops: []string{"Relu"}, Prefixes: []string{"b/", "c/", "dead/"}, ShowOp: true, ShowName: true, Message: "m:", FirstN: 5, Summarize: 3})
+		out, res, err := Insert(g, Options{Ops: []string{"Relu"}, Prefixes: []string{"b/", "c/", "dead/"}, ShowOp: true, ShowName: true, Message: "m:", FirstN: 5, Summarize: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestInsertLoggingRules(t *testing.T) {
 	})
 
 	t.Run("consumed outputs", func(t *testing.T) {
-		out, _, err := InsertLogging(g, LoggingOptions{Ops: []string{"QuantizedConv2D"}, FirstN: -1, Summarize: 1024})
+		out, _, err := Insert(g, Options{Ops: []string{"QuantizedConv2D"}, FirstN: -1, Summarize: 1024})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,18 +225,18 @@ func TestInsertLoggingRules(t *testing.T) {
 	t.Run("errors", func(t *testing.T) {
 		bad := proto.CloneOf(g)
 		bad.Node = append(bad.Node, n("odd", "FancyOp", "x"), n("odd_user", "Relu", "odd"))
-		_, _, err := InsertLogging(bad, LoggingOptions{Ops: []string{"FancyOp"}})
+		_, _, err := Insert(bad, Options{Ops: []string{"FancyOp"}})
 		if err == nil || !strings.Contains(err.Error(), `"odd"`) || !strings.Contains(err.Error(), `"FancyOp"`) {
 			t.Errorf("unknown op: err = %v", err)
 		}
 		bad.Node = append(bad.Node, n("broken", "Relu", "x:one"))
-		_, _, err = InsertLogging(bad, DefaultLoggingOptions())
+		_, _, err = Insert(bad, DefaultOptions())
 		if err == nil || !strings.Contains(err.Error(), "Couldn't understand output number in x:one") {
 			t.Errorf("bad index: err = %v", err)
 		}
 		clash := proto.CloneOf(g)
 		clash.Node = append(clash.Node, n("b/relu__print__", "Identity", "x"))
-		_, _, err = InsertLogging(clash, LoggingOptions{Ops: []string{"Relu"}})
+		_, _, err = Insert(clash, Options{Ops: []string{"Relu"}})
 		if err == nil || !strings.Contains(err.Error(), `"b/relu__print__"`) {
 			t.Errorf("name clash: err = %v", err)
 		}
@@ -247,7 +247,7 @@ func realGraphsDir(tb testing.TB) string { return testutil.RealData(tb, "graphs"
 
 // TestInsertLoggingReluRealGraphs logs the Relu nodes of every real graph
 // and checks the result with code of its own.
-func TestInsertLoggingReluRealGraphs(t *testing.T) {
+func TestInsertReluRealGraphs(t *testing.T) {
 	dir := realGraphsDir(t)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -275,9 +275,9 @@ func TestInsertLoggingReluRealGraphs(t *testing.T) {
 					want = append(want, n.GetName())
 				}
 			}
-			opt := TFLoggingOptions()
+			opt := TFOptions()
 			opt.Ops = []string{"Relu"}
-			out, res, err := InsertLogging(g, opt)
+			out, res, err := Insert(g, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

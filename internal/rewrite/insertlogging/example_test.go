@@ -1,19 +1,19 @@
-package quant_test
+package insertlogging_test
 
 import (
 	"fmt"
 
+	"qcal/internal/rewrite/insertlogging"
 	"qcal/internal/tfpb"
-	"qcal/quant"
 )
 
-func ExampleInsertLogging() {
+func ExampleInsert() {
 	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
 		{Name: "conv", Op: "QuantizedConv2D", Input: []string{"x", "w", "x_min", "x_max", "w_min", "w_max"}},
 		{Name: "range", Op: "RequantizationRange", Input: []string{"conv", "conv:1", "conv:2"}},
 		{Name: "requant", Op: "Requantize", Input: []string{"conv", "conv:1", "conv:2", "range", "range:1"}},
 	}}
-	logged, res, err := quant.InsertLogging(g, quant.DefaultLoggingOptions())
+	logged, res, err := insertlogging.Insert(g, insertlogging.DefaultOptions())
 	if err != nil {
 		fmt.Println(err)
 		return

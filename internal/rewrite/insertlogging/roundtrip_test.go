@@ -1,4 +1,4 @@
-package quant
+package insertlogging
 
 import (
 	"fmt"
@@ -62,7 +62,7 @@ func calibrationLog(logged *tfpb.GraphDef, batches []map[string][2]float32, join
 // record writer, line for line.
 func TestPrintLineRoundTrip(t *testing.T) {
 	layers := synth.DemoLayers()
-	logged, _, err := InsertLogging(synth.Graph(layers), DefaultLoggingOptions())
+	logged, _, err := Insert(synth.Graph(layers), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package quant
+package insertlogging
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 	"qcal/internal/tfpb"
 )
 
-// LoggingOptions are the parameters of TensorFlow's insert_logging
+// Options are the parameters of TensorFlow's insert_logging
 // transform.
-type LoggingOptions struct {
+type Options struct {
 	// Ops are the ops whose nodes are logged; empty logs every op.
 	Ops []string
 	// Prefixes restrict logging to nodes whose name starts with one of
@@ -35,11 +35,11 @@ type LoggingOptions struct {
 	Summarize int32
 }
 
-// DefaultLoggingOptions are qcal's defaults, the options of the int8
+// DefaultOptions are qcal's defaults, the options of the int8
 // calibration flow: RequantizationRange nodes, show_name=true,
 // message="__requant_min_max:", first_n=-1, summarize=1024.
-func DefaultLoggingOptions() LoggingOptions {
-	return LoggingOptions{
+func DefaultOptions() Options {
+	return Options{
 		Ops:       []string{tfname.OpRequantizationRange},
 		Message:   "__requant_min_max:",
 		ShowName:  true,
@@ -48,28 +48,28 @@ func DefaultLoggingOptions() LoggingOptions {
 	}
 }
 
-// TFLoggingOptions are the defaults of TensorFlow's insert_logging: every
+// TFOptions are the defaults of TensorFlow's insert_logging: every
 // op, no message, no name, first_n=-1, summarize=1024.
-func TFLoggingOptions() LoggingOptions {
-	return LoggingOptions{FirstN: -1, Summarize: 1024}
+func TFOptions() Options {
+	return Options{FirstN: -1, Summarize: 1024}
 }
 
-// MinMaxLoggingOptions are the two passes Intel's flow runs to log the Min
+// MinMaxOptions are the two passes Intel's flow runs to log the Min
 // and Max ops that compute the input range of a QuantizeV2:
 // insert_logging(op=Min, show_name=true, message="__min:") then
 // insert_logging(op=Max, show_name=true, message="__max:").
-func MinMaxLoggingOptions() []LoggingOptions {
-	pass := func(op, msg string) LoggingOptions {
-		o := TFLoggingOptions()
+func MinMaxOptions() []Options {
+	pass := func(op, msg string) Options {
+		o := TFOptions()
 		o.Ops, o.ShowName, o.Message = []string{op}, true, msg
 		return o
 	}
-	return []LoggingOptions{pass("Min", "__min:"), pass("Max", "__max:")}
+	return []Options{pass(tfname.OpMin, "__min:"), pass(tfname.OpMax, "__max:")}
 }
 
-// LoggingResult says what InsertLogging did with the nodes that match the
+// Result says what Insert did with the nodes that match the
 // options, each list in node order.
-type LoggingResult struct {
+type Result struct {
 	// Logged are the nodes that got a Print node.
 	Logged []string
 	// AlreadyLogged are nodes left alone because their Print node,
@@ -80,7 +80,7 @@ type LoggingResult struct {
 	Unconsumed []string
 }
 
-// InsertLogging returns a copy of g in which the nodes matching opt are
+// Insert returns a copy of g in which the nodes matching opt are
 // logged, as TensorFlow's insert_logging transform does it:
 //
 //   - a node matches when its op is in opt.Ops (or Ops is empty) and its
@@ -114,7 +114,7 @@ type LoggingResult struct {
 //
 // An input whose output number does not parse is an error, in TensorFlow's
 // words ("Couldn't understand output number in ...").
-func InsertLogging(g *tfpb.GraphDef, opt LoggingOptions) (*tfpb.GraphDef, *LoggingResult, error) {
+func Insert(g *tfpb.GraphDef, opt Options) (*tfpb.GraphDef, *Result, error) {
 	nodes := g.GetNode()
 	consumed := map[string]map[int]bool{}
 	for _, n := range nodes {
@@ -136,7 +136,7 @@ func InsertLogging(g *tfpb.GraphDef, opt LoggingOptions) (*tfpb.GraphDef, *Loggi
 		}
 	}
 
-	res := &LoggingResult{}
+	res := &Result{}
 	out := proto.CloneOf(g)
 	cloned := out.Node
 	out.Node = make([]*tfpb.NodeDef, 0, len(cloned))
@@ -186,14 +186,14 @@ func InsertLogging(g *tfpb.GraphDef, opt LoggingOptions) (*tfpb.GraphDef, *Loggi
 	return out, res, nil
 }
 
-// InsertLoggingPasses runs InsertLogging once per options, in order (as
-// MinMaxLoggingOptions asks), and joins the results.
-func InsertLoggingPasses(g *tfpb.GraphDef, opts []LoggingOptions) (*tfpb.GraphDef, *LoggingResult, error) {
-	all := &LoggingResult{}
+// InsertPasses runs Insert once per options, in order (as
+// MinMaxOptions asks), and joins the results.
+func InsertPasses(g *tfpb.GraphDef, opts []Options) (*tfpb.GraphDef, *Result, error) {
+	all := &Result{}
 	for _, opt := range opts {
-		var res *LoggingResult
+		var res *Result
 		var err error
-		g, res, err = InsertLogging(g, opt)
+		g, res, err = Insert(g, opt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -204,7 +204,7 @@ func InsertLoggingPasses(g *tfpb.GraphDef, opts []LoggingOptions) (*tfpb.GraphDe
 	return g, all, nil
 }
 
-func (o *LoggingOptions) matches(n *tfpb.NodeDef) bool {
+func (o *Options) matches(n *tfpb.NodeDef) bool {
 	if len(o.Ops) > 0 && !slices.Contains(o.Ops, n.GetOp()) {
 		return false
 	}
@@ -227,7 +227,7 @@ func isInsertedPrint(n *tfpb.NodeDef) bool {
 }
 
 // printNode builds the Print node logging the consumed outputs of n.
-func printNode(n *tfpb.NodeDef, consumed map[int]bool, opt LoggingOptions) (*tfpb.NodeDef, error) {
+func printNode(n *tfpb.NodeDef, consumed map[int]bool, opt Options) (*tfpb.NodeDef, error) {
 	types, err := graphinfo.OutputTypes(n)
 	if err != nil {
 		return nil, fmt.Errorf("%w, so it cannot be logged", err)
