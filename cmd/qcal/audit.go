@@ -13,6 +13,7 @@ import (
 	"qcal/internal/calib"
 	"qcal/internal/graphio"
 	"qcal/report"
+	"qcal/report/audit"
 	"qcal/stats"
 )
 
@@ -41,13 +42,13 @@ func runAudit(e *env, args []string) error {
 	fs.StringVar(&f.format, "format", "", "output format: text, markdown, csv, json or html (default: from -o's extension, else text)")
 	fs.StringVar(&f.out, "o", "-", "output file (- for stdout); written atomically. An .html file is the self-contained report with plots")
 	fs.Var(&f.against, "against", "an earlier calibration log to compare with (repeatable: its logs are read as one)")
-	fs.Float64Var(&f.drift, "drift", report.DefaultDrift, "with -against: flag ranges that moved by more than this fraction of their width")
+	fs.Float64Var(&f.drift, "drift", audit.DefaultDrift, "with -against: flag ranges that moved by more than this fraction of their width")
 	fs.StringVar(&f.plots, "plots", "", "directory to write the plots to, as PNG and SVG")
 	fs.Float64Var(&f.tol, "tol", stats.DefaultTolerance, "convergence tolerance: a fraction of the range's width")
 	fs.IntVar(&f.resamples, "bootstrap", stats.DefaultResamples, "bootstrap resamples for the range's confidence interval")
 	fs.Uint64Var(&f.seed, "seed", 1, "bootstrap seed (same seed, same report)")
-	fs.IntVar(&f.page, "page", report.DefaultPlotPage, "nodes per box-plot page")
-	fs.IntVar(&f.hist, "hist", report.DefaultPlotHistograms, "histograms for the riskiest nodes")
+	fs.IntVar(&f.page, "page", audit.DefaultPlotPage, "nodes per box-plot page")
+	fs.IntVar(&f.hist, "hist", audit.DefaultPlotHistograms, "histograms for the riskiest nodes")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,14 +56,9 @@ func runAudit(e *env, args []string) error {
 	if len(logs) == 0 {
 		return usagef("no calibration log given")
 	}
-	format := f.format
-	if format == "" {
-		format = formatFromName(f.out)
-	}
-	switch format {
-	case report.FormatText, report.FormatMarkdown, report.FormatCSV, report.FormatJSON, report.FormatHTML:
-	default:
-		return usagef("unknown -format %q (want text, markdown, csv, json or html)", format)
+	format, err := pickFormat(f.format, f.out, (*audit.Report)(nil))
+	if err != nil {
+		return err
 	}
 	if f.drift <= 0 || f.tol <= 0 || f.tol >= 1 {
 		return usagef("-drift must be positive and -tol in (0, 1)")
@@ -85,7 +81,7 @@ func runAudit(e *env, args []string) error {
 		return err
 	}
 
-	opt := report.AuditOptions{
+	opt := audit.Options{
 		Convergence: stats.ConvergenceOptions{Tolerance: f.tol, Resamples: f.resamples, Seed: f.seed},
 		Drift:       f.drift,
 		Logs:        logs,
@@ -95,7 +91,7 @@ func runAudit(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		opt.Graph = report.NewAuditGraph(g, f.graph)
+		opt.Graph = audit.NewGraph(g, f.graph)
 	}
 	cur, err := calib.Read(logs, readOpt)
 	if err != nil {
@@ -121,7 +117,7 @@ func runAudit(e *env, args []string) error {
 	if tty {
 		fmt.Fprintf(e.stderr, "\r\033[Kqcal audit: judging %d nodes (%d bootstrap resamples each)...", cur.Acc.Len(), f.resamples)
 	}
-	a, err := report.NewAudit(cur.Acc, opt)
+	a, err := audit.New(cur.Acc, opt)
 	if tty {
 		fmt.Fprint(e.stderr, "\r\033[K")
 	}
@@ -129,13 +125,13 @@ func runAudit(e *env, args []string) error {
 		return err
 	}
 
-	var plots []*report.AuditPlot
-	if f.plots != "" || format == report.FormatHTML {
+	var plots []*audit.Plot
+	if f.plots != "" || format == report.HTML {
 		hist := f.hist
 		if hist == 0 {
 			hist = -1 // PlotOptions reads 0 as the default
 		}
-		plots, err = a.Plots(report.PlotOptions{PageSize: f.page, Histograms: hist})
+		plots, err = a.Plots(audit.PlotOptions{PageSize: f.page, Histograms: hist})
 		if err != nil {
 			return err
 		}
@@ -145,13 +141,9 @@ func runAudit(e *env, args []string) error {
 			return err
 		}
 	}
+	a.PagePlots = plots
 	var out bytes.Buffer
-	if format == report.FormatHTML {
-		err = a.WriteHTML(&out, plots)
-	} else {
-		err = a.Write(&out, format)
-	}
-	if err != nil {
+	if err := report.Write(&out, a, format); err != nil {
 		return err
 	}
 	if f.out == "-" {
@@ -174,23 +166,8 @@ func runAudit(e *env, args []string) error {
 	return nil
 }
 
-// formatFromName picks an output format from a file name's extension.
-func formatFromName(path string) string {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".html", ".htm":
-		return report.FormatHTML
-	case ".json":
-		return report.FormatJSON
-	case ".md", ".markdown":
-		return report.FormatMarkdown
-	case ".csv":
-		return report.FormatCSV
-	}
-	return report.FormatText
-}
-
 // writePlots writes each plot as NAME.png and NAME.svg into dir.
-func writePlots(dir string, plots []*report.AuditPlot) error {
+func writePlots(dir string, plots []*audit.Plot) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

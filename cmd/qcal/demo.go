@@ -67,7 +67,7 @@ func runDemo(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "\n$ qcal ranges %s\n", logPath)
 	doc := report.NewRangesDoc(cal.MethodNames(), cal.Logs, cal.Counts.Records, cal.Ranges(cal.Methods[0]))
-	if err := doc.Write(e.stdout, report.FormatText); err != nil {
+	if err := report.Write(e.stdout, doc, report.Text); err != nil {
 		return err
 	}
 	g, _, err := graphio.Load(outPath)

@@ -63,10 +63,9 @@ func runSummarize(e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one graph file (- for stdin), got %d argument(s)", fs.NArg())
 	}
-	switch *format {
-	case report.FormatText, report.FormatJSON, report.FormatTF:
-	default:
-		return usagef("unknown -format %q (want text, json or tf)", *format)
+	f, err := pickFormat(*format, "", report.SummaryDoc{})
+	if err != nil {
+		return err
 	}
 	path := fs.Arg(0)
 	g, err := loadGraphArg(e, path)
@@ -75,7 +74,7 @@ func runSummarize(e *env, args []string) error {
 	}
 	s := graphinfo.Summarize(g)
 	warnProblems(e, path, &s.Checks.Problems)
-	if err := report.WriteSummary(e.stdout, s, *format); err != nil {
+	if err := report.Write(e.stdout, report.SummaryDoc{Summary: s}, f); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

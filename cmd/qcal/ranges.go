@@ -15,10 +15,9 @@ func runRanges(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch *format {
-	case report.FormatText, report.FormatMarkdown, report.FormatCSV, report.FormatJSON:
-	default:
-		return usagef("unknown -format %q (want text, markdown, csv or json)", *format)
+	f, err := pickFormat(*format, "", (*report.RangesDoc)(nil))
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	cal, err := readCalibFlags(e, fs.Args(), &cf, calib.FailBad)
@@ -39,7 +38,7 @@ func runRanges(e *env, args []string) error {
 			doc.Append(d)
 		}
 	}
-	if err := doc.Write(e.stdout, *format); err != nil {
+	if err := report.Write(e.stdout, doc, f); err != nil {
 		return err
 	}
 	printSummary(e, cal, cf.tfCompat, start)

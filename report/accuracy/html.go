@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bytes"
@@ -10,12 +10,12 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"qcal/report"
 )
 
 // Colours of the chart, one per verdict; the page's CSS uses the same.
@@ -25,7 +25,6 @@ var (
 	colWarn     = color.RGBA{R: 0xe8, G: 0xa8, B: 0x00, A: 0xff}
 	colFail     = color.RGBA{R: 0xc6, G: 0x3a, B: 0x2f, A: 0xff}
 	colBand     = color.NRGBA{R: 0xff, G: 0xd5, B: 0x5a, A: 0x80}
-	colInk      = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
 )
 
 func verdictColor(v Verdict) color.Color {
@@ -157,7 +156,7 @@ func (c *Comparison) Chart() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		eb.LineStyle.Color, eb.LineStyle.Width, eb.CapWidth = colInk, vg.Points(1.4), vg.Points(12)
+		eb.LineStyle.Color, eb.LineStyle.Width, eb.CapWidth = report.Ink, vg.Points(1.4), vg.Points(12)
 		p.Add(eb)
 	}
 	lab, err := plotter.NewLabels(labels)
@@ -165,8 +164,8 @@ func (c *Comparison) Chart() ([]byte, error) {
 		return nil, err
 	}
 	for i := range lab.TextStyle {
-		lab.TextStyle[i].Font = sansFont(11)
-		lab.TextStyle[i].Color = colInk
+		lab.TextStyle[i].Font = report.PlotFont(11)
+		lab.TextStyle[i].Color = report.Ink
 		lab.TextStyle[i].XAlign = draw.XCenter
 	}
 	lab.Offset = vg.Point{Y: vg.Points(5)}
@@ -187,20 +186,10 @@ func (c *Comparison) Chart() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func sansFont(size float64) font.Font {
-	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
-}
-
-// sansSerif sets every text of p in Liberation Sans (gonum/plot's default
-// is the serif face) at readable sizes.
+// sansSerif sets every text of p in the reports' plot style at readable
+// sizes.
 func sansSerif(p *plot.Plot) {
-	set := func(s *text.Style, size float64) { s.Font = sansFont(size); s.Color = colInk }
-	set(&p.Title.TextStyle, 15)
-	set(&p.X.Label.TextStyle, 13)
-	set(&p.Y.Label.TextStyle, 13)
-	set(&p.X.Tick.Label, 13)
-	set(&p.Y.Tick.Label, 12)
-	set(&p.Legend.TextStyle, 11)
+	report.StylePlot(p, report.TextSizes{Title: 15, XLabel: 13, YLabel: 13, XTick: 13, YTick: 12, Legend: 11})
 	p.Title.Padding = vg.Points(10)
 }
 
@@ -223,7 +212,7 @@ func (c *Comparison) WriteHTML(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	page := &Page{
+	page := &report.Page{
 		Title: "FP32 vs int8 accuracy",
 		Lead:  fmt.Sprintf("%s in percent; target: %s.", c.Metric, c.TargetText()),
 	}
@@ -235,18 +224,18 @@ func (c *Comparison) WriteHTML(w io.Writer) error {
 	for _, m := range c.Candidates {
 		lines = append(lines, c.Line(m))
 	}
-	sum.WriteString(string(List(lines)))
+	sum.WriteString(string(report.List(lines)))
 	if len(c.Candidates) > 1 {
-		sum.WriteString(string(Paragraph("caption", "Candidates best first; the verdict (and the exit status) is the best candidate's.")))
+		sum.WriteString(string(report.Paragraph("caption", "Candidates best first; the verdict (and the exit status) is the best candidate's.")))
 	}
-	page.Sections = append(page.Sections, Section{ID: "summary", Class: "banner " + string(c.Verdict()), Body: template.HTML(sum.String())})
+	page.Sections = append(page.Sections, report.Section{ID: "summary", Class: "banner " + string(c.Verdict()), Body: template.HTML(sum.String())})
 
 	for _, s := range c.sections() {
 		id := s.id
 		if id == "candidates" {
 			id = "table"
 		}
-		body := string(Paragraph("caption", s.caption+"."))
+		body := string(report.Paragraph("caption", s.caption+"."))
 		var cellClass func(row, col int) string
 		if id == "table" {
 			cellClass = func(row, col int) string {
@@ -257,21 +246,21 @@ func (c *Comparison) WriteHTML(w io.Writer) error {
 			}
 		}
 		body += string(s.table.HTML(cellClass))
-		page.Sections = append(page.Sections, Section{ID: id, Title: s.title, Body: template.HTML(body)})
+		page.Sections = append(page.Sections, report.Section{ID: id, Title: s.title, Body: template.HTML(body)})
 		if id == "table" {
 			passAt, warnAt := c.limits()
 			caption := fmt.Sprintf("Bars: %s of each model (blue FP32; green pass, amber warn, red fail). "+
 				"Error bars: 95%% Wilson intervals (when the sample count is known). Shaded: the warn band from %s to %s. "+
 				"The axis does not start at 0.", c.Metric, fmtPct(passAt), fmtPct(warnAt))
-			page.Sections = append(page.Sections, Section{ID: "chart", Title: "Chart",
-				Body: Figure(svg, fmt.Sprintf("bar chart of %s per model", c.Metric), caption)})
+			page.Sections = append(page.Sections, report.Section{ID: "chart", Title: "Chart",
+				Body: report.Figure(svg, fmt.Sprintf("bar chart of %s per model", c.Metric), caption)})
 		}
 	}
 	if ns := c.Notes(); len(ns) > 0 {
-		page.Sections = append(page.Sections, Section{ID: "notes", Title: "Notes", Body: List(ns)})
+		page.Sections = append(page.Sections, report.Section{ID: "notes", Title: "Notes", Body: report.List(ns)})
 	}
 	page.Footer = methodNotes(c)
-	return WritePage(w, page)
+	return report.WritePage(w, page)
 }
 
 // methodNotes says how the numbers were computed.

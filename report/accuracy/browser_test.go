@@ -1,12 +1,13 @@
-package report
+package accuracy
 
 import (
 	"bytes"
 	"image/color"
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"testing"
+
+	"qcal/internal/testutil"
 )
 
 // TestHTMLInBrowser renders the HTML report in headless Chromium: the

@@ -1,20 +1,23 @@
-package report
+package accuracy
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"strings"
 	"testing"
+
+	"qcal/internal/testutil"
+	"qcal/report"
+	"qcal/stats"
 )
 
-// golden compares got with testdata/accuracy/NAME, or rewrites it with
+// golden compares got with testdata/NAME, or rewrites it with
 // -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	testutil.Golden(t, filepath.Join("testdata", "accuracy", name), got)
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func src(name, file, text string) Source {
@@ -205,7 +208,7 @@ func TestComparePredictions(t *testing.T) {
 	// Matched: img01..img39 (39 rows). FP32 wrong on 3, 13, 23, 33 (4);
 	// int8 wrong on 3, 5, 21, 23, 29, 33, 37 and right on 13 (i%8==5
 	// gives 5, 13, 21, 29, 37; 13 is forced right).
-	want := PairedCounts{Both: 31, FP32Only: 4, Int8Only: 1, Neither: 3, Agree: 34}
+	want := stats.PairedCounts{Both: 31, FP32Only: 4, Int8Only: 1, Neither: 3, Agree: 34}
 	if ps.Counts != want {
 		t.Errorf("counts %+v, want %+v", ps.Counts, want)
 	}
@@ -230,17 +233,17 @@ func TestComparisonGolden(t *testing.T) {
 		name string
 		c    func(*testing.T) *Comparison
 	}{{"logs", logComparison}, {"predictions", predComparison}} {
-		for _, format := range []string{FormatText, FormatMarkdown, FormatJSON} {
-			ext := map[string]string{FormatText: "txt", FormatMarkdown: "md", FormatJSON: "json"}[format]
+		for _, format := range []report.Format{report.Text, report.Markdown, report.JSON} {
+			ext := map[report.Format]string{report.Text: "txt", report.Markdown: "md", report.JSON: "json"}[format]
 			t.Run(tc.name+"."+ext, func(t *testing.T) {
 				var b bytes.Buffer
-				if err := tc.c(t).Write(&b, format); err != nil {
+				if err := report.Write(&b, tc.c(t), format); err != nil {
 					t.Fatal(err)
 				}
 				golden(t, tc.name+"."+ext+".golden", b.Bytes())
 				// A second rendering of a fresh comparison gives the same bytes.
 				var b2 bytes.Buffer
-				if err := tc.c(t).Write(&b2, format); err != nil {
+				if err := report.Write(&b2, tc.c(t), format); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(b.Bytes(), b2.Bytes()) {
@@ -255,7 +258,7 @@ func TestComparisonGolden(t *testing.T) {
 // with name, metrics, drop, verdict (and stats when paired), keys sorted.
 func TestJSONShape(t *testing.T) {
 	var b bytes.Buffer
-	if err := predComparison(t).Write(&b, FormatJSON); err != nil {
+	if err := report.Write(&b, predComparison(t), report.JSON); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -293,8 +296,12 @@ func TestJSONShape(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	if err := logComparison(t).Write(&bytes.Buffer{}, "yaml"); err == nil || !strings.Contains(err.Error(), `unknown report format "yaml"`) {
+	if err := report.Write(&bytes.Buffer{}, logComparison(t), "yaml"); err == nil || !strings.Contains(err.Error(), `as "yaml" (want text, markdown, json or html)`) {
 		t.Errorf("error %v", err)
+	}
+	// A comparison has no CSV form: report.Formats says so for usage text.
+	if got := fmt.Sprint(report.Formats((*Comparison)(nil))); got != "[text markdown json html]" {
+		t.Errorf("Formats(*Comparison) = %s", got)
 	}
 }
 
@@ -329,7 +336,7 @@ func TestClassTableLimit(t *testing.T) {
 		t.Errorf("largest drops first: %s", got)
 	}
 	var b bytes.Buffer
-	if err := c.Write(&b, FormatText); err != nil {
+	if err := report.Write(&b, c, report.Text); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "the 10 classes with the largest drop, of 12 (all in -format json)") {

@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bufio"
@@ -81,7 +81,7 @@ type Accuracy struct {
 // Value returns the primary metric's value.
 func (a *Accuracy) Value() float64 { return a.Metrics[a.Metric] }
 
-// ExtractOptions control ExtractAccuracy.
+// ExtractOptions control Extract.
 type ExtractOptions struct {
 	// Metric names the metric to compare. Empty means the format's own
 	// primary metric: top1 (IntelAI, JSON), accuracy (INC, JSON),
@@ -91,7 +91,7 @@ type ExtractOptions struct {
 	Role   Role
 }
 
-// lookedFor lists, for error messages, what ExtractAccuracy recognises.
+// lookedFor lists, for error messages, what Extract recognises.
 const lookedFor = `"Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)", "Accuracy: x", ` +
 	`INC "FP32 baseline is: [Accuracy: x" / "Tune N result is: [Accuracy (int8|fp32): x|y", ` +
 	`COCO "Average Precision", JSON objects`
@@ -125,7 +125,7 @@ type value struct {
 	line int
 }
 
-// ExtractAccuracy reads an inference log (or a JSON metrics file) line by
+// Extract reads an inference log (or a JSON metrics file) line by
 // line and returns the accuracy it reports. It recognises IntelAI models'
 // "Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)" (the last
 // such line is the result), Intel Neural Compressor's "Accuracy: x",
@@ -142,7 +142,7 @@ type value struct {
 // It returns an error naming name when no accuracy is found, when two
 // formats in the file disagree about it, or when the value is not a
 // percentage.
-func ExtractAccuracy(r io.Reader, name string, opts ExtractOptions) (*Accuracy, error) {
+func Extract(r io.Reader, name string, opts ExtractOptions) (*Accuracy, error) {
 	br, err := maybeGunzip(bufio.NewReaderSize(r, 64<<10), name)
 	if err != nil {
 		return nil, err

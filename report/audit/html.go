@@ -1,14 +1,16 @@
-package report
+package audit
 
 import (
 	"fmt"
 	"html/template"
 	"io"
 	"strings"
+
+	"qcal/report"
 )
 
 // auditBanner maps a level to the page's banner and cell classes.
-var auditBanner = map[AuditLevel]string{AuditOK: "pass", AuditWarn: "warn", AuditRisk: "fail"}
+var auditBanner = map[Level]string{OK: "pass", Warn: "warn", Risk: "fail"}
 
 // maxWorst is how many of the riskiest nodes the summary names.
 const maxWorst = 5
@@ -17,9 +19,11 @@ const maxWorst = 5
 // and SVG, no script, nothing fetched): the summary first (#summary: the
 // verdict, the counts, the worst nodes), then the findings table (#table),
 // the comparison with another calibration (#changes, with one), the plots
-// (#plots) and the method. The bytes depend only on the audit and plots.
-func (a *Audit) WriteHTML(w io.Writer, plots []*AuditPlot) error {
-	page := &Page{Title: "Calibration audit", Lead: a.lead()}
+// (#plots: a.PagePlots) and the method. The bytes depend only on the audit
+// and its plots.
+func (a *Report) WriteHTML(w io.Writer) error {
+	plots := a.PagePlots
+	page := &report.Page{Title: "Calibration audit", Lead: a.lead()}
 
 	var sum strings.Builder
 	sum.WriteString(auditCSS)
@@ -27,11 +31,11 @@ func (a *Audit) WriteHTML(w io.Writer, plots []*AuditPlot) error {
 		strings.ToUpper(a.Verdict.String()), a.Risk, a.Warn, a.OK)) + "</h2>\n")
 	var items []string
 	switch a.Verdict {
-	case AuditOK:
+	case OK:
 		items = append(items, "No node shows a sign of trouble under the "+a.Strategies[0]+" strategy.")
 	default:
 		for _, n := range a.Nodes {
-			if n.Level == AuditOK || len(items) == maxWorst {
+			if n.Level == OK || len(items) == maxWorst {
 				break
 			}
 			items = append(items, fmt.Sprintf("%s #%d %s: %s", strings.ToUpper(n.Level.String()), n.Index, n.Name, n.Reasons[0]))
@@ -43,68 +47,68 @@ func (a *Audit) WriteHTML(w io.Writer, plots []*AuditPlot) error {
 	if a.Changes != nil {
 		items = append(items, a.ChangesHeading()+".")
 	}
-	sum.WriteString(string(List(items)))
-	page.Sections = append(page.Sections, Section{ID: "summary", Class: "banner " + auditBanner[a.Verdict], Body: template.HTML(sum.String())})
+	sum.WriteString(string(report.List(items)))
+	page.Sections = append(page.Sections, report.Section{ID: "summary", Class: "banner " + auditBanner[a.Verdict], Body: template.HTML(sum.String())})
 
 	t := a.Table(false, true)
-	body := string(Paragraph("caption", "Riskiest first. min, max, step and clip are the "+a.Strategies[0]+
+	body := string(report.Paragraph("caption", "Riskiest first. min, max, step and clip are the "+a.Strategies[0]+
 		" range, its int8 step (max − min)/255 and the share of batches whose extremes it clips; "+
 		"converged: whether the range stopped moving by the middle of the log (stable after k of n batches). "+
 		"The reasons behind the flags follow the table."))
 	body += string(auditTableHTML(t, func(row int) string { return auditBanner[a.Nodes[row].Level] }))
-	page.Sections = append(page.Sections, Section{ID: "table", Title: "Nodes", Body: template.HTML(body)})
+	page.Sections = append(page.Sections, report.Section{ID: "table", Title: "Nodes", Body: template.HTML(body)})
 
 	var details strings.Builder
 	for _, n := range a.Nodes {
-		if n.Level == AuditOK {
+		if n.Level == OK {
 			continue
 		}
 		details.WriteString(`<p class="finding"><strong>#` + fmt.Sprint(n.Index) + " " + breakable(n.Name) +
 			`</strong> <span class="v-` + auditBanner[n.Level] + `">` + n.Level.String() + "</span></p>\n")
-		details.WriteString(string(List(n.Reasons)) + "\n")
+		details.WriteString(string(report.List(n.Reasons)) + "\n")
 	}
 	if details.Len() > 0 {
-		page.Sections = append(page.Sections, Section{ID: "findings", Title: "Findings", Body: template.HTML(details.String())})
+		page.Sections = append(page.Sections, report.Section{ID: "findings", Title: "Findings", Body: template.HTML(details.String())})
 	}
 
 	if st := a.StrategiesTable(); st != nil {
-		page.Sections = append(page.Sections, Section{ID: "strategies", Title: "Strategies side by side",
-			Body: template.HTML(string(Paragraph("caption", "Each strategy's range, int8 step and share of clipped batches, in node order.")) +
+		page.Sections = append(page.Sections, report.Section{ID: "strategies", Title: "Strategies side by side",
+			Body: template.HTML(string(report.Paragraph("caption", "Each strategy's range, int8 step and share of clipped batches, in node order.")) +
 				string(auditTableHTML(st, nil)))})
 	}
 
 	if c := a.Changes; c != nil {
 		var b strings.Builder
-		b.WriteString(string(Paragraph("caption", a.ChangesHeading()+". Change: the largest move of a bound over the old range's width.")))
+		b.WriteString(string(report.Paragraph("caption", a.ChangesHeading()+". Change: the largest move of a bound over the old range's width.")))
 		ct := a.ChangesTable(false)
 		b.WriteString(string(auditTableHTML(ct, nil)))
 		if len(c.New) > 0 {
-			b.WriteString(string(Paragraph("", "New (not in "+c.Against+"):")) + string(List(c.New)))
+			b.WriteString(string(report.Paragraph("", "New (not in "+c.Against+"):")) + string(report.List(c.New)))
 		}
 		if len(c.Vanished) > 0 {
-			b.WriteString(string(Paragraph("", "Vanished (only in "+c.Against+"):")) + string(List(c.Vanished)))
+			b.WriteString(string(report.Paragraph("", "Vanished (only in "+c.Against+"):")) + string(report.List(c.Vanished)))
 		}
-		page.Sections = append(page.Sections, Section{ID: "changes", Title: "Changes", Body: template.HTML(b.String())})
+		page.Sections = append(page.Sections, report.Section{ID: "changes", Title: "Changes", Body: template.HTML(b.String())})
 	}
 
 	if len(plots) > 0 {
 		var b strings.Builder
-		b.WriteString(string(Paragraph("caption", "Node labels are shortened; rest the pointer on one for its full name, or find its # in the table.")))
+		b.WriteString(string(report.Paragraph("caption", "Node labels are shortened; rest the pointer on one for its full name, or find its # in the table.")))
 		for _, p := range plots {
 			svg, err := p.SVG()
 			if err != nil {
 				return err
 			}
-			b.WriteString(string(Figure(svg, p.Title, p.Caption)))
+			b.WriteString(string(report.Figure(svg, p.Title, p.Caption)))
 			b.WriteString("\n")
 		}
-		page.Sections = append(page.Sections, Section{ID: "plots", Title: "Plots", Body: template.HTML(b.String())})
+		page.Sections = append(page.Sections, report.Section{ID: "plots", Title: "Plots", Body: template.HTML(b.String())})
 	}
 	page.Footer = a.MethodNotes()
-	return WritePage(w, page)
+	return report.WritePage(w, page)
 }
 
-func (a *Audit) lead() string {
+func (a *Report) lead() string {
 	s := fmt.Sprintf("%s from %s (%d records)", auditPlural(len(a.Nodes), "node", "nodes"), strings.Join(a.Logs, ", "), a.Records)
 	if a.Graph != "" {
 		s += ", graph " + a.Graph
@@ -116,7 +120,7 @@ func (a *Audit) lead() string {
 }
 
 // MethodNotes say how every number of the audit is computed.
-func (a *Audit) MethodNotes() []string {
+func (a *Report) MethodNotes() []string {
 	return []string{
 		"Spread: quantiles of the per-batch minima and maxima by linear interpolation (Hyndman & Fan type 7); " +
 			"a spread is flagged when the interquartile range exceeds 50% of the median.",
@@ -158,7 +162,7 @@ p.finding { margin: 12px 0 2px; }
 // auditTableHTML renders a table with node names that may break after '/'
 // and '_', and the verdict cell coloured by level (the page's v-pass,
 // v-warn and v-fail classes).
-func auditTableHTML(t *Table, level func(row int) string) template.HTML {
+func auditTableHTML(t *report.Table, level func(row int) string) template.HTML {
 	class := func(row, col int) string {
 		switch t.Header[col] {
 		case "node":

@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"qcal/stats"
 )
 
 // Column names recognised in a prediction file's header (or a JSONL
@@ -621,7 +623,7 @@ type Paired struct {
 	K int
 	// Counts is the 2×2 table of the compared metric over matched rows;
 	// Counts.Agree counts the rows whose top-1 predictions are equal.
-	Counts PairedCounts
+	Counts stats.PairedCounts
 	// Int8Rows is the number of rows in the int8 file; Int8K the length
 	// of its shortest ranked list.
 	Int8Rows int64

@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"qcal/stats"
 )
 
 // Verdict is the judgement of one int8 candidate against the target.
@@ -110,7 +112,7 @@ type Model struct {
 	Value float64
 	// CI is the 95% Wilson interval of Value in percent, when the sample
 	// count is known.
-	CI *Interval
+	CI *stats.Interval
 	// Candidates only:
 	Rank    int
 	Drop    float64 // in Target.Unit()
@@ -126,7 +128,7 @@ type PairedStats struct {
 	// FP32 and Int8 are the accuracies over the matched rows, in percent;
 	// FP32CI and Int8CI their 95% Wilson intervals.
 	FP32, Int8     float64
-	FP32CI, Int8CI Interval
+	FP32CI, Int8CI stats.Interval
 	// Agreement is the percentage of matched rows whose top-1 predictions
 	// are equal.
 	Agreement float64
@@ -136,7 +138,7 @@ type PairedStats struct {
 	Significant bool
 	// DropCI is the 95% interval of the absolute drop in points, by
 	// Newcombe's method 10 (NewcombeDiff).
-	DropCI Interval
+	DropCI stats.Interval
 }
 
 // SignificanceLevel is the McNemar p-value below which a drop is called
@@ -145,7 +147,7 @@ const SignificanceLevel = 0.05
 
 // Compare reads the FP32 baseline and every candidate and judges each
 // candidate's drop against opts.Target. Each input is an inference log
-// (see ExtractAccuracy) or a prediction file (see ReadPredictions); when
+// (see Extract) or a prediction file (see ReadPredictions); when
 // the baseline and a candidate are both prediction files they are paired
 // by id and the paired statistics are computed. Inputs are read once, in
 // order, each as a stream; only the FP32 prediction rows are kept (see
@@ -193,7 +195,7 @@ func readSource(src Source, role Role, metric string) (*Model, *Predictions, err
 		return nil, nil, err
 	}
 	if pr == nil {
-		acc, err := ExtractAccuracy(br, src.File, ExtractOptions{Metric: metric, Role: role})
+		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: role})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -221,9 +223,9 @@ func newModel(name string, acc *Accuracy) *Model {
 	return m
 }
 
-func wilsonPct(k, n int64) *Interval {
-	w := Wilson(k, n, z95)
-	return &Interval{w.Lo * 100, w.Hi * 100}
+func wilsonPct(k, n int64) *stats.Interval {
+	w := stats.Wilson(k, n, stats.Z95)
+	return &stats.Interval{Lo: w.Lo * 100, Hi: w.Hi * 100}
 }
 
 // accuracy returns the accuracy of the prediction file.
@@ -286,7 +288,7 @@ func (c *Comparison) candidate(src Source, fp32 *Predictions, metric string) (*M
 	var m *Model
 	switch {
 	case pr == nil:
-		acc, err := ExtractAccuracy(br, src.File, ExtractOptions{Metric: metric, Role: RoleInt8})
+		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: RoleInt8})
 		if err != nil {
 			return nil, err
 		}
@@ -370,11 +372,11 @@ func (c *Comparison) paired(name string, fp32 *Predictions, pr *predReader) (*Mo
 		FP32CI:    *wilsonPct(t.Both+t.FP32Only, n),
 		Int8CI:    *wilsonPct(t.Both+t.Int8Only, n),
 		Agreement: pct(t.Agree, n),
-		McNemarP:  McNemarExact(t.FP32Only, t.Int8Only),
+		McNemarP:  stats.McNemarExact(t.FP32Only, t.Int8Only),
 	}
 	ps.Significant = ps.McNemarP < SignificanceLevel
-	d := NewcombeDiff(t, z95)
-	ps.DropCI = Interval{d.Lo * 100, d.Hi * 100}
+	d := stats.NewcombeDiff(t, stats.Z95)
+	ps.DropCI = stats.Interval{Lo: d.Lo * 100, Hi: d.Hi * 100}
 	acc := &Accuracy{File: pd.File, Format: pd.Format, Metric: c.Metric, Samples: n,
 		Metrics: map[string]float64{MetricTop1: pct(pd.Int8Top1, n)}}
 	if pd.Int8K >= topK {

@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"qcal/stats"
 )
 
 func TestReadPredictionsFormats(t *testing.T) {
@@ -117,7 +119,7 @@ func TestPair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := PairedCounts{Both: 70, FP32Only: 15, Int8Only: 5, Neither: 10, Agree: 70} // the wrong predictions differ (9 vs 8)
+	want := stats.PairedCounts{Both: 70, FP32Only: 15, Int8Only: 5, Neither: 10, Agree: 70} // the wrong predictions differ (9 vs 8)
 	if pd.Counts != want {
 		t.Errorf("counts %+v, want %+v", pd.Counts, want)
 	}
@@ -302,7 +304,7 @@ func TestPredictionsMillionRows(t *testing.T) {
 	}
 	// FP32 wrong where i%70 == 0 (14286 rows), int8 where i%50 == 0
 	// (20000); both where i%350 == 0 (2858).
-	want := PairedCounts{Both: n - 14286 - 20000 + 2858, FP32Only: 20000 - 2858, Int8Only: 14286 - 2858, Neither: 2858, Agree: n - 14286 - 20000 + 2*2858}
+	want := stats.PairedCounts{Both: n - 14286 - 20000 + 2858, FP32Only: 20000 - 2858, Int8Only: 14286 - 2858, Neither: 2858, Agree: n - 14286 - 20000 + 2*2858}
 	if pd.Counts != want {
 		t.Errorf("counts %+v, want %+v", pd.Counts, want)
 	}

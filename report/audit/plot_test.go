@@ -1,4 +1,4 @@
-package report
+package audit
 
 import (
 	"bytes"
@@ -8,21 +8,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"qcal/internal/testutil"
+	"qcal/report"
 )
 
-// comparePNG decodes got and the golden image testdata/audit/NAME and fails
+// comparePNG decodes got and the golden image testdata/NAME and fails
 // when their sizes differ or more than maxDiff of the pixels differ by more
 // than 48 (of 255) in a channel: fonts may be rasterized a little
 // differently elsewhere, a misplaced element may not. -update rewrites the
 // golden image.
 func comparePNG(t *testing.T, name string, got []byte, maxDiff float64) {
 	t.Helper()
-	path := filepath.Join("testdata", "audit", name)
+	path := filepath.Join("testdata", name)
 	if testutil.Updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -164,10 +166,13 @@ func TestAuditHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b, again bytes.Buffer
-	if err := a.WriteHTML(&b, plots); err != nil {
+	a.PagePlots = plots
+	if err := a.WriteHTML(&b); err != nil {
 		t.Fatal(err)
 	}
-	if err := goldenAudit(t).WriteHTML(&again, plots); err != nil {
+	a2 := goldenAudit(t)
+	a2.PagePlots = plots
+	if err := report.Write(&again, a2, report.HTML); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(b.Bytes(), again.Bytes()) {
@@ -218,7 +223,8 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "audit.html")
 	var b bytes.Buffer
-	if err := a.WriteHTML(&b, plots); err != nil {
+	a.PagePlots = plots
+	if err := a.WriteHTML(&b); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
@@ -229,7 +235,7 @@ func TestAuditHTMLInBrowser(t *testing.T) {
 		"risk banner":       {0xfd, 0xe8, 0xe6, 0xff}, // the page's --fail-bg
 		"box of maxima":     {auditMaxFill.R, auditMaxFill.G, auditMaxFill.B, 0xff},
 		"box of minima":     {auditMinFill.R, auditMinFill.G, auditMinFill.B, 0xff},
-		"outlier bar (red)": {auditLevels[AuditRisk].R, auditLevels[AuditRisk].G, auditLevels[AuditRisk].B, 0xff},
+		"outlier bar (red)": {auditLevels[Risk].R, auditLevels[Risk].G, auditLevels[Risk].B, 0xff},
 	}
 	nonWhite, found := testutil.CountPixels(img, want)
 	bounds := img.Bounds()

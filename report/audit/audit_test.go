@@ -1,4 +1,4 @@
-package report
+package audit
 
 import (
 	"bufio"
@@ -8,22 +8,23 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"qcal/internal/synth"
+	"qcal/internal/testutil"
 	"qcal/logparse"
+	"qcal/report"
 	"qcal/stats"
 )
 
-// auditGolden compares got with testdata/audit/NAME, or rewrites it with
+// auditGolden compares got with testdata/NAME, or rewrites it with
 // -update.
 func auditGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	testutil.Golden(t, filepath.Join("testdata", "audit", name), got)
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 // readAcc reads a log into an accumulator that keeps lines, as `qcal
@@ -83,7 +84,7 @@ func strategies(t testing.TB, specs ...string) []stats.Strategy {
 	return out
 }
 
-func findNode(t *testing.T, a *Audit, name string) *NodeAudit {
+func findNode(t *testing.T, a *Report, name string) *NodeAudit {
 	t.Helper()
 	for _, n := range a.Nodes {
 		if n.Name == name {
@@ -141,18 +142,18 @@ func TestAuditOutlier(t *testing.T) {
 
 	for _, tc := range []struct {
 		strategy string
-		level    AuditLevel
+		level    Level
 		reason   []string
 	}{
 		// minmax reaches the outlier: the range is about ten times wider
 		// than without it.
-		{"minmax", AuditRisk, []string{"stretched", "int8 step", fmt.Sprintf("calib.log:%d", line)}},
+		{"minmax", Risk, []string{"stretched", "int8 step", fmt.Sprintf("calib.log:%d", line)}},
 		// tf at n = 40 takes the second-largest max (index round(38) = 38),
 		// so the outlier is clipped; with z far beyond 10 it still warns.
-		{"tf", AuditWarn, []string{"clipped by the tf range", fmt.Sprintf("calib.log:%d", line)}},
+		{"tf", Warn, []string{"clipped by the tf range", fmt.Sprintf("calib.log:%d", line)}},
 	} {
 		t.Run(tc.strategy, func(t *testing.T) {
-			a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, tc.strategy), Logs: []string{"calib.log"}, Records: records})
+			a, err := New(acc, Options{Strategies: strategies(t, tc.strategy), Logs: []string{"calib.log"}, Records: records})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +203,7 @@ func TestAuditUnconverged(t *testing.T) {
 	}
 	log, lines := writeRecords(recs)
 	acc, _, _ := readAcc(t, "drift.log", log)
-	a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, "tf")})
+	a, err := New(acc, Options{Strategies: strategies(t, "tf")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,14 +215,14 @@ func TestAuditUnconverged(t *testing.T) {
 	if c == nil || c.Converged || c.StableAfter != 40 || c.StableLine != lines[2*39] {
 		t.Fatalf("convergence %+v; want not converged, stable after 40 at line %d", c, lines[2*39])
 	}
-	if d.Level != AuditWarn || !hasReason(d, "not converged", fmt.Sprintf("drift.log:%d", lines[2*39]), "log more batches") {
+	if d.Level != Warn || !hasReason(d, "not converged", fmt.Sprintf("drift.log:%d", lines[2*39]), "log more batches") {
 		t.Errorf("drift: %s %q", d.Level, d.Reasons)
 	}
 	s := findNode(t, a, steady)
-	if !s.Convergence.Converged || s.Level != AuditOK {
+	if !s.Convergence.Converged || s.Level != OK {
 		t.Errorf("steady: %s %q, convergence %+v", s.Level, s.Reasons, s.Convergence)
 	}
-	if a.Nodes[0].Name != drift || a.Verdict != AuditWarn || a.Warn != 1 || a.OK != 1 {
+	if a.Nodes[0].Name != drift || a.Verdict != Warn || a.Warn != 1 || a.OK != 1 {
 		t.Errorf("order %s..., verdict %s (%d warn, %d ok)", a.Nodes[0].Name, a.Verdict, a.Warn, a.OK)
 	}
 }
@@ -231,7 +232,7 @@ func TestAuditUnconverged(t *testing.T) {
 // but never c2.
 func TestAuditGraph(t *testing.T) {
 	layers := []synth.Layer{{Name: "net/c0/Conv2D", Relu: true, Scale: 4}, {Name: "net/c1/Conv2D", Scale: 3}, {Name: "net/c2/Conv2D", Relu: true, Scale: 2}}
-	ag := NewAuditGraph(synth.Graph(layers), "g.pb")
+	ag := NewGraph(synth.Graph(layers), "g.pb")
 	const ghost = "net/ghost_eightbit_requant_range"
 	var recs [][3]any
 	for i := range 12 {
@@ -245,23 +246,23 @@ func TestAuditGraph(t *testing.T) {
 	}
 	log, lines := writeRecords(recs)
 	acc, _, _ := readAcc(t, "g.log", log)
-	a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, "tf"), Graph: ag})
+	a, err := New(acc, Options{Strategies: strategies(t, "tf"), Graph: ag})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c0, c1, c2, gh := findNode(t, a, layers[0].RequantRange()), findNode(t, a, layers[1].RequantRange()),
 		findNode(t, a, layers[2].RequantRange()), findNode(t, a, ghost)
-	if c2.Level != AuditWarn || c2.Batches != 0 || !hasReason(c2, "never logged", "stays dynamic") {
+	if c2.Level != Warn || c2.Batches != 0 || !hasReason(c2, "never logged", "stays dynamic") {
 		t.Errorf("c2: %s, %d batches, %q; want warn, never logged", c2.Level, c2.Batches, c2.Reasons)
 	}
-	if gh.Level != AuditRisk || !hasReason(gh, "not in graph g.pb", fmt.Sprintf("g.log:%d", lines[0])) {
+	if gh.Level != Risk || !hasReason(gh, "not in graph g.pb", fmt.Sprintf("g.log:%d", lines[0])) {
 		t.Errorf("ghost: %s %q; want risk, not in graph, logged from g.log:%d", gh.Level, gh.Reasons, lines[0])
 	}
-	if c0.Level != AuditRisk || c0.Op != "QuantizedConv2DWithBiasAndRelu" ||
+	if c0.Level != Risk || c0.Op != "QuantizedConv2DWithBiasAndRelu" ||
 		!hasReason(c0, "fused Relu", "-0.5", fmt.Sprintf("g.log:%d", lines[3*5+1])) {
 		t.Errorf("c0: %s, op %s, %q; want risk naming the negative min at g.log:%d", c0.Level, c0.Op, c0.Reasons, lines[3*5+1])
 	}
-	if c1.Level != AuditOK {
+	if c1.Level != OK {
 		t.Errorf("c1: %s %q; want ok", c1.Level, c1.Reasons)
 	}
 	// Graph order and depth: input → ... → c0 → c1 → c2; the ghost last.
@@ -274,7 +275,7 @@ func TestAuditGraph(t *testing.T) {
 	if c0.Depth != 5 || c1.Depth != 8 || c2.Depth != 11 || gh.Depth != -1 {
 		t.Errorf("depths %d %d %d %d; want 5 8 11 -1", c0.Depth, c1.Depth, c2.Depth, gh.Depth)
 	}
-	if a.Verdict != AuditRisk || a.Risk != 2 || a.Warn != 1 || a.OK != 1 {
+	if a.Verdict != Risk || a.Risk != 2 || a.Warn != 1 || a.OK != 1 {
 		t.Errorf("verdict %s: %d risk, %d warn, %d ok; want risk 2/1/1", a.Verdict, a.Risk, a.Warn, a.OK)
 	}
 }
@@ -310,21 +311,21 @@ func TestAuditSignsOfTrouble(t *testing.T) {
 		}
 	}
 	acc, badRecs, _ := readAcc(t, "trouble.log", b.Bytes())
-	a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, "tf"), Bad: badRecs})
+	a, err := New(acc, Options{Strategies: strategies(t, "tf"), Bad: badRecs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		node  string
-		level AuditLevel
+		level Level
 		parts []string
 	}{
-		{flat, AuditRisk, []string{"zero-width range [2, 2]"}},
-		{bad, AuditRisk, []string{"1 with NaN/Inf, 1 with min > max", fmt.Sprintf("trouble.log:%d", nanLine)}},
-		{dead, AuditRisk, []string{"no usable record"}},
-		{same, AuditWarn, []string{"all 12 batches logged the same extremes"}},
-		{wide, AuditWarn, []string{"per-batch maxima vary widely"}},
-		{fine, AuditOK, nil},
+		{flat, Risk, []string{"zero-width range [2, 2]"}},
+		{bad, Risk, []string{"1 with NaN/Inf, 1 with min > max", fmt.Sprintf("trouble.log:%d", nanLine)}},
+		{dead, Risk, []string{"no usable record"}},
+		{same, Warn, []string{"all 12 batches logged the same extremes"}},
+		{wide, Warn, []string{"per-batch maxima vary widely"}},
+		{fine, OK, nil},
 	} {
 		n := findNode(t, a, tc.node)
 		if n.Level != tc.level || tc.parts != nil && !hasReason(n, tc.parts...) {
@@ -343,7 +344,7 @@ func TestAuditSignsOfTrouble(t *testing.T) {
 		t.Errorf("zmed: relative IQR of the minima %v, want +Inf", z.Mins.RelIQR)
 	}
 	var js bytes.Buffer
-	if err := a.Write(&js, FormatJSON); err != nil {
+	if err := report.Write(&js, a, report.JSON); err != nil {
 		t.Fatalf("JSON with an infinite value: %v", err)
 	}
 	if !json.Valid(js.Bytes()) || !bytes.Contains(js.Bytes(), []byte(`"rel_iqr": null`)) {
@@ -373,7 +374,7 @@ func TestAuditAgainst(t *testing.T) {
 	}
 	oldAcc, _, _ := readAcc(t, "old.log", old.Bytes())
 	acc, _, _ := readAcc(t, "new.log", cur.Bytes())
-	a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, "tf"), Against: oldAcc, AgainstName: "old.log", Drift: 0.1})
+	a, err := New(acc, Options{Strategies: strategies(t, "tf"), Against: oldAcc, AgainstName: "old.log", Drift: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func slices2(l []synth.Layer) []synth.Layer { return append([]synth.Layer(nil), 
 
 // goldenAudit is the audit the golden files show: the demo layers with an
 // outlier and a graph, two strategies, against an earlier calibration.
-func goldenAudit(t testing.TB) *Audit {
+func goldenAudit(t testing.TB) *Report {
 	layers := synth.DemoLayers()
 	var log, old bytes.Buffer
 	if _, err := synth.Log(&log, layers, synth.LogOptions{Batches: 24, Seed: 3, JoinEvery: 13, Noise: true, Outliers: true}); err != nil {
@@ -411,9 +412,9 @@ func goldenAudit(t testing.TB) *Audit {
 	}
 	acc, bad, records := readAcc(t, "min_max_log.txt", log.Bytes())
 	oldAcc, _, _ := readAcc(t, "last_week.txt", old.Bytes())
-	a, err := NewAudit(acc, AuditOptions{
+	a, err := New(acc, Options{
 		Strategies:  strategies(t, "tf", "minmax"),
-		Graph:       NewAuditGraph(synth.Graph(layers), "graph.pb"),
+		Graph:       NewGraph(synth.Graph(layers), "graph.pb"),
 		Bad:         bad,
 		Against:     oldAcc,
 		AgainstName: "last_week.txt",
@@ -429,18 +430,21 @@ func goldenAudit(t testing.TB) *Audit {
 
 func TestAuditGolden(t *testing.T) {
 	a := goldenAudit(t)
-	for _, f := range []struct{ format, ext string }{
-		{FormatText, "txt"}, {FormatMarkdown, "md"}, {FormatCSV, "csv"}, {FormatJSON, "json"},
+	for _, f := range []struct {
+		format report.Format
+		ext    string
+	}{
+		{report.Text, "txt"}, {report.Markdown, "md"}, {report.CSV, "csv"}, {report.JSON, "json"},
 	} {
-		t.Run(f.format, func(t *testing.T) {
+		t.Run(string(f.format), func(t *testing.T) {
 			var b bytes.Buffer
-			if err := a.Write(&b, f.format); err != nil {
+			if err := report.Write(&b, a, f.format); err != nil {
 				t.Fatal(err)
 			}
 			auditGolden(t, "demo."+f.ext+".golden", b.Bytes())
 			// Same inputs, same bytes.
 			var again bytes.Buffer
-			if err := goldenAudit(t).Write(&again, f.format); err != nil {
+			if err := report.Write(&again, goldenAudit(t), f.format); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(b.Bytes(), again.Bytes()) {
@@ -448,7 +452,7 @@ func TestAuditGolden(t *testing.T) {
 			}
 		})
 	}
-	if err := a.Write(&bytes.Buffer{}, "xml"); err == nil || !strings.Contains(err.Error(), `unknown audit format "xml"`) {
+	if err := report.Write(&bytes.Buffer{}, a, "xml"); err == nil || !strings.Contains(err.Error(), `as "xml" (want text, markdown, csv, json or html)`) {
 		t.Errorf("format xml: %v", err)
 	}
 }
@@ -531,7 +535,7 @@ func TestAuditRealLogs(t *testing.T) {
 				}
 			}
 			acc, bad, records := readAcc(t, path, data)
-			a, err := NewAudit(acc, AuditOptions{Strategies: strategies(t, "tf", "minmax"), Bad: bad, Records: records})
+			a, err := New(acc, Options{Strategies: strategies(t, "tf", "minmax"), Bad: bad, Records: records})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -541,7 +545,7 @@ func TestAuditRealLogs(t *testing.T) {
 			if a.OK+a.Warn+a.Risk != len(a.Nodes) {
 				t.Errorf("counts %d+%d+%d != %d nodes", a.OK, a.Warn, a.Risk, len(a.Nodes))
 			}
-			levels := map[AuditLevel]int{}
+			levels := map[Level]int{}
 			for _, n := range a.Nodes {
 				levels[n.Level]++
 				unusable := int64(0)
@@ -571,7 +575,7 @@ func TestAuditRealLogs(t *testing.T) {
 						t.Errorf("%s: outlier %+v: line %d holds %q", n.Name, o, o.Line, recordLines[o.Line])
 					}
 				}
-				if n.Level == AuditOK && n.Batches < stats.DefaultMinBatches {
+				if n.Level == OK && n.Batches < stats.DefaultMinBatches {
 					t.Errorf("%s: %d batches judged ok", n.Name, n.Batches)
 				}
 			}
@@ -612,7 +616,7 @@ func slicesContains(s []string, v string) bool {
 
 func TestAuditJSONRoundTrip(t *testing.T) {
 	var b bytes.Buffer
-	if err := goldenAudit(t).Write(&b, FormatJSON); err != nil {
+	if err := report.Write(&b, goldenAudit(t), report.JSON); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -653,7 +657,7 @@ func BenchmarkAudit(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(8 * records) // the samples audited: a float32 min and max a record
 			for b.Loop() {
-				if _, err := NewAudit(acc, AuditOptions{Strategies: st}); err != nil {
+				if _, err := New(acc, Options{Strategies: st}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,20 +1,20 @@
-package report
+package audit
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
+	"qcal/report"
 	"qcal/stats"
 )
 
 // Heading returns the audit's one-line summary: the verdict, the counts and
 // what was audited.
-func (a *Audit) Heading() string {
+func (a *Report) Heading() string {
 	logs := strings.Join(a.Logs, ", ")
 	if logs == "" {
 		logs = "the log"
@@ -49,8 +49,8 @@ func auditNum(v float64, exact bool) string {
 // StrategiesTable. For programs (exact true, the csv format) min and max
 // have columns of their own, every strategy's range is included, and
 // numbers are written exactly.
-func (a *Audit) Table(exact, short bool) *Table {
-	t := &Table{Header: []string{"#", "node", "verdict", "batches"}}
+func (a *Report) Table(exact, short bool) *report.Table {
+	t := &report.Table{Header: []string{"#", "node", "verdict", "batches"}}
 	right := []bool{true, false, false, true}
 	if exact {
 		t.Header = append(t.Header, "min", "max")
@@ -142,11 +142,11 @@ func (a *Audit) Table(exact, short bool) *Table {
 // StrategiesTable puts the strategies side by side, in node order: each
 // one's range, int8 step and clipped share of batches. It is nil with a
 // single strategy.
-func (a *Audit) StrategiesTable() *Table {
+func (a *Report) StrategiesTable() *report.Table {
 	if len(a.Strategies) < 2 {
 		return nil
 	}
-	t := &Table{Header: []string{"#", "node"}, Right: []bool{true, false}}
+	t := &report.Table{Header: []string{"#", "node"}, Right: []bool{true, false}}
 	for _, s := range a.Strategies {
 		t.Header = append(t.Header, "range ("+s+")", "step", "clip")
 		t.Right = append(t.Right, true, true, true)
@@ -192,8 +192,8 @@ func boundText(n *NodeAudit, v float32, isMin bool, exact bool) string {
 
 // ChangesTable returns the comparison with the other calibration: each
 // node logged by both, the largest relative change first.
-func (a *Audit) ChangesTable(exact bool) *Table {
-	t := &Table{Header: []string{"#", "node", "old min", "old max", "new min", "new max", "Δmin", "Δmax", "change", "drifted"},
+func (a *Report) ChangesTable(exact bool) *report.Table {
+	t := &report.Table{Header: []string{"#", "node", "old min", "old max", "new min", "new max", "Δmin", "Δmax", "change", "drifted"},
 		Right: []bool{true, false, true, true, true, true, true, true, true, false}}
 	if a.Changes == nil {
 		return t
@@ -230,7 +230,7 @@ func auditSigned(v float64, exact bool) string {
 }
 
 // ChangesHeading summarizes the comparison in one line.
-func (a *Audit) ChangesHeading() string {
+func (a *Report) ChangesHeading() string {
 	c := a.Changes
 	if c == nil {
 		return ""
@@ -239,25 +239,27 @@ func (a *Audit) ChangesHeading() string {
 		c.Against, c.Drifted, len(c.Changed), auditPct(c.Drift), len(c.New), len(c.Vanished))
 }
 
-// Write renders the audit: "text" and "markdown" give the heading, the
-// findings table and the comparison; "csv" the findings table alone (exact
-// numbers); "json" the Audit document; "html" the self-contained page
-// (WriteHTML).
-func (a *Audit) Write(w io.Writer, format string) error {
-	switch format {
-	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
-	case FormatCSV:
-		return a.Table(true, false).Write(w, FormatCSV)
-	case FormatHTML:
-		return a.WriteHTML(w, nil)
-	case FormatText, "", FormatMarkdown:
-	default:
-		return fmt.Errorf("unknown audit format %q (want text, markdown, csv, json or html)", format)
+// The audit's forms (report.Write): "text" and "markdown" give the
+// heading, the findings table and the comparison; "csv" the findings table
+// alone (exact numbers); "json" the Report document; "html" the
+// self-contained page (WriteHTML).
+
+// WriteText renders the audit as text.
+func (a *Report) WriteText(w io.Writer) error { return a.writeText(w, false) }
+
+// WriteMarkdown renders the audit as Markdown.
+func (a *Report) WriteMarkdown(w io.Writer) error { return a.writeText(w, true) }
+
+// WriteCSV renders the findings table with exact numbers.
+func (a *Report) WriteCSV(w io.Writer) error { return a.Table(true, false).WriteCSV(w) }
+
+func (a *Report) writeText(w io.Writer, md bool) error {
+	table := func(t *report.Table) error {
+		if md {
+			return t.WriteMarkdown(w)
+		}
+		return t.WriteText(w)
 	}
-	md := format == FormatMarkdown
 	line := func(s string) {
 		if md {
 			s = "**" + s + "**"
@@ -265,13 +267,13 @@ func (a *Audit) Write(w io.Writer, format string) error {
 		fmt.Fprintf(w, "%s\n\n", s)
 	}
 	line(a.Heading())
-	if err := a.Table(false, !md).Write(w, format); err != nil {
+	if err := table(a.Table(false, !md)); err != nil {
 		return err
 	}
 	if st := a.StrategiesTable(); st != nil {
 		fmt.Fprintln(w)
 		line("Strategies side by side, in node order")
-		if err := st.Write(w, format); err != nil {
+		if err := table(st); err != nil {
 			return err
 		}
 	}
@@ -279,7 +281,7 @@ func (a *Audit) Write(w io.Writer, format string) error {
 		// The table has the reasons in a few words; here they are in full.
 		first := true
 		for _, n := range a.Nodes {
-			if n.Level == AuditOK {
+			if n.Level == OK {
 				continue
 			}
 			if first {
@@ -297,7 +299,7 @@ func (a *Audit) Write(w io.Writer, format string) error {
 	}
 	fmt.Fprintln(w)
 	line(a.ChangesHeading())
-	if err := a.ChangesTable(false).Write(w, format); err != nil {
+	if err := table(a.ChangesTable(false)); err != nil {
 		return err
 	}
 	for _, l := range []struct {

@@ -1,4 +1,4 @@
-package report
+package audit
 
 import (
 	"cmp"
@@ -13,37 +13,38 @@ import (
 
 	"qcal/internal/calib"
 	"qcal/internal/tfname"
+	"qcal/report"
 	"qcal/stats"
 )
 
-// AuditLevel is the verdict on a node, or on a whole calibration.
-type AuditLevel int
+// Level is the verdict on a node, or on a whole calibration.
+type Level int
 
-// Audit levels, from good to bad.
+// Report levels, from good to bad.
 const (
-	// AuditOK: nothing in the log suggests the range is wrong.
-	AuditOK AuditLevel = iota
-	// AuditWarn: the range is usable but something deserves a look
+	// OK: nothing in the log suggests the range is wrong.
+	OK Level = iota
+	// Warn: the range is usable but something deserves a look
 	// (outlier batches, too few batches, drift, a node never logged).
-	AuditWarn
-	// AuditRisk: int8 accuracy is likely to suffer, or freezing fails.
-	AuditRisk
+	Warn
+	// Risk: int8 accuracy is likely to suffer, or freezing fails.
+	Risk
 )
 
-func (l AuditLevel) String() string {
+func (l Level) String() string {
 	switch l {
-	case AuditOK:
+	case OK:
 		return "ok"
-	case AuditWarn:
+	case Warn:
 		return "warn"
-	case AuditRisk:
+	case Risk:
 		return "risk"
 	}
-	return fmt.Sprintf("AuditLevel(%d)", int(l))
+	return fmt.Sprintf("Level(%d)", int(l))
 }
 
 // MarshalText writes the level as "ok", "warn" or "risk".
-func (l AuditLevel) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
 // Thresholds of the audit's verdicts (documented in the method notes).
 const (
@@ -77,14 +78,14 @@ const (
 // and where the first was: the calibration pipeline's count.
 type BadRecords = calib.BadRecords
 
-// AuditOptions configure Audit.
-type AuditOptions struct {
+// Options configure Report.
+type Options struct {
 	// Strategies are the strategies to compare; the first is the chosen
 	// one, whose range the verdicts judge. At least one is required.
 	Strategies []stats.Strategy
 	// Graph, when set, adds the graph checks and orders nodes as the
 	// graph does.
-	Graph *AuditGraph
+	Graph *Graph
 	// Convergence tunes the convergence measure (tolerance, bootstrap).
 	Convergence stats.ConvergenceOptions
 	// Bad holds the records the caller skipped, per node.
@@ -101,17 +102,17 @@ type AuditOptions struct {
 	Records int64
 }
 
-// Audit is the audit of one calibration: a finding per node, sorted by
+// Report is the audit of one calibration: a finding per node, sorted by
 // risk, and the comparison with another calibration when asked for.
-type Audit struct {
-	Logs       []string   `json:"logs"`
-	Records    int64      `json:"records"`
-	Graph      string     `json:"graph,omitempty"`
-	Strategies []string   `json:"strategies"`
-	Verdict    AuditLevel `json:"verdict"`
-	OK         int        `json:"ok"`
-	Warn       int        `json:"warn"`
-	Risk       int        `json:"risk"`
+type Report struct {
+	Logs       []string `json:"logs"`
+	Records    int64    `json:"records"`
+	Graph      string   `json:"graph,omitempty"`
+	Strategies []string `json:"strategies"`
+	Verdict    Level    `json:"verdict"`
+	OK         int      `json:"ok"`
+	Warn       int      `json:"warn"`
+	Risk       int      `json:"risk"`
 	// Tolerance, Resamples and Seed are the convergence options used.
 	Tolerance float64 `json:"tolerance"`
 	Resamples int     `json:"resamples"`
@@ -119,8 +120,11 @@ type Audit struct {
 	// Nodes are sorted riskiest first: by level, then by how much outliers
 	// stretch the chosen range, then by number of reasons, then by the
 	// width of the range's bootstrap interval, then by position (Index).
-	Nodes   []*NodeAudit  `json:"nodes"`
-	Changes *AuditChanges `json:"changes,omitempty"`
+	Nodes   []*NodeAudit `json:"nodes"`
+	Changes *Changes     `json:"changes,omitempty"`
+
+	// PagePlots are the plots the HTML page shows (from Plots; nil: none).
+	PagePlots []*Plot `json:"-"`
 
 	acc *stats.Accumulator
 }
@@ -145,16 +149,16 @@ type NodeAudit struct {
 	LastLine  int64  `json:"last_line,omitempty"`
 	// Mins and Maxs describe the per-batch extremes (nil for the side a
 	// node does not log, and for nodes without batches).
-	Mins *AuditSpread `json:"mins,omitempty"`
-	Maxs *AuditSpread `json:"maxs,omitempty"`
+	Mins *Spread `json:"mins,omitempty"`
+	Maxs *Spread `json:"maxs,omitempty"`
 	// Ranges are the ranges under each strategy, the chosen one first.
 	Ranges      []StrategyRange     `json:"ranges,omitempty"`
 	Outliers    []OutlierBatch      `json:"outliers,omitempty"`
-	Stretch     AuditFloat          `json:"outlier_stretch,omitempty"`
+	Stretch     Float               `json:"outlier_stretch,omitempty"`
 	Convergence *ConvergenceFinding `json:"convergence,omitempty"`
 	Bad         *BadRecords         `json:"bad_records,omitempty"`
 	Change      *RangeChange        `json:"change,omitempty"`
-	Level       AuditLevel          `json:"verdict"`
+	Level       Level               `json:"verdict"`
 	Reasons     []string            `json:"reasons"`
 
 	// Flags are the reasons in a few words each, for narrow tables.
@@ -194,15 +198,15 @@ type OutlierBatch struct {
 // ConvergenceFinding is stats.Convergence for the chosen strategy, with
 // the log line of the batch the range was stable after.
 type ConvergenceFinding struct {
-	HalfShift   AuditFloat `json:"half_shift"`
-	MinLo       float64    `json:"min_lo"`
-	MinHi       float64    `json:"min_hi"`
-	MaxLo       float64    `json:"max_lo"`
-	MaxHi       float64    `json:"max_hi"`
-	CIWidth     AuditFloat `json:"ci_width"`
-	StableAfter int        `json:"stable_after"`
-	StableLine  int64      `json:"stable_line,omitempty"`
-	Converged   bool       `json:"converged"`
+	HalfShift   Float   `json:"half_shift"`
+	MinLo       float64 `json:"min_lo"`
+	MinHi       float64 `json:"min_hi"`
+	MaxLo       float64 `json:"max_lo"`
+	MaxHi       float64 `json:"max_hi"`
+	CIWidth     Float   `json:"ci_width"`
+	StableAfter int     `json:"stable_after"`
+	StableLine  int64   `json:"stable_line,omitempty"`
+	Converged   bool    `json:"converged"`
 }
 
 // RangeChange compares a node's chosen range with the other calibration's.
@@ -215,12 +219,12 @@ type RangeChange struct {
 	DeltaMax float64 `json:"delta_max"`
 	// Relative is max(|ΔMin|, |ΔMax|) over the old range's width (+Inf
 	// when that width is 0 and the range moved).
-	Relative AuditFloat `json:"relative"`
-	Drifted  bool       `json:"drifted"`
+	Relative Float `json:"relative"`
+	Drifted  bool  `json:"drifted"`
 }
 
-// AuditChanges is the comparison of the audited calibration with another.
-type AuditChanges struct {
+// Changes is the comparison of the audited calibration with another.
+type Changes struct {
 	Against string  `json:"against"`
 	Drift   float64 `json:"drift"`
 	// Nodes logged by both, in the audit's node order (Index).
@@ -232,16 +236,16 @@ type AuditChanges struct {
 	Drifted  int      `json:"drifted"`
 }
 
-// ChangedNode is one node of AuditChanges.
+// ChangedNode is one node of Changes.
 type ChangedNode struct {
 	Index int    `json:"index"`
 	Name  string `json:"node"`
 	RangeChange
 }
 
-// NewAudit audits the calibration in acc. It computes nothing about ranges
+// New audits the calibration in acc. It computes nothing about ranges
 // itself: the strategies and stats do; it judges what they give.
-func NewAudit(acc *stats.Accumulator, opt AuditOptions) (*Audit, error) {
+func New(acc *stats.Accumulator, opt Options) (*Report, error) {
 	if len(opt.Strategies) == 0 {
 		return nil, fmt.Errorf("audit: no strategy")
 	}
@@ -255,7 +259,7 @@ func NewAudit(acc *stats.Accumulator, opt AuditOptions) (*Audit, error) {
 	if conv.Resamples <= 0 {
 		conv.Resamples = stats.DefaultResamples
 	}
-	a := &Audit{Logs: opt.Logs, Records: opt.Records, Tolerance: conv.Tolerance, Resamples: conv.Resamples,
+	a := &Report{Logs: opt.Logs, Records: opt.Records, Tolerance: conv.Tolerance, Resamples: conv.Resamples,
 		Seed: conv.Seed, acc: acc}
 	for _, s := range opt.Strategies {
 		a.Strategies = append(a.Strategies, s.Name())
@@ -319,11 +323,11 @@ func NewAudit(acc *stats.Accumulator, opt AuditOptions) (*Audit, error) {
 	for _, n := range nodes {
 		n.finish()
 		switch n.Level {
-		case AuditOK:
+		case OK:
 			a.OK++
-		case AuditWarn:
+		case Warn:
 			a.Warn++
-		case AuditRisk:
+		case Risk:
 			a.Risk++
 		}
 		a.Verdict = max(a.Verdict, n.Level)
@@ -347,7 +351,7 @@ func riskOrder(x, y *NodeAudit) int {
 	if c := cmp.Compare(len(y.Reasons), len(x.Reasons)); c != 0 {
 		return c
 	}
-	ci := func(n *NodeAudit) AuditFloat {
+	ci := func(n *NodeAudit) Float {
 		if n.Convergence == nil {
 			return 0
 		}
@@ -359,7 +363,7 @@ func riskOrder(x, y *NodeAudit) int {
 	return cmp.Compare(x.Index, y.Index)
 }
 
-func (n *NodeAudit) flag(l AuditLevel, short, format string, args ...any) {
+func (n *NodeAudit) flag(l Level, short, format string, args ...any) {
 	n.level[l] = append(n.level[l], reason{short, fmt.Sprintf(format, args...)})
 }
 
@@ -367,9 +371,9 @@ type reason struct{ short, long string }
 
 // finish sets the level and the reasons, the worst first.
 func (n *NodeAudit) finish() {
-	n.Level = AuditOK
+	n.Level = OK
 	n.Reasons, n.Flags = []string{}, []string{}
-	for l := AuditRisk; l >= AuditOK; l-- {
+	for l := Risk; l >= OK; l-- {
 		if len(n.level[l]) > 0 {
 			n.Level = max(n.Level, l)
 		}
@@ -388,7 +392,7 @@ func auditWhere(file string, line int64) string {
 	return fmt.Sprintf("%s:%d", file, line)
 }
 
-func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv stats.ConvergenceOptions) *NodeAudit {
+func auditNode(sn *stats.Node, name string, index int, opt *Options, conv stats.ConvergenceOptions) *NodeAudit {
 	n := &NodeAudit{Index: index, Name: name, Depth: -1}
 	g := opt.Graph
 	var gn *graphNode
@@ -407,16 +411,16 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 		if bad.Inverted > 0 {
 			what = append(what, fmt.Sprintf("%d with min > max", bad.Inverted))
 		}
-		n.flag(AuditRisk, "unusable records", "unusable records skipped: %s (first at %s)", strings.Join(what, ", "), auditWhere(bad.File, bad.Line))
+		n.flag(Risk, "unusable records", "unusable records skipped: %s (first at %s)", strings.Join(what, ", "), auditWhere(bad.File, bad.Line))
 	}
 	if sn == nil {
 		switch {
 		case n.Bad != nil:
 			n.Side = stats.Both.String()
-			n.flag(AuditRisk, "no usable record", "no usable record: the range cannot be calibrated")
+			n.flag(Risk, "no usable record", "no usable record: the range cannot be calibrated")
 		case gn != nil:
 			n.Side = stats.Both.String()
-			n.flag(AuditWarn, "never logged", "never logged: stays dynamic (its range is computed per batch at run time); "+
+			n.flag(Warn, "never logged", "never logged: stays dynamic (its range is computed per batch at run time); "+
 				"add it to insert-logging or freeze with -allow-missing")
 		}
 		return n
@@ -436,30 +440,30 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 	if g != nil {
 		switch {
 		case gn == nil:
-			n.flag(AuditRisk, "not in graph", "not in graph %s: freezing fails (TF: Node from log not found in graph); logged from %s",
+			n.flag(Risk, "not in graph", "not in graph %s: freezing fails (TF: Node from log not found in graph); logged from %s",
 				g.Name, auditWhere(sn.File, sn.FirstLine))
 		case sn.Side == stats.Both && !tfname.IsRequantizationRange(gn.op):
-			n.flag(AuditRisk, "not a RequantizationRange", "is a %s node in the graph, not a RequantizationRange: freezing fails", gn.op)
+			n.flag(Risk, "not a RequantizationRange", "is a %s node in the graph, not a RequantizationRange: freezing fails", gn.op)
 		}
 	}
 
 	var mins, maxs []float32
 	if sn.Side != stats.MaxOnly {
 		mins = sn.Mins()
-		n.Mins = newAuditSpread(stats.Describe(mins))
+		n.Mins = newSpread(stats.Describe(mins))
 	}
 	if sn.Side != stats.MinOnly {
 		maxs = sn.Maxs()
-		n.Maxs = newAuditSpread(stats.Describe(maxs))
+		n.Maxs = newSpread(stats.Describe(maxs))
 	}
 	if n.Batches > 1 && (n.Mins == nil || n.Mins.Min == n.Mins.Max) && (n.Maxs == nil || n.Maxs.Min == n.Maxs.Max) {
-		n.flag(AuditWarn, "identical batches", "all %d batches logged the same extremes: the calibration inputs may be one batch repeated", n.Batches)
+		n.flag(Warn, "identical batches", "all %d batches logged the same extremes: the calibration inputs may be one batch repeated", n.Batches)
 	}
 	if gn != nil && fusedRelu(gn.producerOp) && n.Mins != nil && n.Mins.Min < 0 {
 		i := slices.IndexFunc(mins, func(v float32) bool { return v < 0 })
 		f, l := at(i)
-		n.flag(AuditRisk, "Relu but min < 0", "fed by %s (fused Relu, outputs ≥ 0) but logs min %s < 0 at %s: graph and log do not match",
-			gn.producerOp, FormatFloat(mins[i]), auditWhere(f, l))
+		n.flag(Risk, "Relu but min < 0", "fed by %s (fused Relu, outputs ≥ 0) but logs min %s < 0 at %s: graph and log do not match",
+			gn.producerOp, report.FormatFloat(mins[i]), auditWhere(f, l))
 	}
 
 	// Ranges under each strategy.
@@ -479,19 +483,19 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 	}
 	chosen := n.Ranges[0]
 	if chosen.Width == 0 {
-		n.flag(AuditRisk, "zero width", "zero-width range [%s, %s]: int8 step 0, every value maps to one level",
-			FormatFloat(chosen.Min), FormatFloat(chosen.Max))
+		n.flag(Risk, "zero width", "zero-width range [%s, %s]: int8 step 0, every value maps to one level",
+			report.FormatFloat(chosen.Min), report.FormatFloat(chosen.Max))
 	}
 	if chosen.ClipShare > clipWarn {
-		n.flag(AuditWarn, "clips "+auditPct(chosen.ClipShare), "%s clips the extremes of %d of %d batches (%.0f%%)",
+		n.flag(Warn, "clips "+auditPct(chosen.ClipShare), "%s clips the extremes of %d of %d batches (%.0f%%)",
 			chosen.Strategy, chosen.Clipped, n.Batches, 100*chosen.ClipShare)
 	}
 	for _, sp := range []struct {
 		what string
-		s    *AuditSpread
+		s    *Spread
 	}{{"minima", n.Mins}, {"maxima", n.Maxs}} {
 		if sp.s != nil && sp.s.RelIQR > spreadWarn {
-			n.flag(AuditWarn, sp.what+" vary widely", "per-batch %s vary widely: IQR %s of the median", sp.what, auditPct(float64(sp.s.RelIQR)))
+			n.flag(Warn, sp.what+" vary widely", "per-batch %s vary widely: IQR %s of the median", sp.what, auditPct(float64(sp.s.RelIQR)))
 		}
 	}
 
@@ -539,25 +543,25 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 		if stretching && len(keep) > 0 {
 			w := stats.Width(opt.Strategies[0].Range(sn.Subset(keep)))
 			if w > 0 {
-				n.Stretch = AuditFloat(chosen.Width / w)
+				n.Stretch = Float(chosen.Width / w)
 			} else if chosen.Width > 0 {
-				n.Stretch = AuditFloat(math.Inf(1))
+				n.Stretch = Float(math.Inf(1))
 			}
 		}
 		switch {
 		case n.Stretch >= stretchRisk:
-			n.flag(AuditRisk, "stretched "+auditRatio(float64(n.Stretch))+"× by outliers", "%s range stretched %s× by %s (%s): int8 step %s× coarser",
+			n.flag(Risk, "stretched "+auditRatio(float64(n.Stretch))+"× by outliers", "%s range stretched %s× by %s (%s): int8 step %s× coarser",
 				chosen.Strategy, auditRatio(float64(n.Stretch)), auditPlural(len(n.Outliers), "outlier batch", "outlier batches"), desc, auditRatio(float64(n.Stretch)))
 		case n.Stretch >= stretchWarn:
-			n.flag(AuditWarn, "stretched "+auditRatio(float64(n.Stretch))+"× by outliers", "%s range stretched %s× by %s (%s)",
+			n.flag(Warn, "stretched "+auditRatio(float64(n.Stretch))+"× by outliers", "%s range stretched %s× by %s (%s)",
 				chosen.Strategy, auditRatio(float64(n.Stretch)), auditPlural(len(n.Outliers), "outlier batch", "outlier batches"), desc)
 		default:
 			// Clipped outliers: a gross one suggests an unusual input worth
 			// a look; milder ones are the tail of a healthy distribution.
-			level := AuditOK
+			level := OK
 			for _, o := range n.Outliers {
 				if math.Abs(o.ZMin) > grossZ || math.Abs(o.ZMax) > grossZ {
-					level = AuditWarn
+					level = Warn
 				}
 			}
 			n.flag(level, auditPlural(len(n.Outliers), "outlier", "outliers")+" clipped", "%s (%s), clipped by the %s range",
@@ -567,8 +571,8 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 
 	// Convergence of the chosen range.
 	c := stats.Converge(sn, opt.Strategies[0], conv)
-	cf := &ConvergenceFinding{HalfShift: AuditFloat(c.HalfShift), MinLo: c.MinLo, MinHi: c.MinHi, MaxLo: c.MaxLo, MaxHi: c.MaxHi,
-		CIWidth: AuditFloat(c.CIWidth), StableAfter: c.StableAfter, Converged: c.Converged}
+	cf := &ConvergenceFinding{HalfShift: Float(c.HalfShift), MinLo: c.MinLo, MinHi: c.MinHi, MaxLo: c.MaxLo, MaxHi: c.MaxHi,
+		CIWidth: Float(c.CIWidth), StableAfter: c.StableAfter, Converged: c.Converged}
 	_, cf.StableLine = at(c.StableAfter - 1)
 	n.Convergence = cf
 	minBatches := conv.MinBatches
@@ -578,11 +582,11 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 	switch {
 	case chosen.Width == 0:
 	case n.Batches < minBatches:
-		n.flag(AuditWarn, "too few batches", "only %s: too few to judge convergence; log more batches (at least %d)",
+		n.flag(Warn, "too few batches", "only %s: too few to judge convergence; log more batches (at least %d)",
 			auditPlural(n.Batches, "batch", "batches"), minBatches)
 	case !c.Converged:
 		f, l := at(c.StableAfter - 1)
-		n.flag(AuditWarn, "not converged", "not converged: the range moved more than %s of its width in the second half "+
+		n.flag(Warn, "not converged", "not converged: the range moved more than %s of its width in the second half "+
 			"(stable only from batch %d of %d, %s); log more batches", auditPct(conv.Tolerance), c.StableAfter, n.Batches, auditWhere(f, l))
 	}
 	if chosen.Width > 0 && c.CIWidth > ciWarn {
@@ -590,7 +594,7 @@ func auditNode(sn *stats.Node, name string, index int, opt *AuditOptions, conv s
 		if sn.Side == stats.MinOnly || sn.Side == stats.Both && c.MinHi-c.MinLo > c.MaxHi-c.MaxLo {
 			lo, hi, which = c.MinLo, c.MinHi, "min"
 		}
-		n.flag(AuditWarn, "uncertain: CI "+auditPct(c.CIWidth)+" of width", "uncertain range: the 95%% bootstrap interval of the %s, [%s, %s], spans %s of the width",
+		n.flag(Warn, "uncertain: CI "+auditPct(c.CIWidth)+" of width", "uncertain range: the 95%% bootstrap interval of the %s, [%s, %s], spans %s of the width",
 			which, auditNum(lo, false), auditNum(hi, false), auditPct(c.CIWidth))
 	}
 	return n
@@ -638,9 +642,9 @@ func auditPlural(n int, one, many string) string {
 
 // compareAgainst compares each node's chosen range with the other
 // calibration's and flags drifts.
-func compareAgainst(nodes []*NodeAudit, acc *stats.Accumulator, opt *AuditOptions) *AuditChanges {
+func compareAgainst(nodes []*NodeAudit, acc *stats.Accumulator, opt *Options) *Changes {
 	s := opt.Strategies[0]
-	ch := &AuditChanges{Against: opt.AgainstName, Drift: opt.Drift, Changed: []ChangedNode{}, New: []string{}, Vanished: []string{}}
+	ch := &Changes{Against: opt.AgainstName, Drift: opt.Drift, Changed: []ChangedNode{}, New: []string{}, Vanished: []string{}}
 	for _, n := range nodes {
 		cur := acc.Node(n.Name)
 		if cur == nil {
@@ -652,7 +656,7 @@ func compareAgainst(nodes []*NodeAudit, acc *stats.Accumulator, opt *AuditOption
 			continue
 		}
 		if old.Side != cur.Side {
-			n.flag(AuditRisk, "kind changed", "logged as %s here but as %s in %s", cur.Side, old.Side, opt.AgainstName)
+			n.flag(Risk, "kind changed", "logged as %s here but as %s in %s", cur.Side, old.Side, opt.AgainstName)
 			continue
 		}
 		or, nr := s.Range(old), s.Range(cur)
@@ -667,14 +671,14 @@ func compareAgainst(nodes []*NodeAudit, acc *stats.Accumulator, opt *AuditOption
 		}
 		switch w := stats.Width(or); {
 		case w > 0:
-			rc.Relative = AuditFloat(d / w)
+			rc.Relative = Float(d / w)
 		case d > 0:
-			rc.Relative = AuditFloat(math.Inf(1))
+			rc.Relative = Float(math.Inf(1))
 		}
 		rc.Drifted = float64(rc.Relative) > opt.Drift
 		if rc.Drifted {
 			ch.Drifted++
-			n.flag(AuditWarn, "drifted "+auditPct(float64(rc.Relative)), "drifted: the %s range moved %s of its width since %s ([%s, %s] → [%s, %s])",
+			n.flag(Warn, "drifted "+auditPct(float64(rc.Relative)), "drifted: the %s range moved %s of its width since %s ([%s, %s] → [%s, %s])",
 				s.Name(), auditPct(float64(rc.Relative)), opt.AgainstName, auditNum(float64(or.Min), false), auditNum(float64(or.Max), false),
 				auditNum(float64(nr.Min), false), auditNum(float64(nr.Max), false))
 		}
@@ -689,13 +693,13 @@ func compareAgainst(nodes []*NodeAudit, acc *stats.Accumulator, opt *AuditOption
 	return ch
 }
 
-// AuditFloat is a float64 that JSON writes as null when it is infinite or
+// Float is a float64 that JSON writes as null when it is infinite or
 // NaN, which JSON numbers cannot be (a change of a zero-width range is
 // infinitely large).
-type AuditFloat float64
+type Float float64
 
 // MarshalJSON writes f as a JSON number, or null.
-func (f AuditFloat) MarshalJSON() ([]byte, error) {
+func (f Float) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return []byte("null"), nil
@@ -703,19 +707,19 @@ func (f AuditFloat) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
 }
 
-// AuditSpread is stats.Spread as the audit's JSON writes it.
-type AuditSpread struct {
-	N      int        `json:"n"`
-	Min    float64    `json:"min"`
-	Q1     float64    `json:"q1"`
-	Median float64    `json:"median"`
-	Q3     float64    `json:"q3"`
-	Max    float64    `json:"max"`
-	IQR    float64    `json:"iqr"`
-	RelIQR AuditFloat `json:"rel_iqr"` // null: the median is 0
-	MAD    float64    `json:"mad"`
+// Spread is stats.Spread as the audit's JSON writes it.
+type Spread struct {
+	N      int     `json:"n"`
+	Min    float64 `json:"min"`
+	Q1     float64 `json:"q1"`
+	Median float64 `json:"median"`
+	Q3     float64 `json:"q3"`
+	Max    float64 `json:"max"`
+	IQR    float64 `json:"iqr"`
+	RelIQR Float   `json:"rel_iqr"` // null: the median is 0
+	MAD    float64 `json:"mad"`
 }
 
-func newAuditSpread(s stats.Spread) *AuditSpread {
-	return &AuditSpread{N: s.N, Min: s.Min, Q1: s.Q1, Median: s.Median, Q3: s.Q3, Max: s.Max, IQR: s.IQR, RelIQR: AuditFloat(s.RelIQR), MAD: s.MAD}
+func newSpread(s stats.Spread) *Spread {
+	return &Spread{N: s.N, Min: s.Min, Q1: s.Q1, Median: s.Median, Q3: s.Q3, Max: s.Max, IQR: s.IQR, RelIQR: Float(s.RelIQR), MAD: s.MAD}
 }

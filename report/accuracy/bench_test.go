@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func BenchmarkExtractAccuracy(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ExtractAccuracy(bytes.NewReader(data), "bench.log", ExtractOptions{}); err != nil {
+		if _, err := Extract(bytes.NewReader(data), "bench.log", ExtractOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -31,7 +31,7 @@ func BenchmarkExtractAccuracyMetric(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ExtractAccuracy(bytes.NewReader(data), "bench.log", ExtractOptions{Metric: "mAP"}); err != nil {
+		if _, err := Extract(bytes.NewReader(data), "bench.log", ExtractOptions{Metric: "mAP"}); err != nil {
 			b.Fatal(err)
 		}
 	}

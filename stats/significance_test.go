@@ -1,4 +1,4 @@
-package report
+package stats
 
 import (
 	"math"
@@ -20,7 +20,7 @@ func TestWilson(t *testing.T) {
 		{0, 0, 0, 1, 0, "n=0"},
 	}
 	for _, tc := range tests {
-		got := Wilson(tc.k, tc.n, z95)
+		got := Wilson(tc.k, tc.n, Z95)
 		if !near(got.Lo, tc.lo, tc.tol) || !near(got.Hi, tc.hi, tc.tol) {
 			t.Errorf("Wilson(%d, %d) = [%.6f, %.6f], want [%.6f, %.6f] (%s)", tc.k, tc.n, got.Lo, got.Hi, tc.lo, tc.hi, tc.source)
 		}
@@ -71,27 +71,27 @@ func TestNewcombeDiff(t *testing.T) {
 	// φ = (700−75)/√(85·15·75·25) = 0.404226. By hand:
 	// L = 0.10 − √(0.082836² − 2φ·0.082836·0.074548 + 0.074548²) = 0.013821
 	// U = 0.10 + √(0.093045² − 2φ·0.093045·0.056940 + 0.056940²) = 0.187272
-	got := NewcombeDiff(PairedCounts{Both: 70, FP32Only: 15, Int8Only: 5, Neither: 10}, z95)
+	got := NewcombeDiff(PairedCounts{Both: 70, FP32Only: 15, Int8Only: 5, Neither: 10}, Z95)
 	if !near(got.Lo, 0.013821, 5e-6) || !near(got.Hi, 0.187272, 5e-6) {
 		t.Errorf("NewcombeDiff = [%.6f, %.6f], want [0.013821, 0.187272]", got.Lo, got.Hi)
 	}
 	// Perfect agreement: the interval straddles 0.
-	got = NewcombeDiff(PairedCounts{Both: 80, Neither: 20}, z95)
+	got = NewcombeDiff(PairedCounts{Both: 80, Neither: 20}, Z95)
 	if got.Lo > 0 || got.Hi < 0 || got.Hi-got.Lo > 0.05 {
 		t.Errorf("perfect agreement: [%.6f, %.6f]", got.Lo, got.Hi)
 	}
 	// An empty margin (everything right on both sides) has φ = 0.
-	got = NewcombeDiff(PairedCounts{Both: 50}, z95)
+	got = NewcombeDiff(PairedCounts{Both: 50}, Z95)
 	if math.IsNaN(got.Lo) || math.IsNaN(got.Hi) || got.Lo > 0 || got.Hi < 0 {
 		t.Errorf("all right: [%v, %v]", got.Lo, got.Hi)
 	}
-	if got := NewcombeDiff(PairedCounts{}, z95); got != (Interval{-1, 1}) {
+	if got := NewcombeDiff(PairedCounts{}, Z95); got != (Interval{-1, 1}) {
 		t.Errorf("empty table: %v", got)
 	}
 }
 
 func TestZ95(t *testing.T) {
-	if !near(z95, 1.959963984540054, 1e-12) {
-		t.Errorf("z95 = %.15f", z95)
+	if !near(Z95, 1.959963984540054, 1e-12) {
+		t.Errorf("Z95 = %.15f", Z95)
 	}
 }

@@ -1,4 +1,4 @@
-package report
+package audit
 
 import (
 	"cmp"
@@ -9,10 +9,10 @@ import (
 	"qcal/internal/tfpb"
 )
 
-// AuditGraph is what an audit needs to know of the quantized graph a log
+// Graph is what an audit needs to know of the quantized graph a log
 // was recorded from: each node's op, its position and depth, and the op of
 // the node feeding each RequantizationRange (to see a fused Relu).
-type AuditGraph struct {
+type Graph struct {
 	// Name is the graph's file name, for messages.
 	Name  string
 	nodes map[string]*graphNode
@@ -34,10 +34,10 @@ type graphNode struct {
 	producerOp string
 }
 
-// NewAuditGraph indexes g for an audit. name is the graph's file name.
-func NewAuditGraph(g *tfpb.GraphDef, name string) *AuditGraph {
+// NewGraph indexes g for an audit. name is the graph's file name.
+func NewGraph(g *tfpb.GraphDef, name string) *Graph {
 	nodes := g.GetNode()
-	ag := &AuditGraph{Name: name, nodes: make(map[string]*graphNode, len(nodes))}
+	ag := &Graph{Name: name, nodes: make(map[string]*graphNode, len(nodes))}
 	index := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		if _, dup := index[n.GetName()]; !dup {

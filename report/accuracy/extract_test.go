@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ const cocoSummary = ` Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | m
  Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.520
 `
 
-func TestExtractAccuracy(t *testing.T) {
+func TestExtract(t *testing.T) {
 	tests := []struct {
 		name    string
 		log     string
@@ -167,7 +167,7 @@ func TestExtractAccuracy(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			acc, err := ExtractAccuracy(strings.NewReader(tc.log), "x.log", tc.opts)
+			acc, err := Extract(strings.NewReader(tc.log), "x.log", tc.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +188,7 @@ func TestExtractAccuracy(t *testing.T) {
 }
 
 func TestExtractCOCOSkipsMissing(t *testing.T) {
-	acc, err := ExtractAccuracy(strings.NewReader(cocoSummary), "coco.log", ExtractOptions{})
+	acc, err := Extract(strings.NewReader(cocoSummary), "coco.log", ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestExtractErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ExtractAccuracy(strings.NewReader(tc.log), "int8.log", tc.opts)
+			_, err := Extract(strings.NewReader(tc.log), "int8.log", tc.opts)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -266,7 +266,7 @@ func TestExtractGzip(t *testing.T) {
 	zw := gzip.NewWriter(&b)
 	io.WriteString(zw, "Accuracy: 0.7612\n")
 	zw.Close()
-	acc, err := ExtractAccuracy(&b, "x.log.gz", ExtractOptions{})
+	acc, err := Extract(&b, "x.log.gz", ExtractOptions{})
 	if err != nil || !near(acc.Value(), 76.12, 1e-9) {
 		t.Fatalf("got %v, %v", acc, err)
 	}
@@ -277,7 +277,7 @@ func TestExtractGzip(t *testing.T) {
 func TestExtractLongLines(t *testing.T) {
 	long := "__requant_min_max:[" + strings.Repeat("-1.5,", 3<<20/5) + "]"
 	log := "Accuracy: 0.5\n" + long + "\n" + "Processed 100 images. (Top1 accuracy, Top5 accuracy) = (0.5000, 0.9000)\n"
-	acc, err := ExtractAccuracy(strings.NewReader(log), "x.log", ExtractOptions{})
+	acc, err := Extract(strings.NewReader(log), "x.log", ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestExtractStreamsFlat(t *testing.T) {
 	}
 	var peak uint64
 	r := &probe{r: &noisyLog{n: 1_000_000}, every: 10 << 20, peak: &peak}
-	acc, err := ExtractAccuracy(r, "big.log", ExtractOptions{})
+	acc, err := Extract(r, "big.log", ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func FuzzExtractAccuracy(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, log, metric string) {
 		for _, role := range []Role{RoleFP32, RoleInt8} {
-			acc, err := ExtractAccuracy(strings.NewReader(log), "fuzz.log", ExtractOptions{Metric: metric, Role: role})
+			acc, err := Extract(strings.NewReader(log), "fuzz.log", ExtractOptions{Metric: metric, Role: role})
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "fuzz.log") && !strings.HasPrefix(err.Error(), "bad metric name") {
 					t.Fatalf("error without the file name: %v", err)

@@ -1,4 +1,4 @@
-package report
+package audit
 
 import (
 	"bytes"
@@ -14,15 +14,14 @@ import (
 	"unicode/utf8"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"qcal/internal/tfname"
+	"qcal/report"
 )
 
 // Plot defaults.
@@ -41,7 +40,7 @@ const (
 	plotDPI = 96
 )
 
-// PlotOptions tune Audit.Plots. Zero fields take the defaults.
+// PlotOptions tune Report.Plots. Zero fields take the defaults.
 type PlotOptions struct {
 	// PageSize is the number of nodes per box-plot page.
 	PageSize int
@@ -52,20 +51,19 @@ type PlotOptions struct {
 
 // Colours of the audit's plots.
 var (
-	auditInk     = color.RGBA{R: 0x1d, G: 0x23, B: 0x30, A: 0xff}
 	auditMinCol  = color.RGBA{R: 0x3b, G: 0x6e, B: 0xb5, A: 0xff} // per-batch minima
 	auditMaxCol  = color.RGBA{R: 0xd9, G: 0x6c, B: 0x1e, A: 0xff} // per-batch maxima
 	auditMinFill = color.RGBA{R: 0xc9, G: 0xd9, B: 0xf0, A: 0xff}
 	auditMaxFill = color.RGBA{R: 0xf7, G: 0xd8, B: 0xbf, A: 0xff}
 	auditLevels  = [...]color.RGBA{
-		AuditOK:   {R: 0x2e, G: 0x9e, B: 0x62, A: 0xff},
-		AuditWarn: {R: 0xe0, G: 0xa0, B: 0x00, A: 0xff},
-		AuditRisk: {R: 0xc6, G: 0x3a, B: 0x2f, A: 0xff},
+		OK:   {R: 0x2e, G: 0x9e, B: 0x62, A: 0xff},
+		Warn: {R: 0xe0, G: 0xa0, B: 0x00, A: 0xff},
+		Risk: {R: 0xc6, G: 0x3a, B: 0x2f, A: 0xff},
 	}
 	// auditStrategyCols mark the strategies' ranges: the chosen one in
 	// ink, the others in colours far from the boxes'.
 	auditStrategyCols = []color.RGBA{
-		auditInk,
+		report.Ink,
 		{R: 0x8e, G: 0x3c, B: 0xb8, A: 0xff},
 		{R: 0x12, G: 0x8c, B: 0x7e, A: 0xff},
 		{R: 0xc2, G: 0x18, B: 0x5b, A: 0xff},
@@ -73,9 +71,9 @@ var (
 	}
 )
 
-// AuditPlot is one figure of an audit, rendered on demand as SVG or PNG.
+// Plot is one figure of an audit, rendered on demand as SVG or PNG.
 // The bytes depend only on the audit.
-type AuditPlot struct {
+type Plot struct {
 	// Name is the file name without extension: boxes-01, hist-01-N,
 	// width-depth.
 	Name    string
@@ -89,7 +87,7 @@ type AuditPlot struct {
 
 // SVG renders the plot as an SVG document. Shortened node labels carry
 // the full name as a <title>, which viewers show as a tooltip.
-func (ap *AuditPlot) SVG() ([]byte, error) {
+func (ap *Plot) SVG() ([]byte, error) {
 	cv := vgsvg.NewWith(vgsvg.UseWH(ap.w, ap.h))
 	ap.p.Draw(draw.New(cv))
 	var b bytes.Buffer
@@ -100,7 +98,7 @@ func (ap *AuditPlot) SVG() ([]byte, error) {
 }
 
 // PNG renders the plot as a PNG image at 96 dpi.
-func (ap *AuditPlot) PNG() ([]byte, error) {
+func (ap *Plot) PNG() ([]byte, error) {
 	cv := vgimg.NewWith(vgimg.UseWH(ap.w, ap.h), vgimg.UseDPI(plotDPI))
 	ap.p.Draw(draw.New(cv))
 	var b bytes.Buffer
@@ -112,7 +110,7 @@ func (ap *AuditPlot) PNG() ([]byte, error) {
 
 // tooltips adds each shortened label's full name to an SVG as a <title>,
 // which browsers show when the pointer rests on the label.
-func (ap *AuditPlot) tooltips(svg []byte) []byte {
+func (ap *Plot) tooltips(svg []byte) []byte {
 	if len(ap.labels) == 0 {
 		return svg
 	}
@@ -129,7 +127,7 @@ func (ap *AuditPlot) tooltips(svg []byte) []byte {
 // strategy's range marked, a histogram of the per-batch maxima of the
 // riskiest nodes with the strategies' maxima marked, and the chosen
 // range's width against graph depth (or log order without a graph).
-func (a *Audit) Plots(opt PlotOptions) ([]*AuditPlot, error) {
+func (a *Report) Plots(opt PlotOptions) ([]*Plot, error) {
 	if opt.PageSize <= 0 {
 		opt.PageSize = DefaultPlotPage
 	}
@@ -138,7 +136,7 @@ func (a *Audit) Plots(opt PlotOptions) ([]*AuditPlot, error) {
 	}
 	byIndex := slices.Clone(a.Nodes)
 	slices.SortFunc(byIndex, func(x, y *NodeAudit) int { return cmp.Compare(x.Index, y.Index) })
-	var out []*AuditPlot
+	var out []*Plot
 	pages := (len(byIndex) + opt.PageSize - 1) / opt.PageSize
 	for pg := 0; pg < pages; pg++ {
 		nodes := byIndex[pg*opt.PageSize : min(len(byIndex), (pg+1)*opt.PageSize)]
@@ -208,20 +206,10 @@ func shortenName(name string, limit int) string {
 	return string(r[:keep/2]) + "…" + string(r[len(r)-(keep-keep/2):])
 }
 
-func auditFont(size float64) font.Font {
-	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
-}
-
-// newAuditPlot returns a plot with the audit's fonts and colours.
-func newAuditPlot(title string) *plot.Plot {
+// newPlot returns a plot in the reports' plot style at the audit's sizes.
+func newPlot(title string) *plot.Plot {
 	p := plot.New()
-	set := func(s *text.Style, size float64) { s.Font = auditFont(size); s.Color = auditInk }
-	set(&p.Title.TextStyle, 14)
-	set(&p.X.Label.TextStyle, 12)
-	set(&p.Y.Label.TextStyle, 12)
-	set(&p.X.Tick.Label, 10)
-	set(&p.Y.Tick.Label, 10)
-	set(&p.Legend.TextStyle, 10)
+	report.StylePlot(p, report.TextSizes{Title: 14, XLabel: 12, YLabel: 12, XTick: 10, YTick: 10, Legend: 10})
 	p.X.Tick.Marker = plainTicks{}
 	p.Y.Tick.Marker = plainTicks{}
 	p.Title.Text = title
@@ -255,7 +243,7 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 // boxPage draws one page of box plots: a row per node, the first node at
 // the top; in each row the per-batch maxima (upper box) and minima (lower
 // box) and a mark at each strategy's bounds.
-func (a *Audit) boxPage(nodes []*NodeAudit, page, pages, total int) (*AuditPlot, error) {
+func (a *Report) boxPage(nodes []*NodeAudit, page, pages, total int) (*Plot, error) {
 	order := "log order"
 	if a.Graph != "" {
 		order = "graph order"
@@ -264,7 +252,7 @@ func (a *Audit) boxPage(nodes []*NodeAudit, page, pages, total int) (*AuditPlot,
 	if len(nodes) == 1 {
 		title = fmt.Sprintf("Per-batch minima and maxima, node #%d of %d", nodes[0].Index, total)
 	}
-	p := newAuditPlot(title)
+	p := newPlot(title)
 	p.X.Label.Text = "per-batch extreme (lower box: minima, upper box: maxima)"
 	const rowPt = 18.0 // points a row
 	// Blank rows on top for the legend, whose entries are about 12 points
@@ -272,7 +260,7 @@ func (a *Audit) boxPage(nodes []*NodeAudit, page, pages, total int) (*AuditPlot,
 	legendRows := int(math.Ceil(float64(2+len(a.Strategies))*12/rowPt)) + 1
 	rows := len(nodes)
 	h := vg.Points(rowPt*float64(rows+legendRows)) + vg.Points(110)
-	ap := &AuditPlot{Name: fmt.Sprintf("boxes-%02d", page), Title: title, p: p, w: 10 * vg.Inch, h: h, labels: map[string]string{}}
+	ap := &Plot{Name: fmt.Sprintf("boxes-%02d", page), Title: title, p: p, w: 10 * vg.Inch, h: h, labels: map[string]string{}}
 	ap.Caption = fmt.Sprintf("Page %d of %d. Boxes span the quartiles of the per-batch values, with the median inside; "+
 		"whiskers reach the furthest values within 1.5 IQR, dots beyond are outlying batches. "+
 		"Marks: each strategy's range (%s; the first is the chosen one).", page, pages, strings.Join(a.Strategies, ", "))
@@ -350,7 +338,7 @@ func (a *Audit) boxPage(nodes []*NodeAudit, page, pages, total int) (*AuditPlot,
 	p.Legend.Padding = vg.Points(2)
 	p.NominalY(labels...)
 	p.Y.Min, p.Y.Max = -0.7, float64(rows)-0.3+float64(legendRows)
-	p.Y.Tick.Label.Font = auditFont(9)
+	p.Y.Tick.Label.Font = report.PlotFont(9)
 	if lo <= hi {
 		pad := (hi - lo) * 0.03
 		if pad == 0 {
@@ -365,7 +353,7 @@ func (a *Audit) boxPage(nodes []*NodeAudit, page, pages, total int) (*AuditPlot,
 // histogram draws the distribution of one node's per-batch maxima (minima
 // for a min-only node) with each strategy's bound and the outlier batches
 // marked.
-func (a *Audit) histogram(n *NodeAudit, k int) (*AuditPlot, error) {
+func (a *Report) histogram(n *NodeAudit, k int) (*Plot, error) {
 	sn := a.acc.Node(n.Name)
 	vals, what, isMin := sn.Maxs(), "maxima", false
 	if n.Side == "min" {
@@ -373,10 +361,10 @@ func (a *Audit) histogram(n *NodeAudit, k int) (*AuditPlot, error) {
 	}
 	label := nodeLabel(n)
 	title := fmt.Sprintf("%s: per-batch %s (%d batches, %s)", label, what, n.Batches, n.Level)
-	p := newAuditPlot(title)
+	p := newPlot(title)
 	p.X.Label.Text = "per-batch " + strings.TrimSuffix(what, "a") + "um"
 	p.Y.Label.Text = "batches"
-	ap := &AuditPlot{Name: fmt.Sprintf("hist-%02d-node%d", k, n.Index), Title: title, p: p, w: 9 * vg.Inch, h: 4.5 * vg.Inch,
+	ap := &Plot{Name: fmt.Sprintf("hist-%02d-node%d", k, n.Index), Title: title, p: p, w: 9 * vg.Inch, h: 4.5 * vg.Inch,
 		labels: map[string]string{}}
 	if label != n.Name {
 		ap.labels[label] = n.Name
@@ -431,8 +419,8 @@ func (a *Audit) histogram(n *NodeAudit, k int) (*AuditPlot, error) {
 		if err != nil {
 			return nil, err
 		}
-		bar.Color = auditLevels[AuditRisk]
-		bar.LineStyle.Color = auditLevels[AuditRisk]
+		bar.Color = auditLevels[Risk]
+		bar.LineStyle.Color = auditLevels[Risk]
 		p.Add(bar)
 		top = max(top, 1)
 	}
@@ -466,7 +454,7 @@ func (a *Audit) histogram(n *NodeAudit, k int) (*AuditPlot, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.GlyphStyle = draw.GlyphStyle{Color: auditLevels[AuditRisk], Radius: vg.Points(5), Shape: draw.PyramidGlyph{}}
+		s.GlyphStyle = draw.GlyphStyle{Color: auditLevels[Risk], Radius: vg.Points(5), Shape: draw.PyramidGlyph{}}
 		p.Add(s)
 		p.Legend.Add(auditPlural(len(n.Outliers), "outlier batch", "outlier batches"), s)
 	}
@@ -486,9 +474,9 @@ func (a *Audit) histogram(n *NodeAudit, k int) (*AuditPlot, error) {
 // widthPlot draws each node's chosen range width against its graph depth
 // (or its position in the log), coloured by verdict; a log scale is used
 // when the widths span more than a factor of 30.
-func (a *Audit) widthPlot(nodes []*NodeAudit) (*AuditPlot, error) {
+func (a *Report) widthPlot(nodes []*NodeAudit) (*Plot, error) {
 	useDepth := a.Graph != ""
-	pts := map[AuditLevel]plotter.XYs{}
+	pts := map[Level]plotter.XYs{}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var labels plotter.XYLabels
 	for _, n := range nodes {
@@ -505,7 +493,7 @@ func (a *Audit) widthPlot(nodes []*NodeAudit) (*AuditPlot, error) {
 		w := n.Ranges[0].Width
 		pts[n.Level] = append(pts[n.Level], plotter.XY{X: x, Y: w})
 		lo, hi = min(lo, w), max(hi, w)
-		if n.Level == AuditRisk && len(labels.Labels) < 12 {
+		if n.Level == Risk && len(labels.Labels) < 12 {
 			labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: w})
 			labels.Labels = append(labels.Labels, fmt.Sprintf("#%d", n.Index))
 		}
@@ -518,17 +506,17 @@ func (a *Audit) widthPlot(nodes []*NodeAudit) (*AuditPlot, error) {
 		xwhat = "graph depth (longest path from an input, in edges)"
 	}
 	title := fmt.Sprintf("Width of the %s range by %s", a.Strategies[0], map[bool]string{true: "depth", false: "node"}[useDepth])
-	p := newAuditPlot(title)
+	p := newPlot(title)
 	p.X.Label.Text = xwhat
 	p.Y.Label.Text = "range width (max − min)"
-	ap := &AuditPlot{Name: "width-depth", Title: title, p: p, w: 9 * vg.Inch, h: 4.5 * vg.Inch}
+	ap := &Plot{Name: "width-depth", Title: title, p: p, w: 9 * vg.Inch, h: 4.5 * vg.Inch}
 	ap.Caption = "Each dot is a node, coloured by verdict (green ok, amber warn, red risk; risk nodes are labelled with their #)."
 	if lo > 0 && hi/lo > 30 {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Y.Label.Text += ", log scale"
 	}
-	for _, l := range []AuditLevel{AuditOK, AuditWarn, AuditRisk} {
+	for _, l := range []Level{OK, Warn, Risk} {
 		if len(pts[l]) == 0 {
 			continue
 		}
@@ -546,8 +534,8 @@ func (a *Audit) widthPlot(nodes []*NodeAudit) (*AuditPlot, error) {
 			return nil, err
 		}
 		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font = auditFont(9)
-			lb.TextStyle[i].Color = auditLevels[AuditRisk]
+			lb.TextStyle[i].Font = report.PlotFont(9)
+			lb.TextStyle[i].Color = auditLevels[Risk]
 		}
 		lb.Offset = vg.Point{X: vg.Points(5), Y: vg.Points(2)}
 		p.Add(lb)

@@ -1,4 +1,4 @@
-package report
+package accuracy
 
 import (
 	"bytes"
@@ -9,10 +9,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-)
 
-// FormatHTML is the format of a self-contained HTML page.
-const FormatHTML = "html"
+	"qcal/report"
+	"qcal/stats"
+)
 
 // maxClassRows is how many classes the per-class table shows (the ones
 // with the largest drop); the JSON output has them all.
@@ -29,7 +29,7 @@ const (
 // section is one titled table of a comparison.
 type section struct {
 	id, title, caption string
-	table              *Table
+	table              *report.Table
 }
 
 // sections returns the comparison's tables in order: candidates, all
@@ -60,12 +60,12 @@ func (c *Comparison) sections() []section {
 
 // CandidatesTable returns the main table: the baseline, then each
 // candidate with its value, interval, drop and verdict.
-func (c *Comparison) CandidatesTable() *Table {
+func (c *Comparison) CandidatesTable() *report.Table {
 	paired := false
 	for _, m := range c.Candidates {
 		paired = paired || m.Paired != nil
 	}
-	t := &Table{
+	t := &report.Table{
 		Header: []string{"rank", "model", c.Metric, "95% CI", "drop (" + c.Target.Unit() + ")", "verdict"},
 		Right:  []bool{true, false, true, true, true, false},
 	}
@@ -95,14 +95,14 @@ func (c *Comparison) CandidatesTable() *Table {
 	return t
 }
 
-func fmtCI(ci *Interval) string {
+func fmtCI(ci *stats.Interval) string {
 	if ci == nil {
 		return "-"
 	}
 	return fmtInterval(*ci)
 }
 
-func fmtInterval(ci Interval) string {
+func fmtInterval(ci stats.Interval) string {
 	return fmt.Sprintf("[%s, %s]", fmtPct(ci.Lo), fmtPct(ci.Hi))
 }
 
@@ -113,7 +113,7 @@ func (c *Comparison) models() []*Model {
 
 // MetricsTable returns every metric of every model, or nil when no model
 // has more than the compared one.
-func (c *Comparison) MetricsTable() *Table {
+func (c *Comparison) MetricsTable() *report.Table {
 	names := map[string]bool{}
 	more := false
 	for _, m := range c.models() {
@@ -125,7 +125,7 @@ func (c *Comparison) MetricsTable() *Table {
 	if !more {
 		return nil
 	}
-	t := &Table{Header: []string{"metric"}, Right: []bool{false}}
+	t := &report.Table{Header: []string{"metric"}, Right: []bool{false}}
 	for _, m := range c.models() {
 		t.Header = append(t.Header, m.Name)
 		t.Right = append(t.Right, true)
@@ -146,8 +146,8 @@ func (c *Comparison) MetricsTable() *Table {
 
 // PairedTable returns the paired statistics of the paired candidates, or
 // nil when there are none.
-func (c *Comparison) PairedTable() *Table {
-	t := &Table{
+func (c *Comparison) PairedTable() *report.Table {
+	t := &report.Table{
 		Header: []string{"model", "matched", "same top1", "b", "c", "McNemar p", "FP32", "FP32 95% CI", "int8", "int8 95% CI", "drop 95% CI"},
 		Right:  []bool{false, true, true, true, true, true, true, true, true, true, true},
 	}
@@ -223,12 +223,12 @@ func (c *Comparison) classRows() ([]classRow, []*Model) {
 // ClassTable returns up to max classes with the largest drop (max ≤ 0:
 // all), how many it shows and how many there are; nil when no candidate
 // was paired.
-func (c *Comparison) ClassTable(max int) (t *Table, shown, total int) {
+func (c *Comparison) ClassTable(max int) (t *report.Table, shown, total int) {
 	rows, paired := c.classRows()
 	if rows == nil {
 		return nil, 0, 0
 	}
-	t = &Table{Header: []string{"class", "n", "fp32"}, Right: []bool{false, true, true}}
+	t = &report.Table{Header: []string{"class", "n", "fp32"}, Right: []bool{false, true, true}}
 	for _, m := range paired {
 		t.Header = append(t.Header, m.Name, m.Name+" drop")
 		t.Right = append(t.Right, true, true)
@@ -262,27 +262,14 @@ func (c *Comparison) Notes() []string {
 	return ns
 }
 
-// Write renders the comparison as text, markdown, json or html.
-func (c *Comparison) Write(w io.Writer, format string) error {
-	switch format {
-	case FormatText, "":
-		return c.writeText(w)
-	case FormatMarkdown:
-		return c.writeMarkdown(w)
-	case FormatJSON:
-		return c.writeJSON(w)
-	case FormatHTML:
-		return c.WriteHTML(w)
-	}
-	return fmt.Errorf("unknown report format %q (want text, markdown, json or html)", format)
-}
-
 // heading is the first line of text and Markdown output.
 func (c *Comparison) heading() string {
 	return fmt.Sprintf("FP32 vs int8 accuracy: %s in percent; target: %s", c.Metric, c.TargetText())
 }
 
-func (c *Comparison) writeText(w io.Writer) error {
+// WriteText renders the comparison as plain text: the heading, the
+// verdict, the tables and the notes.
+func (c *Comparison) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\n\n%s\n", c.heading(), c.Summary())
 	for _, m := range c.Candidates[1:] {
@@ -290,7 +277,7 @@ func (c *Comparison) writeText(w io.Writer) error {
 	}
 	for _, s := range c.sections() {
 		fmt.Fprintf(&b, "\n%s: %s\n", s.title, strings.ToLower(s.caption[:1])+s.caption[1:])
-		if err := s.table.Write(&b, FormatText); err != nil {
+		if err := s.table.WriteText(&b); err != nil {
 			return err
 		}
 	}
@@ -304,7 +291,8 @@ func (c *Comparison) writeText(w io.Writer) error {
 	return err
 }
 
-func (c *Comparison) writeMarkdown(w io.Writer) error {
+// WriteMarkdown renders the comparison as Markdown.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# FP32 vs int8 accuracy\n\n%s in percent; target: %s.\n\n**%s**\n", c.Metric, c.TargetText(), c.Summary())
 	if len(c.Candidates) > 1 {
@@ -315,7 +303,7 @@ func (c *Comparison) writeMarkdown(w io.Writer) error {
 	}
 	for _, s := range c.sections() {
 		fmt.Fprintf(&b, "\n## %s\n\n%s.\n\n", s.title, s.caption)
-		if err := s.table.Write(&b, FormatMarkdown); err != nil {
+		if err := s.table.WriteMarkdown(&b); err != nil {
 			return err
 		}
 	}
@@ -346,7 +334,7 @@ type jsonInterval struct {
 	Hi num `json:"hi"`
 }
 
-func jsonCI(ci *Interval) *jsonInterval {
+func jsonCI(ci *stats.Interval) *jsonInterval {
 	if ci == nil {
 		return nil
 	}
@@ -373,22 +361,22 @@ type jsonModel struct {
 }
 
 type jsonPaired struct {
-	Matched      int64        `json:"matched"`
-	Counts       PairedCounts `json:"counts"`
-	Agreement    num          `json:"same_top1_percent"`
-	McNemarP     num          `json:"mcnemar_exact_p"`
-	Significant  bool         `json:"significant"`
-	FP32         num          `json:"fp32"`
-	FP32CI       jsonInterval `json:"fp32_ci95"`
-	Int8         num          `json:"int8"`
-	Int8CI       jsonInterval `json:"int8_ci95"`
-	DropCI       jsonInterval `json:"drop_ci95"`
-	DropCIMethod string       `json:"drop_ci_method"`
-	Missing      int64        `json:"fp32_ids_missing"`
-	FirstMissing []string     `json:"first_missing,omitempty"`
-	Extra        int64        `json:"int8_ids_extra"`
-	FirstExtra   []string     `json:"first_extra,omitempty"`
-	Classes      []ClassCount `json:"classes"`
+	Matched      int64              `json:"matched"`
+	Counts       stats.PairedCounts `json:"counts"`
+	Agreement    num                `json:"same_top1_percent"`
+	McNemarP     num                `json:"mcnemar_exact_p"`
+	Significant  bool               `json:"significant"`
+	FP32         num                `json:"fp32"`
+	FP32CI       jsonInterval       `json:"fp32_ci95"`
+	Int8         num                `json:"int8"`
+	Int8CI       jsonInterval       `json:"int8_ci95"`
+	DropCI       jsonInterval       `json:"drop_ci95"`
+	DropCIMethod string             `json:"drop_ci_method"`
+	Missing      int64              `json:"fp32_ids_missing"`
+	FirstMissing []string           `json:"first_missing,omitempty"`
+	Extra        int64              `json:"int8_ids_extra"`
+	FirstExtra   []string           `json:"first_extra,omitempty"`
+	Classes      []ClassCount       `json:"classes"`
 }
 
 func (c *Comparison) jsonModel(m *Model, candidate bool) jsonModel {
@@ -416,7 +404,8 @@ func (c *Comparison) jsonModel(m *Model, candidate bool) jsonModel {
 	return j
 }
 
-func (c *Comparison) writeJSON(w io.Writer) error {
+// WriteJSON renders the comparison as indented JSON, keys sorted.
+func (c *Comparison) WriteJSON(w io.Writer) error {
 	doc := struct {
 		Metric     string      `json:"metric"`
 		Unit       string      `json:"unit"`

@@ -1,4 +1,4 @@
-package report
+package stats
 
 import (
 	"math"
@@ -6,9 +6,9 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// z95 is the standard normal quantile for a two-sided 95% interval,
+// Z95 is the standard normal quantile for a two-sided 95% interval,
 // Φ⁻¹(0.975) = 1.959963984540054.
-var z95 = distuv.UnitNormal.Quantile(0.975)
+var Z95 = distuv.UnitNormal.Quantile(0.975)
 
 // Interval is a closed interval [Lo, Hi].
 type Interval struct {
@@ -16,7 +16,7 @@ type Interval struct {
 }
 
 // Wilson returns the Wilson score interval for k successes in n trials at
-// the confidence level of the normal quantile z (z95 for 95%), as
+// the confidence level of the normal quantile z (Z95 for 95%), as
 // fractions in [0, 1]:
 //
 //	centre    = (p + z²/2n) / (1 + z²/n)
@@ -66,7 +66,7 @@ type PairedCounts struct {
 // N returns the number of paired samples.
 func (p PairedCounts) N() int64 { return p.Both + p.FP32Only + p.Int8Only + p.Neither }
 
-// NewcombeDiff returns the 95% (for z = z95) interval of the paired
+// NewcombeDiff returns the 95% (for z = Z95) interval of the paired
 // difference of proportions p1 − p2 = (b − c)/n, as fractions, by Newcombe's
 // method 10, the square-and-add (hybrid score) interval for paired data
 // (Newcombe, Stat Med 17 (1998) 2635–2650):
