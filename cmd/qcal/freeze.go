@@ -81,16 +81,3 @@ func runFreeze(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.Acc.Len(), *out)
 	return nil
 }
-
-// outputFormat picks the GraphDef format from -format or the output name.
-func outputFormat(flagValue, out string) (graphio.Format, error) {
-	switch flagValue {
-	case "":
-		return graphio.FormatForPath(out), nil
-	case "binary", "pb":
-		return graphio.Binary, nil
-	case "text", "pbtxt":
-		return graphio.Text, nil
-	}
-	return 0, usagef("unknown -format %q (want binary or text)", flagValue)
-}

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -11,74 +10,7 @@ import (
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/insertlogging"
 	"qcal/internal/tfname"
-	"qcal/internal/tfpb"
-	"qcal/report"
 )
-
-// loadGraphArg reads the graph at path, or from stdin when path is "-".
-func loadGraphArg(e *env, path string) (*tfpb.GraphDef, error) {
-	if path != "-" {
-		g, _, err := graphio.Load(path)
-		return g, err
-	}
-	data, err := io.ReadAll(e.stdin)
-	if err != nil {
-		return nil, fmt.Errorf("stdin: %w", err)
-	}
-	g, _, err := graphio.Decode(data, "stdin")
-	return g, err
-}
-
-// checkGraph runs the graph checks every command applies to a graph it
-// reads or writes: errors (missing input nodes, cycles, duplicate names...:
-// graphs TF refuses to run) fail the command when fatal is set, and are
-// warnings otherwise; warnings (TF still runs the graph) are printed.
-func checkGraph(e *env, name string, g *tfpb.GraphDef, fatal bool) error {
-	p := graphinfo.Check(g)
-	if fatal {
-		if err := p.Err(); err != nil {
-			return fmt.Errorf("%s: invalid graph: %w", name, err)
-		}
-	}
-	warnProblems(e, name, p)
-	return nil
-}
-
-// warnProblems prints what graphinfo.Check found as warnings.
-func warnProblems(e *env, name string, p *graphinfo.Problems) {
-	for _, x := range p.Errors {
-		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
-	}
-	for _, x := range p.Warnings {
-		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
-	}
-}
-
-func runSummarize(e *env, args []string) error {
-	fs := newFlags(e, "summarize")
-	format := fs.String("format", "text", "output format: text, json, or tf (exactly what TF's summarize_graph prints, up to its op types line)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one graph file (- for stdin), got %d argument(s)", fs.NArg())
-	}
-	f, err := pickFormat(*format, "", report.SummaryDoc{})
-	if err != nil {
-		return err
-	}
-	path := fs.Arg(0)
-	g, err := loadGraphArg(e, path)
-	if err != nil {
-		return err
-	}
-	s := graphinfo.Summarize(g)
-	warnProblems(e, path, &s.Checks.Problems)
-	if err := report.Write(e.stdout, report.SummaryDoc{Summary: s}, f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
 
 func runInsertLogging(e *env, args []string) error {
 	fs := newFlags(e, "insert-logging")
@@ -187,20 +119,4 @@ func runInsertLogging(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "qcal: logged %d node%s (op %s) into %s\n", len(res.Logged), plural(len(res.Logged)), strings.Join(what, "; "), *out)
 	return nil
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-// shortList joins the first few names, then says how many more there are.
-func shortList(names []string) string {
-	const shown = 5
-	if len(names) <= shown {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:shown], ", "), len(names)-shown)
 }
