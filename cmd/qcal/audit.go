@@ -71,8 +71,8 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if judged := readOpt.Methods[0]; judged.Batch == nil {
-		return usagef("the audit judges per-batch extremes: the first -strategy must be one of %s, got %q", stats.Strategies, judged.Spec)
+	if err := audit.CheckMethods(readOpt.Methods); err != nil {
+		return &usageError{err.Error()}
 	}
 	inputs := append(append(slices.Clone(logs), f.against...), f.graph)
 	if err := graphio.CheckNotInput(f.out, inputs); err != nil {
@@ -95,13 +95,8 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt.Strategies = []stats.Strategy{cur.Methods[0].Batch}
-	for _, m := range cur.Methods[1:] {
-		s, err := cur.NodeStrategy(m)
-		if err != nil {
-			return err
-		}
-		opt.Strategies = append(opt.Strategies, s)
+	if opt.Strategies, err = audit.Strategies(cur); err != nil {
+		return err
 	}
 	opt.Bad, opt.Records = cur.Bad, cur.Counts.Records
 	if len(f.against) > 0 {
