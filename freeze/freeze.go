@@ -10,16 +10,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 	"qcal/stats"
-)
-
-// Op types freeze rewrites.
-const (
-	OpRequantizationRange           = "RequantizationRange"
-	OpRequantizationRangePerChannel = "RequantizationRangePerChannel"
-	OpMin                           = "Min"
-	OpMax                           = "Max"
 )
 
 // Options control Graph.
@@ -108,7 +101,7 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 			len(missing), listSome(missing, 5)))
 	}
 	for _, n := range g.GetNode() {
-		if isRequantRange(n.GetOp()) {
+		if tfname.IsRequantizationRange(n.GetOp()) {
 			if _, ok := want[n.GetName()]; !ok {
 				res.Unlogged = append(res.Unlogged, n.GetName())
 			}
@@ -116,7 +109,7 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 	}
 	if len(res.Unlogged) > 0 {
 		msg := fmt.Sprintf("%d %s node(s) in the graph have no range in the log and stay dynamic: %s",
-			len(res.Unlogged), OpRequantizationRange, listSome(res.Unlogged, 5))
+			len(res.Unlogged), tfname.OpRequantizationRange, listSome(res.Unlogged, 5))
 		if opt.Strict {
 			return nil, fmt.Errorf("%s (-strict)", msg)
 		}
@@ -184,23 +177,19 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 	return res, nil
 }
 
-func isRequantRange(op string) bool {
-	return op == OpRequantizationRange || op == OpRequantizationRangePerChannel
-}
-
 func checkOp(n *tfpb.NodeDef, side stats.Side) error {
 	switch side {
 	case stats.Both:
-		if !isRequantRange(n.GetOp()) {
+		if !tfname.IsRequantizationRange(n.GetOp()) {
 			// TF's message, with the PerChannel variant qcal also accepts.
 			return fmt.Errorf("Node is expected to be a RequantizationRange op: %s, but is: %s", n.GetName(), n.GetOp())
 		}
 	case stats.MinOnly:
-		if n.GetOp() != OpMin {
+		if n.GetOp() != tfname.OpMin {
 			return fmt.Errorf("node %q is logged with __min: but is a %s op, not Min", n.GetName(), n.GetOp())
 		}
 	case stats.MaxOnly:
-		if n.GetOp() != OpMax {
+		if n.GetOp() != tfname.OpMax {
 			return fmt.Errorf("node %q is logged with __max: but is a %s op, not Max", n.GetName(), n.GetOp())
 		}
 	}
@@ -280,7 +269,7 @@ func listSome(names []string, k int) string {
 func suggest(missing []string, g *tfpb.GraphDef) map[string][]string {
 	var cands []string
 	for _, n := range g.GetNode() {
-		if isRequantRange(n.GetOp()) || n.GetOp() == OpMin || n.GetOp() == OpMax {
+		if tfname.IsRequantizationRange(n.GetOp()) || n.GetOp() == tfname.OpMin || n.GetOp() == tfname.OpMax {
 			cands = append(cands, n.GetName())
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/synth"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 	"qcal/stats"
 )
@@ -213,7 +214,7 @@ func TestGraphSynthetic(t *testing.T) {
 	have := map[string]bool{}
 	for _, n := range res.Graph.Node {
 		have[n.GetName()] = true
-		if n.GetOp() == OpRequantizationRange {
+		if n.GetOp() == tfname.OpRequantizationRange {
 			t.Errorf("%s still a RequantizationRange", n.GetName())
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+
+	"qcal/internal/tfname"
 )
 
 const (
@@ -29,7 +31,7 @@ const (
 	// message (__requant_min_max: + two bracketed 64-byte values + CRLF).
 	lookahead = 256
 
-	printSuffix = "__print__"
+	printSuffix = tfname.PrintSuffix
 	requantKey  = "__requant_min_max:"
 	minKey      = "__min:"
 	maxKey      = "__max:"

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -96,15 +95,11 @@ func (d *RangesDoc) Table() *Table {
 	return t
 }
 
-// Write renders the document in the given format (text, markdown, csv, json).
-func (d *RangesDoc) Write(w io.Writer, format string) error {
-	if format == FormatJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
-	}
-	return d.Table().Write(w, format)
-}
+// WriteText, WriteMarkdown and WriteCSV render the document's Table; its
+// JSON form is the document itself.
+func (d *RangesDoc) WriteText(w io.Writer) error     { return d.Table().WriteText(w) }
+func (d *RangesDoc) WriteMarkdown(w io.Writer) error { return d.Table().WriteMarkdown(w) }
+func (d *RangesDoc) WriteCSV(w io.Writer) error      { return d.Table().WriteCSV(w) }
 
 func fmtPtr(v *float32) string {
 	if v == nil {

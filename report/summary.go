@@ -15,14 +15,10 @@ import (
 	"qcal/internal/graphinfo"
 )
 
-// FormatTF is the summary format that prints exactly what TensorFlow's
-// summarize_graph prints on stdout, up to its "Op types used" line.
-const FormatTF = "tf"
-
 // maxListed is how many names a text summary lists before "(and N more)".
 const maxListed = 10
 
-// WriteSummary renders a graph summary:
+// SummaryDoc is a graph summary as a document (Write), rendered as
 //
 //   - "text": summarize_graph's lines in its wording (devices one per line,
 //     where TensorFlow runs them together; invalid inputs listed without
@@ -34,21 +30,18 @@ const maxListed = 10
 //   - "tf": summarize_graph's stdout byte for byte, through "Op types
 //     used" (without its benchmark_model hint); like TensorFlow, it stops
 //     with an error after listing invalid inputs.
-func WriteSummary(w io.Writer, s *graphinfo.Summary, format string) error {
-	switch format {
-	case FormatText, "":
-		return writeSummaryText(w, s)
-	case FormatJSON:
-		data, err := json.MarshalIndent(s, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(data, '\n'))
+type SummaryDoc struct{ Summary *graphinfo.Summary }
+
+// WriteText, WriteJSON and WriteTF render the summary (see SummaryDoc).
+func (d SummaryDoc) WriteText(w io.Writer) error { return writeSummaryText(w, d.Summary) }
+func (d SummaryDoc) WriteTF(w io.Writer) error   { return writeSummaryTF(w, d.Summary) }
+func (d SummaryDoc) WriteJSON(w io.Writer) error {
+	data, err := json.MarshalIndent(d.Summary, "", "  ")
+	if err != nil {
 		return err
-	case FormatTF:
-		return writeSummaryTF(w, s)
 	}
-	return fmt.Errorf("unknown summary format %q (want text, json or tf)", format)
+	_, err = w.Write(append(data, '\n'))
+	return err
 }
 
 // HumanReadableNum formats n as TensorFlow's strings::HumanReadableNum

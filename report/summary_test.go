@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"strings"
 	"testing"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
+	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
 )
 
@@ -32,10 +32,10 @@ func checkGolden(t *testing.T, name string, got []byte) {
 	testutil.Golden(t, filepath.Join("testdata", "summary", name), got)
 }
 
-func render(t *testing.T, s *graphinfo.Summary, format string) []byte {
+func render(t *testing.T, s *graphinfo.Summary, format Format) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := WriteSummary(&b, s, format); err != nil {
+	if err := Write(&b, SummaryDoc{s}, format); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -85,9 +85,9 @@ func TestSummaryGolden(t *testing.T) {
 	for _, tc := range graphs {
 		t.Run(tc.golden, func(t *testing.T) {
 			s := graphinfo.Summarize(tc.load(t))
-			for _, f := range []string{FormatText, FormatTF, FormatJSON} {
+			for _, f := range []Format{Text, TF, JSON} {
 				got := render(t, s, f)
-				checkGolden(t, tc.golden+"."+f+".golden", got)
+				checkGolden(t, tc.golden+"."+string(f)+".golden", got)
 				if again := render(t, s, f); !bytes.Equal(again, got) {
 					t.Errorf("%s output is not deterministic", f)
 				}
@@ -100,7 +100,7 @@ func TestSummaryGolden(t *testing.T) {
 // source prints, for the small linear model (SOURCES.md: 8 nodes, x[-1,4]).
 func TestSummaryTFLines(t *testing.T) {
 	s := graphinfo.Summarize(loadReal(t, "linreg_frozen.pb"))
-	lines := strings.Split(string(render(t, s, FormatTF)), "\n")
+	lines := strings.Split(string(render(t, s, TF)), "\n")
 	if lines[0] != "Found 1 possible inputs: (name=x, type=float(1), shape=[?,4]) " {
 		t.Errorf("inputs line = %q", lines[0])
 	}
@@ -122,7 +122,7 @@ func TestSummaryTFInvalidInputs(t *testing.T) {
 	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{{Name: "a", Op: "Relu", Input: []string{"^gone:0"}, Device: "/cpu:0"}}}
 	s := graphinfo.Summarize(g)
 	var b bytes.Buffer
-	err := WriteSummary(&b, s, FormatTF)
+	err := Write(&b, SummaryDoc{s}, TF)
 	if err == nil || err.Error() != "Invalid graph with inputs referring to nonexistent nodes" {
 		t.Errorf("err = %v", err)
 	}
@@ -132,7 +132,7 @@ func TestSummaryTFInvalidInputs(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("output:\n%q\nwant\n%q", b.String(), want)
 	}
-	text := string(render(t, s, FormatText))
+	text := string(render(t, s, Text))
 	if !strings.Contains(text, "1 nodes assigned to device '/cpu:0'\nInvalid input gone for node a\nOp types used: 1 Relu\n") {
 		t.Errorf("text output:\n%s", text)
 	}
@@ -144,7 +144,7 @@ func TestSummaryTFInvalidInputs(t *testing.T) {
 func TestSummaryJSONKeys(t *testing.T) {
 	for _, g := range []*tfpb.GraphDef{synth.Graph(synth.DemoLayers()), {Node: []*tfpb.NodeDef{{Name: "c", Op: "Const"}}}} {
 		var doc map[string]any
-		if err := json.Unmarshal(render(t, graphinfo.Summarize(g), FormatJSON), &doc); err != nil {
+		if err := json.Unmarshal(render(t, graphinfo.Summarize(g), JSON), &doc); err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"nodes", "functions", "inputs", "variables", "outputs", "op_counts", "const_parameters",
@@ -195,7 +195,7 @@ func TestHumanReadableNum(t *testing.T) {
 }
 
 func TestWriteSummaryUnknownFormat(t *testing.T) {
-	err := WriteSummary(&bytes.Buffer{}, graphinfo.Summarize(&tfpb.GraphDef{}), "yaml")
+	err := Write(&bytes.Buffer{}, SummaryDoc{graphinfo.Summarize(&tfpb.GraphDef{})}, "yaml")
 	if err == nil || !strings.Contains(err.Error(), `"yaml"`) {
 		t.Errorf("err = %v", err)
 	}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/csv"
-	"fmt"
 	"io"
 	"strings"
 
@@ -18,32 +17,16 @@ type Table struct {
 	Right []bool
 }
 
-// Formats a Table can be written in.
-const (
-	FormatText     = "text"
-	FormatMarkdown = "markdown"
-	FormatCSV      = "csv"
-	FormatJSON     = "json"
-)
-
-// Write renders t as text (a boxed table), markdown or csv.
-func (t *Table) Write(w io.Writer, format string) error {
-	switch format {
-	case FormatText, "":
-		return t.writeText(w)
-	case FormatMarkdown:
-		return t.writeMarkdown(w)
-	case FormatCSV:
-		cw := csv.NewWriter(w)
-		if err := cw.Write(t.Header); err != nil {
-			return err
-		}
-		if err := cw.WriteAll(t.Rows); err != nil {
-			return err
-		}
-		return cw.Error()
+// WriteCSV renders t as CSV (encoding/csv): the header, then the rows.
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(t.Header); err != nil {
+		return err
 	}
-	return fmt.Errorf("unknown table format %q (want text, markdown or csv)", format)
+	if err := cw.WriteAll(t.Rows); err != nil {
+		return err
+	}
+	return cw.Error()
 }
 
 func (t *Table) aligns() []tw.Align {
@@ -57,7 +40,8 @@ func (t *Table) aligns() []tw.Align {
 	return a
 }
 
-func (t *Table) writeText(w io.Writer) error {
+// WriteText renders t as a boxed text table (tablewriter).
+func (t *Table) WriteText(w io.Writer) error {
 	tb := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: t.aligns()}),
@@ -71,7 +55,8 @@ func (t *Table) writeText(w io.Writer) error {
 	return tb.Render()
 }
 
-func (t *Table) writeMarkdown(w io.Writer) error {
+// WriteMarkdown renders t as a Markdown table, escaping | and \\.
+func (t *Table) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	row := func(cells []string) {
 		b.WriteString("|")

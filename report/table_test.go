@@ -15,7 +15,7 @@ func TestTableFormats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var b strings.Builder
-		if err := tb.Write(&b, tc.format); err != nil {
+		if err := Write(&b, tb, Format(tc.format)); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != tc.want {
@@ -23,14 +23,14 @@ func TestTableFormats(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	if err := tb.Write(&b, "text"); err != nil {
+	if err := Write(&b, tb, Text); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	if len(lines) != 6 || !strings.Contains(lines[1], "node") || !strings.Contains(lines[3], `a|b\c`) || !strings.HasSuffix(strings.TrimSuffix(lines[3], "│"), "-1.5 ") {
 		t.Errorf("text table:\n%s", b.String())
 	}
-	if err := tb.Write(&b, "xml"); err == nil {
+	if err := Write(&b, tb, "xml"); err == nil {
 		t.Error("unknown format: no error")
 	}
 }
@@ -41,7 +41,7 @@ func TestRangesDoc(t *testing.T) {
 		{Node: "m", Side: stats.MinOnly, Min: -3, Count: 2},
 	})
 	var b strings.Builder
-	if err := d.Write(&b, "json"); err != nil {
+	if err := Write(&b, d, JSON); err != nil {
 		t.Fatal(err)
 	}
 	want := `{

@@ -74,9 +74,3 @@ func ExampleParseHistStrategy() {
 	// vpercentile:100: [0, 500]
 	// true false
 }
-
-func ExampleMapName() {
-	fmt.Println(stats.MapName("resnet_v1_50/conv1/Conv2D__print__"))
-	// Output:
-	// resnet_v1_50/conv1/Conv2D_eightbit_requant_range
-}

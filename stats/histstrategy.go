@@ -63,7 +63,7 @@ func ParseHistStrategy(spec string) (HistStrategy, error) {
 		}
 		return ValuePercentile{P: p}, nil
 	}
-	return nil, fmt.Errorf("unknown histogram strategy %q (known: %s)", spec, HistStrategies)
+	return nil, &UnknownStrategyError{Spec: spec, Values: true}
 }
 
 // IsHistStrategy reports whether spec names a strategy that needs the

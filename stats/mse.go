@@ -4,41 +4,11 @@ import "math"
 
 // MSE is the threshold t that minimises the mean squared error of int8
 // quantization over the histogram, the values of each bin taken as spread
-// evenly over it.
-//
-// The quantizer is TF's SCALED int8 (quant.QuantizeV2, mode SCALED, as in
-// Intel's quantized graphs, TF-FORMATS §6):
-//   - signed values (min < 0): range [-t, t], 255 levels k·Δ for
-//     k = -127..127, Δ = t/127 (qint8 with the symmetric range SCALED uses);
-//   - non-negative values (min ≥ 0): range [0, t], 256 levels k·Δ for
-//     k = 0..255, Δ = t/255 (quint8).
-//
-// Q(x) is x rounded to the nearest level (ties do not matter: they have no
-// width), clamped to the range. Working on |v| (the folded histogram, bin
-// k = [k·w, (k+1)·w) with count n_k; Q is odd, so the error of -x is that
-// of x), the error of t is
-//
-//	E(t) = Σ_k n_k · (1/w) ∫_{bin k} (x - Q(x))² dx
-//
-// which splits into clipping (bins above t: (1/w)∫(x - t)² dx =
-// w²·((k - t/w + ½)² + 1/12)) and rounding (bins below t: the integral of
-// the saw-tooth (x - Q(x))², in closed form F(b) - F(a) with
-// F(x) = Δ³·(q/12 + ((x/Δ - q)³ + 1/8)/3), q = floor(x/Δ + ½)). The
-// candidates are the bin edges t = k·w, k = 1..K+1, K the bin holding
-// max|v|, so no bin straddles t. The least E wins, the smallest t on ties.
-// The range is [0, t] or [-t, t].
-//
-// This follows the method of _compute_amax_mse in NVIDIA/TensorRT
-// tools/pytorch-quantization/pytorch_quantization/calib/histogram.py (least
-// squared error of the fake-quantized histogram) with these differences:
-// bin edges rather than centers as candidates, from the first bin rather
-// than bin 128; TF's SCALED levels; and the error integrated over each bin
-// rather than taken at its center. The center shortcut is biased: when
-// Δ is a multiple of w, every center lies w/2 from a level (with Δ = 2w
-// the error is w²/4 a value instead of Δ²/12 = w²/3), so it favours those
-// thresholds. Cost: clipping sums come from suffix sums in O(1) a
-// candidate; rounding is O(nonzero bins below t), so O(K²) in the worst
-// case (K ≤ 1024).
+// evenly over it, with TF's SCALED levels (k·t/127 for signed values, k·t/255
+// for non-negative ones); candidates are the bin edges, the smallest t wins
+// ties, and the range is [0, t] or [-t, t]. The error's closed form, the
+// differences from pytorch-quantization's _compute_amax_mse and the cost:
+// docs/STRATEGIES.md#mse.
 type MSE struct{}
 
 // Name implements HistStrategy.

@@ -94,7 +94,23 @@ func ParseStrategy(s string, minPercentile, maxPercentile float32) (Strategy, er
 		}
 		return EMA{Alpha: a}, nil
 	}
-	return nil, fmt.Errorf("unknown strategy %q (known: %s)", s, Strategies)
+	return nil, &UnknownStrategyError{Spec: s}
+}
+
+// UnknownStrategyError is ParseStrategy's or ParseHistStrategy's error for
+// a name neither knows (a bad parameter is another error).
+type UnknownStrategyError struct {
+	Spec string
+	// Values reports whether ParseHistStrategy (strategies on tensor
+	// values) returned the error.
+	Values bool
+}
+
+func (e *UnknownStrategyError) Error() string {
+	if e.Values {
+		return fmt.Sprintf("unknown histogram strategy %q (known: %s)", e.Spec, HistStrategies)
+	}
+	return fmt.Sprintf("unknown strategy %q (known: %s)", e.Spec, Strategies)
 }
 
 // TF is TensorFlow's freeze_requantization_ranges rule, bit for bit.

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -267,5 +268,21 @@ func TestOrderKey(t *testing.T) {
 		if math.Float32bits(fromKey(orderKey(v))) != math.Float32bits(v) {
 			t.Errorf("fromKey(orderKey(%v)) = %v", v, fromKey(orderKey(v)))
 		}
+	}
+}
+
+// TestUnknownStrategyError: an unknown name is a typed error, a bad
+// parameter is not, so callers need not match the text.
+func TestUnknownStrategyError(t *testing.T) {
+	var u *UnknownStrategyError
+	if _, err := ParseStrategy("klx", 5, 5); !errors.As(err, &u) || u.Spec != "klx" || u.Values ||
+		err.Error() != `unknown strategy "klx" (known: `+Strategies+`)` {
+		t.Errorf("ParseStrategy(klx) = %v", err)
+	}
+	if _, err := ParseHistStrategy("tf"); !errors.As(err, &u) || u.Spec != "tf" || !u.Values {
+		t.Errorf("ParseHistStrategy(tf) = %v", err)
+	}
+	if _, err := ParseStrategy("ema:2", 5, 5); err == nil || errors.As(err, &u) {
+		t.Errorf("ParseStrategy(ema:2) = %v, want a parameter error", err)
 	}
 }

@@ -9,11 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"qcal/internal/calib"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
-	"qcal/logparse"
 )
 
 func TestAuditUsage(t *testing.T) {
@@ -23,7 +22,8 @@ func TestAuditUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"audit"}, 2, "no calibration log given"},
-		{[]string{"audit", "-strategy", "tf,kl", "x.log"}, 2, `unknown strategy "kl" (known: tf, minmax`},
+		{[]string{"audit", "-strategy", "tf,klx", "x.log"}, 2, `unknown strategy "klx" (known: tf, minmax`},
+		{[]string{"audit", "-strategy", "kl,tf", "x.log"}, 2, `the audit judges per-batch extremes: the first -strategy must be one of tf, minmax`},
 		{[]string{"audit", "-strategy", "percentile", "x.log"}, 2, "needs a parameter"},
 		{[]string{"audit", "-format", "xml", "x.log"}, 2, `unknown -format "xml"`},
 		{[]string{"audit", "-drift", "0", "x.log"}, 2, "-drift must be positive"},
@@ -221,26 +221,144 @@ func TestAuditProgress(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if p := newProgress(w, "x.log", 100); p != nil {
+	if p := newProgress(w); p != nil {
 		t.Error("progress on a pipe")
 	}
-	if p := newProgress(&bytes.Buffer{}, "x.log", 100); p != nil {
+	if p := newProgress(&bytes.Buffer{}); p != nil {
 		t.Error("progress on a buffer")
 	}
-	// On a terminal it redraws one line with the bytes read and the rate.
+	// On a terminal it redraws one line with the bytes read and the rate,
+	// fed by the pipeline as it reads a log.
 	var b bytes.Buffer
-	p := &progress{w: &b, name: "x.log", size: 2 << 20, start: time.Now().Add(-time.Second), last: time.Now().Add(-time.Second)}
 	var log bytes.Buffer
-	for range 2000 {
+	for range 20000 {
 		log.WriteString(";n__print__;__requant_min_max:[-1][1]\n")
 	}
-	rd := logparse.NewReader(&log, "x.log")
-	for rd.Scan() {
-		p.tick(rd)
+	size := int64(log.Len())
+	reports := 0
+	draw := progressBar(&b, 0)
+	_, err = calib.Read([]string{"-"}, calib.Options{Stdin: &log, Methods: tfMethod(t), Progress: func(p calib.Progress) {
+		reports++
+		if !p.Done && p.Size == -1 {
+			p.Size = size // stdin has no size: give the bar one, as a file would
+		}
+		draw(p)
+	}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.done()
+	// 20,000 records are five batches of 4096 items at most, then Done.
+	if reports < 3 {
+		t.Errorf("%d progress reports, want one a batch (5) and one at the end", reports)
+	}
 	s := b.String()
-	if !strings.HasPrefix(s, "\r\033[Kqcal audit: x.log [") || !strings.Contains(s, "MiB read") || !strings.Contains(s, "k records/s") || !strings.HasSuffix(s, "\r\033[K") {
+	if !strings.HasPrefix(s, "\r\033[Kqcal audit: <stdin> [") || !strings.Contains(s, "MiB read") || !strings.Contains(s, " records/s") || !strings.HasSuffix(s, "\r\033[K") {
 		t.Errorf("progress output %q", s)
+	}
+}
+
+func tfMethod(t *testing.T) []calib.Method {
+	t.Helper()
+	m, err := calib.ParseMethods("tf", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestAuditCalibFlags runs the audit with the flags ranges and freeze
+// take, through the same pipeline: a value strategy as a comparison
+// column (its range must be what `qcal ranges` gives), -map, -drop-bad.
+func TestAuditCalibFlags(t *testing.T) {
+	dir := t.TempDir()
+	nodes := []string{"a/Conv2D", "b/Conv2D"}
+	var b strings.Builder
+	for i := 0; i < 12; i++ {
+		b.WriteString(rec(nodes[0]+"_eightbit_requant_range", "0", fmt.Sprint(3+i%4)))
+		b.WriteString(rec(nodes[1]+"_eightbit_requant_range", fmt.Sprint(-2-i%3), "2"))
+	}
+	b.WriteString(rec(nodes[1]+"_eightbit_requant_range", "5", "2")) // inverted: line 25
+	ranges := writeText(t, dir, "ranges.log", b.String())
+	vals, _ := valueLog(nodes, 4, 300, 7)
+	values := writeText(t, dir, "values.log", vals)
+
+	type doc struct {
+		Nodes []struct {
+			Node   string `json:"node"`
+			Ranges []struct {
+				Strategy string  `json:"strategy"`
+				Min      float32 `json:"min"`
+				Max      float32 `json:"max"`
+			} `json:"ranges"`
+			Bad *struct {
+				Inverted int   `json:"inverted"`
+				Line     int64 `json:"line"`
+			} `json:"bad_records"`
+		} `json:"nodes"`
+	}
+	audit := func(args ...string) (doc, string) {
+		t.Helper()
+		code, out, stderr := qcal(t, "", append([]string{"audit", "-format", "json", "-bootstrap", "20"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var d doc
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		return d, stderr
+	}
+	// The KL ranges `qcal ranges` computes from the values alone.
+	code, out, stderr := qcal(t, "", "ranges", "-format", "csv", "-strategy", "kl", values)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	want := map[string][2]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Split(line, ",")
+		want[f[0]] = [2]string{f[2], f[3]}
+	}
+	check := func(d doc, what string) {
+		t.Helper()
+		if len(d.Nodes) != 2 {
+			t.Fatalf("%s: %d nodes, want 2", what, len(d.Nodes))
+		}
+		for _, n := range d.Nodes {
+			if len(n.Ranges) != 2 || n.Ranges[0].Strategy != "tf" || n.Ranges[1].Strategy != "kl" {
+				t.Fatalf("%s: node %s ranges %+v, want tf then kl", what, n.Node, n.Ranges)
+			}
+			got := [2]string{fmt.Sprint(n.Ranges[1].Min), fmt.Sprint(n.Ranges[1].Max)}
+			if w, ok := want[n.Node]; !ok || got != w {
+				t.Errorf("%s: node %s kl range %v, want %v as qcal ranges -strategy kl gives", what, n.Node, got, w)
+			}
+		}
+	}
+	d, _ := audit("-strategy", "tf,kl", ranges, values)
+	check(d, "value strategy")
+	for _, n := range d.Nodes {
+		if bad := n.Bad; (n.Node == nodes[1]+"_eightbit_requant_range") != (bad != nil) || bad != nil && (bad.Inverted != 1 || bad.Line != 25) {
+			t.Errorf("node %s bad records %+v; want b's inverted record at line 25 counted", n.Node, bad)
+		}
+	}
+
+	// -map: the values logged under other names reach the same nodes.
+	renamed := strings.NewReplacer(";a/Conv2D__print__", ";x__print__", ";b/Conv2D__print__", ";y__print__").Replace(vals)
+	mapped := writeText(t, dir, "renamed.log", renamed)
+	mapFile := writeText(t, dir, "names.map", "x "+nodes[0]+"_eightbit_requant_range\ny "+nodes[1]+"_eightbit_requant_range\n")
+	d, _ = audit("-strategy", "tf,kl", "-map", mapFile, ranges, mapped)
+	check(d, "-map")
+	if _, _, stderr := qcal(t, "", "audit", "-strategy", "tf,kl", ranges, mapped); !strings.Contains(stderr, `strategy kl reads logged tensor values, but node "a/Conv2D_eightbit_requant_range" logged none`) {
+		t.Errorf("without -map: %s", stderr)
+	}
+
+	// -drop-bad: the inverted record is skipped, not a finding.
+	d, stderr = audit("-drop-bad", ranges)
+	for _, n := range d.Nodes {
+		if n.Bad != nil {
+			t.Errorf("-drop-bad: node %s still has bad records %+v", n.Node, n.Bad)
+		}
+	}
+	if !strings.Contains(stderr, "qcal: warning: 1 record(s) with NaN/Inf values or min > max skipped (-drop-bad)") {
+		t.Errorf("-drop-bad: stderr %s", stderr)
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"qcal/freeze"
+	"qcal/internal/calib"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
+	"qcal/internal/tfname"
 	"qcal/report"
 )
 
@@ -60,13 +61,13 @@ func runDemo(e *env, args []string) error {
 		return err
 	}
 	// Show the ranges that were frozen, as `qcal ranges` prints them.
-	cal, err := readLogs(&env{stdin: e.stdin, stdout: e.stdout, stderr: discard{}}, []string{logPath}, &calibFlags{strategy: "tf", minPct: 5, maxPct: 5})
+	cal, err := readCalibFlags(&env{stdin: e.stdin, stdout: e.stdout, stderr: discard{}}, []string{logPath}, &calibFlags{strategy: "tf", minPct: 5, maxPct: 5}, calib.FailBad)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\n$ qcal ranges %s\n", logPath)
-	doc := report.NewRangesDoc(cal.methodNames(), cal.logs, cal.counts.Records, cal.ranges(cal.methods[0]))
-	if err := doc.Write(e.stdout, report.FormatText); err != nil {
+	doc := report.NewRangesDoc(cal.MethodNames(), cal.Logs, cal.Counts.Records, cal.Ranges(cal.Methods[0]))
+	if err := report.Write(e.stdout, doc, report.Text); err != nil {
 		return err
 	}
 	g, _, err := graphio.Load(outPath)
@@ -83,7 +84,7 @@ func runDemo(e *env, args []string) error {
 	}
 	left := 0
 	for _, n := range g.GetNode() {
-		if n.GetOp() == freeze.OpRequantizationRange {
+		if n.GetOp() == tfname.OpRequantizationRange {
 			left++
 		}
 	}

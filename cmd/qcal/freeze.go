@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"qcal/freeze"
+	"qcal/internal/calib"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 )
@@ -12,7 +14,7 @@ import (
 func runFreeze(e *env, args []string) error {
 	fs := newFlags(e, "freeze")
 	var cf calibFlags
-	cf.register(fs)
+	cf.register(fs, strategyUsage)
 	graph := fs.String("graph", "", "quantized GraphDef to freeze (binary or text)")
 	var logs listFlag
 	fs.Var(&logs, "log", "calibration log (repeatable; - for stdin; gzip is detected)")
@@ -50,11 +52,12 @@ func runFreeze(e *env, args []string) error {
 	if err := checkGraph(e, *graph, g, true); err != nil {
 		return err
 	}
-	cal, err := readLogs(e, logs, &cf)
+	start := time.Now()
+	cal, err := readCalibFlags(e, logs, &cf, calib.FailBad)
 	if err != nil {
 		return err
 	}
-	res, err := freeze.Graph(g, cal.ranges(cal.methods[0]), freeze.Options{AllowMissing: *allowMissing, Strict: *strict})
+	res, err := freeze.Graph(g, cal.Ranges(cal.Methods[0]), freeze.Options{AllowMissing: *allowMissing, Strict: *strict})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *graph, err)
 	}
@@ -74,20 +77,7 @@ func runFreeze(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cal.summary(e, cf.tfCompat)
-	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.acc.Len(), *out)
+	printSummary(e, cal, cf.tfCompat, start)
+	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.Acc.Len(), *out)
 	return nil
-}
-
-// outputFormat picks the GraphDef format from -format or the output name.
-func outputFormat(flagValue, out string) (graphio.Format, error) {
-	switch flagValue {
-	case "":
-		return graphio.FormatForPath(out), nil
-	case "binary", "pb":
-		return graphio.Binary, nil
-	case "text", "pbtxt":
-		return graphio.Text, nil
-	}
-	return 0, usagef("unknown -format %q (want binary or text)", flagValue)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"qcal/internal/tfname"
 	"strconv"
 	"strings"
 
@@ -156,7 +157,7 @@ func runQuantize(e *env, args []string) error {
 	}
 	ranges := 0
 	for _, n := range res.Graph.Node {
-		if graphinfo.IsRequantizationRange(n.Op) {
+		if tfname.IsRequantizationRange(n.Op) {
 			ranges++
 		}
 	}

@@ -1,31 +1,34 @@
 package main
 
 import (
+	"time"
+
+	"qcal/internal/calib"
 	"qcal/report"
 )
 
 func runRanges(e *env, args []string) error {
 	fs := newFlags(e, "ranges")
 	var cf calibFlags
-	cf.register(fs)
+	cf.register(fs, strategyUsage)
 	format := fs.String("format", "text", "output format: text, markdown, csv or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch *format {
-	case report.FormatText, report.FormatMarkdown, report.FormatCSV, report.FormatJSON:
-	default:
-		return usagef("unknown -format %q (want text, markdown, csv or json)", *format)
+	f, err := pickFormat(*format, "", (*report.RangesDoc)(nil))
+	if err != nil {
+		return err
 	}
-	cal, err := readLogs(e, fs.Args(), &cf)
+	start := time.Now()
+	cal, err := readCalibFlags(e, fs.Args(), &cf, calib.FailBad)
 	if err != nil {
 		return err
 	}
 	var doc *report.RangesDoc
-	for _, m := range cal.methods {
-		d := report.NewRangesDoc(m.name(), cal.logs, cal.counts.Records, cal.ranges(m))
+	for _, m := range cal.Methods {
+		d := report.NewRangesDoc(m.Name(), cal.Logs, cal.Counts.Records, cal.Ranges(m))
 		for i, e := range d.Ranges {
-			if m.hist != nil && cal.hist.Node(e.Node) != nil && (m.batch == nil || cal.acc.Node(e.Node) == nil) {
+			if cal.FromValues(m, e.Node) {
 				d.Ranges[i].Kind = report.KindValues // counted in values, not batches
 			}
 		}
@@ -35,9 +38,9 @@ func runRanges(e *env, args []string) error {
 			doc.Append(d)
 		}
 	}
-	if err := doc.Write(e.stdout, *format); err != nil {
+	if err := report.Write(e.stdout, doc, f); err != nil {
 		return err
 	}
-	cal.summary(e, cf.tfCompat)
+	printSummary(e, cal, cf.tfCompat, start)
 	return nil
 }

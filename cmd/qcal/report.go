@@ -11,6 +11,7 @@ import (
 
 	"qcal/internal/graphio"
 	"qcal/report"
+	"qcal/report/accuracy"
 )
 
 // verdictError is returned by runReport when the best int8 candidate
@@ -28,8 +29,8 @@ func runReport(e *env, args []string) error {
 	metric := fs.String("metric", "", "metric to compare (default: the input's own: top1, accuracy, COCO AP@[.50:.95,all,100]); "+
 		"for other logs the NAME of \"NAME: value\" lines")
 	relative := fs.Bool("relative", false, "measure the drop relative to FP32, (fp32 - int8)/fp32 in percent (Intel Neural Compressor's criterion), not in absolute points")
-	maxDrop := fs.Float64("max-drop", report.DefaultTarget.MaxDrop, "largest drop that passes")
-	warnDrop := fs.Float64("warn-drop", report.DefaultTarget.WarnDrop, "largest drop that warns; a larger one fails (exit status 1)")
+	maxDrop := fs.Float64("max-drop", accuracy.DefaultTarget.MaxDrop, "largest drop that passes")
+	warnDrop := fs.Float64("warn-drop", accuracy.DefaultTarget.WarnDrop, "largest drop that warns; a larger one fails (exit status 1)")
 	format := fs.String("format", "", "output format: text, markdown, json or html (default: from -o's extension, else text)")
 	out := fs.String("o", "-", "output file (- for stdout); written atomically")
 	if err := parseFlags(fs, args); err != nil {
@@ -47,7 +48,7 @@ func runReport(e *env, args []string) error {
 	if math.IsNaN(*maxDrop) || math.IsNaN(*warnDrop) || *maxDrop < 0 || *warnDrop < *maxDrop {
 		return usagef("want 0 ≤ -max-drop ≤ -warn-drop, got %g and %g", *maxDrop, *warnDrop)
 	}
-	f, err := reportFormat(*format, *out)
+	f, err := pickFormat(*format, *out, (*accuracy.Comparison)(nil))
 	if err != nil {
 		return err
 	}
@@ -75,22 +76,22 @@ func runReport(e *env, args []string) error {
 			c.Close()
 		}
 	}()
-	open := func(name, path string) (report.Source, error) {
+	open := func(name, path string) (accuracy.Source, error) {
 		if path == "-" {
-			return report.Source{Name: name, File: "<stdin>", R: e.stdin}, nil
+			return accuracy.Source{Name: name, File: "<stdin>", R: e.stdin}, nil
 		}
 		fh, err := os.Open(path)
 		if err != nil {
-			return report.Source{}, err
+			return accuracy.Source{}, err
 		}
 		closers = append(closers, fh)
-		return report.Source{Name: name, File: path, R: fh}, nil
+		return accuracy.Source{Name: name, File: path, R: fh}, nil
 	}
 	base, err := open("fp32", *fp32)
 	if err != nil {
 		return err
 	}
-	var cands []report.Source
+	var cands []accuracy.Source
 	for i, path := range files {
 		s, err := open(names[i], path)
 		if err != nil {
@@ -98,13 +99,13 @@ func runReport(e *env, args []string) error {
 		}
 		cands = append(cands, s)
 	}
-	c, err := report.Compare(base, cands, report.Options{Metric: *metric,
-		Target: report.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}})
+	c, err := accuracy.Compare(base, cands, accuracy.Options{Metric: *metric,
+		Target: accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}})
 	if err != nil {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := c.Write(&buf, f); err != nil {
+	if err := report.Write(&buf, c, f); err != nil {
 		return err
 	}
 	if *out == "-" {
@@ -116,7 +117,7 @@ func runReport(e *env, args []string) error {
 			return err
 		}
 	}
-	if c.Verdict() == report.Fail {
+	if c.Verdict() == accuracy.Fail {
 		if *out != "-" {
 			fmt.Fprintf(e.stderr, "qcal: wrote %s\n", *out)
 		}
@@ -126,27 +127,6 @@ func runReport(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "qcal: wrote %s: %s\n", *out, c.Summary())
 	}
 	return nil
-}
-
-// reportFormat picks the output format from -format or -o's extension.
-func reportFormat(flagValue, out string) (string, error) {
-	switch flagValue {
-	case report.FormatText, report.FormatMarkdown, report.FormatJSON, report.FormatHTML:
-		return flagValue, nil
-	case "md":
-		return report.FormatMarkdown, nil
-	case "":
-		switch strings.ToLower(filepath.Ext(out)) {
-		case ".html", ".htm":
-			return report.FormatHTML, nil
-		case ".json":
-			return report.FormatJSON, nil
-		case ".md", ".markdown":
-			return report.FormatMarkdown, nil
-		}
-		return report.FormatText, nil
-	}
-	return "", usagef("unknown -format %q (want text, markdown, json or html)", flagValue)
 }
 
 // candidateNames splits each -int8 value into a name and a file. A value

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"qcal/report"
 )
 
 // env is what a command gets from the process: its standard streams.
@@ -132,6 +134,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return &usageError{err.Error()}
 	}
 	return nil
+}
+
+// pickFormat picks a command's output format from -format or the output
+// file's name among the formats doc renders (report.PickFormat); a bad
+// -format is a usage error.
+func pickFormat(flagValue, out string, doc any) (report.Format, error) {
+	f, err := report.PickFormat(flagValue, out, report.Formats(doc))
+	if err != nil {
+		return "", &usageError{err.Error()}
+	}
+	return f, nil
 }
 
 // listFlag is a repeatable string flag.

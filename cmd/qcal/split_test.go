@@ -39,6 +39,10 @@ func TestSplitReadingIsInvisible(t *testing.T) {
 		{"ranges", badLog},
 		{"ranges", "-drop-bad", "-format", "csv", badLog},
 		{"ranges", "-format", "csv", "-strategy", "kl,mse", valueLogPath},
+		// The audit reads through the same pipeline, keeping every line and
+		// counting bad records per node.
+		{"audit", "-format", "json", "-bootstrap", "20", filepath.Join(dir, "noisy.log")},
+		{"audit", "-format", "json", "-bootstrap", "20", badLog},
 	}
 	// A real log with joined lines, when ../shared is there.
 	if real := filepath.Join("..", "..", "..", "shared", "realdata", "calib_logs", "inceptionv4_min_max_log.txt"); fileExists(real) {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"qcal/internal/calib"
 	"qcal/internal/exec"
 	"slices"
 	"strings"
+	"time"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -95,7 +97,7 @@ func runTransform(e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "qcal: warning: %s: error ignored (ignore_errors=true), graph passed on unchanged: %v\n", r.Step.Name, r.Ignored)
 		}
 		for i, n := range r.Notes {
-			if i == maxShown {
+			if i == maxNotes {
 				fmt.Fprintf(e.stderr, "qcal: %s: (and %d more notes)\n", r.Step.Name, len(r.Notes)-i)
 				break
 			}
@@ -137,11 +139,16 @@ func splitNames(s string) []string {
 type logRanges struct{ e *env }
 
 func (r logRanges) ReadRanges(path string, minPct, maxPct float32) ([]stats.Range, error) {
+	start := time.Now()
 	cf := calibFlags{strategy: "tf", minPct: float64(minPct), maxPct: float64(maxPct)}
-	cal, err := readLogs(r.e, []string{path}, &cf)
+	cal, err := readCalibFlags(r.e, []string{path}, &cf, calib.FailBad)
 	if err != nil {
 		return nil, err
 	}
-	cal.summary(r.e, false)
-	return cal.ranges(cal.methods[0]), nil
+	printSummary(r.e, cal, false, start)
+	return cal.Ranges(cal.Methods[0]), nil
 }
+
+// maxNotes is how many notes of one transform are printed before the rest
+// are counted.
+const maxNotes = 5

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"qcal/internal/synth"
+	"qcal/internal/tfname"
 	"qcal/quant"
 	"qcal/report"
 	"qcal/stats"
@@ -91,7 +92,7 @@ func TestValueStrategies(t *testing.T) {
 			h := stats.NewHistogram()
 			h.AddSlice(vals[n])
 			lo, hi := hs.Range(h)
-			key := spec + " " + n + stats.RequantRangeSuffix
+			key := spec + " " + n + tfname.RequantRangeSuffix
 			if g, ok := got[key]; !ok || g != [2]float32{lo, hi} {
 				t.Errorf("%s: qcal %v, direct %v", key, g, [2]float32{lo, hi})
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"qcal/internal/tfname"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -108,7 +109,7 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 		nd := &node{def: n}
 		nd.kernel, _ = kernels.Lookup(n.GetOp())
 		for _, s := range n.GetInput() {
-			in, ok := graphinfo.ParseInput(s)
+			in, ok := tfname.ParseInput(s)
 			if !ok {
 				return nil, fmt.Errorf("%s: node %q: malformed input %q", name, n.GetName(), s)
 			}
@@ -310,7 +311,7 @@ type plan struct {
 }
 
 func (gr *Graph) tensorRef(s string) (ref, error) {
-	in, ok := graphinfo.ParseInput(s)
+	in, ok := tfname.ParseInput(s)
 	if !ok || in.Control {
 		return ref{}, fmt.Errorf("malformed tensor name %q", s)
 	}

@@ -2,8 +2,8 @@ package exec
 
 import (
 	"fmt"
+	"qcal/internal/tfname"
 
-	"qcal/internal/graphinfo"
 	"qcal/internal/tfpb"
 )
 
@@ -21,7 +21,7 @@ func Prune(g *tfpb.GraphDef, outputs []string) (*tfpb.GraphDef, error) {
 	keep := make([]bool, len(g.GetNode()))
 	var stack []int
 	for _, o := range outputs {
-		in, ok := graphinfo.ParseInput(o)
+		in, ok := tfname.ParseInput(o)
 		if !ok || in.Control {
 			return nil, fmt.Errorf("malformed output name %q", o)
 		}
@@ -38,7 +38,7 @@ func Prune(g *tfpb.GraphDef, outputs []string) (*tfpb.GraphDef, error) {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		for _, s := range g.GetNode()[i].GetInput() {
-			j, ok := byName[graphinfo.NodeName(s)]
+			j, ok := byName[tfname.NodeName(s)]
 			if ok && !keep[j] {
 				keep[j] = true
 				stack = append(stack, j)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -161,10 +162,10 @@ func Check(g *tfpb.GraphDef) *Problems {
 	for i, n := range nodes {
 		inControl, orderReported := false, false
 		for _, in := range n.GetInput() {
-			pi, ok := ParseInput(in)
+			pi, ok := tfname.ParseInput(in)
 			if !ok {
 				p.errorf(KindBadInput, []string{n.GetName()}, "node %s: input %q is not name, name:N or ^name", nodeLabel(g, i), in)
-				if j, ok := byName[NodeName(in)]; ok {
+				if j, ok := byName[tfname.NodeName(in)]; ok {
 					consumed[j] = true
 				}
 				continue
@@ -271,7 +272,7 @@ func edges(g *tfpb.GraphDef, byName map[string]int) [][]int {
 	in := make([][]int, len(nodes))
 	for i, n := range nodes {
 		for _, s := range n.GetInput() {
-			j, ok := byName[NodeName(s)]
+			j, ok := byName[tfname.NodeName(s)]
 			if !ok || isLoopBackEdge(nodes[j].GetOp()) {
 				continue
 			}

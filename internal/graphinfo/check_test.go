@@ -8,40 +8,6 @@ import (
 	"qcal/internal/tfpb"
 )
 
-func TestParseInput(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Input
-		ok   bool
-	}{
-		{"a", Input{Node: "a"}, true},
-		{"a/b:2", Input{Node: "a/b", Index: 2}, true},
-		{"^a", Input{Node: "a", Control: true}, true},
-		{"a:0", Input{Node: "a"}, true},
-		{"", Input{}, false},
-		{"^", Input{}, false},
-		{":1", Input{}, false},
-		{"a:", Input{}, false},
-		{"a:x", Input{}, false},
-		{"a:-1", Input{}, false},
-		{"a:+1", Input{}, false},
-		{"a:1:2", Input{}, false},
-		{"^a:1", Input{}, false},
-		{"a:99999999999", Input{}, false},
-	}
-	for _, tc := range tests {
-		got, ok := ParseInput(tc.in)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("ParseInput(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-	for in, want := range map[string]string{"a": "a", "^a": "a", "a:1": "a", "^a:1:2": "a", "": ""} {
-		if got := NodeName(in); got != want {
-			t.Errorf("NodeName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // problem finds the first problem of a kind.
 func problem(ps []Problem, kind string) *Problem {
 	for i := range ps {

@@ -1,6 +1,7 @@
 package graphinfo
 
 import (
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -50,7 +51,7 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 			if i >= len(n.GetInput()) {
 				return nil
 			}
-			n = byName[NodeName(n.GetInput()[i])]
+			n = byName[tfname.NodeName(n.GetInput()[i])]
 			if n.GetOp() != "Identity" {
 				return n
 			}

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -91,7 +92,7 @@ func SortByExecutionOrder(g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		for _, in := range ins {
-			j, ok := index[NodeName(in)]
+			j, ok := index[tfname.NodeName(in)]
 			if !ok {
 				return nil, fmt.Errorf("Node '%s': Unknown input node '%s'", nd.GetName(), in)
 			}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -136,10 +137,6 @@ type Checks struct {
 	Depth int `json:"depth"`
 }
 
-// PrintSuffix ends the name of the Print node insert_logging adds for a
-// node: NAME + PrintSuffix.
-const PrintSuffix = "__print__"
-
 // Summarize describes g.
 func Summarize(g *tfpb.GraphDef) *Summary {
 	nodes := g.GetNode()
@@ -159,7 +156,7 @@ func Summarize(g *tfpb.GraphDef) *Summary {
 	for _, n := range nodes {
 		names[n.GetName()] = true
 		for _, in := range n.GetInput() {
-			consumed[NodeName(in)] = true
+			consumed[tfname.NodeName(in)] = true
 		}
 	}
 	for _, n := range nodes {
@@ -185,8 +182,8 @@ func Summarize(g *tfpb.GraphDef) *Summary {
 			if strings.HasPrefix(in, "^") {
 				s.ControlEdges++
 			}
-			if !names[NodeName(in)] {
-				s.InvalidInputs = append(s.InvalidInputs, InvalidInput{n.GetName(), NodeName(in)})
+			if !names[tfname.NodeName(in)] {
+				s.InvalidInputs = append(s.InvalidInputs, InvalidInput{n.GetName(), tfname.NodeName(in)})
 			}
 		}
 		if d := n.GetDevice(); d != "" {
@@ -263,7 +260,7 @@ func QuantKind(op string) string {
 		return "dequantize"
 	case "Requantize", "RequantizePerChannel":
 		return "requantize"
-	case "RequantizationRange", "RequantizationRangePerChannel":
+	case tfname.OpRequantizationRange, tfname.OpRequantizationRangePerChannel:
 		return "requantization_range"
 	}
 	if strings.HasPrefix(op, "Quantized") {
@@ -272,18 +269,12 @@ func QuantKind(op string) string {
 	return ""
 }
 
-// IsRequantizationRange reports whether op computes a requantization range
-// at run time.
-func IsRequantizationRange(op string) bool {
-	return op == "RequantizationRange" || op == "RequantizationRangePerChannel"
-}
-
 // PrintOf returns the Print node insert_logging added for the node named
-// name, or nil: a node named name+PrintSuffix whose op is Print and whose
+// name, or nil: a node named name+tfname.PrintSuffix whose op is Print and whose
 // first input names name.
 func PrintOf(byName map[string]*tfpb.NodeDef, name string) *tfpb.NodeDef {
-	p := byName[name+PrintSuffix]
-	if p == nil || p.GetOp() != "Print" || len(p.GetInput()) == 0 || NodeName(p.GetInput()[0]) != name {
+	p := byName[name+tfname.PrintSuffix]
+	if p == nil || p.GetOp() != "Print" || len(p.GetInput()) == 0 || tfname.NodeName(p.GetInput()[0]) != name {
 		return nil
 	}
 	return p
@@ -312,7 +303,7 @@ func quantization(g *tfpb.GraphDef) Quantization {
 			q.Ops[op]++
 			q.Kinds[k]++
 		}
-		if IsRequantizationRange(op) {
+		if tfname.IsRequantizationRange(op) {
 			r := RangeNode{Name: name, Op: op, Status: StatusDynamic}
 			if PrintOf(byName, name) != nil {
 				r.Status = StatusLogged
@@ -325,7 +316,7 @@ func quantization(g *tfpb.GraphDef) Quantization {
 		if op == "Print" {
 			p := PrintNode{Name: name}
 			if len(n.GetInput()) > 0 {
-				p.Logs = NodeName(n.GetInput()[0])
+				p.Logs = tfname.NodeName(n.GetInput()[0])
 			}
 			p.Message = string(n.GetAttr()["message"].GetS())
 			q.Prints = append(q.Prints, p)
@@ -347,7 +338,7 @@ func quantization(g *tfpb.GraphDef) Quantization {
 }
 
 // order reports whether g's node order is topological and the length in
-// nodes of its longest chain of inputs.
+// nodes of its longest chain of inputs (loop back edges left out).
 func order(g *tfpb.GraphDef) (topological bool, depth int) {
 	nodes := g.GetNode()
 	byName := make(map[string]int, len(nodes))
@@ -365,32 +356,10 @@ func order(g *tfpb.GraphDef) (topological bool, depth int) {
 			}
 		}
 	}
-	// Longest path by Kahn's algorithm over producer → consumer edges.
-	succ := make([][]int, len(nodes))
-	pending := make([]int, len(nodes))
-	for v, producers := range in {
-		pending[v] = len(producers)
-		for _, u := range producers {
-			succ[u] = append(succ[u], v)
-		}
-	}
-	level := make([]int, len(nodes))
-	var queue []int
-	for v := range nodes {
-		if pending[v] == 0 {
-			queue = append(queue, v)
-			level[v] = 1
-		}
-	}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		depth = max(depth, level[u])
-		for _, v := range succ[u] {
-			level[v] = max(level[v], level[u]+1)
-			if pending[v]--; pending[v] == 0 {
-				queue = append(queue, v)
-			}
+	nodeDepth := tfname.Depths(nodes, func(n *tfpb.NodeDef) bool { return isLoopBackEdge(n.GetOp()) })
+	for _, d := range nodeDepth {
+		if d >= 0 { // counted in nodes, not edges; nodes on or behind a cycle left out
+			depth = max(depth, d+1)
 		}
 	}
 	return topological, depth

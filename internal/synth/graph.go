@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -21,7 +22,7 @@ type Layer struct {
 }
 
 // RequantRange returns the name of the layer's RequantizationRange node.
-func (l Layer) RequantRange() string { return l.Name + "_eightbit_requant_range" }
+func (l Layer) RequantRange() string { return l.Name + tfname.RequantRangeSuffix }
 
 // DemoLayers is the built-in example: a small ResNet-like stack with the
 // names TensorFlow's slim ResNet-50 uses.
@@ -85,7 +86,7 @@ func Graph(layers []Layer) *tfpb.GraphDef {
 				"strides": intsAttr(1, 1, 1, 1), "dilations": intsAttr(1, 1, 1, 1), "padding": strAttr("SAME"),
 			}})
 		rr := l.RequantRange()
-		b.add(&tfpb.NodeDef{Name: rr, Op: "RequantizationRange", Input: []string{conv, conv + ":1", conv + ":2"},
+		b.add(&tfpb.NodeDef{Name: rr, Op: tfname.OpRequantizationRange, Input: []string{conv, conv + ":1", conv + ":2"},
 			Attr: map[string]*tfpb.AttrValue{"Tinput": typeAttr(tfpb.DataType_DT_QINT32)}})
 		rq := l.Name + "_eightbit_requantize"
 		b.add(&tfpb.NodeDef{Name: rq, Op: "Requantize", Input: []string{conv, conv + ":1", conv + ":2", rr, rr + ":1"},

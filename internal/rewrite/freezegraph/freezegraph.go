@@ -3,13 +3,13 @@ package freezegraph
 import (
 	"errors"
 	"fmt"
+	"qcal/internal/tfname"
 	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/checkpoint"
-	"qcal/internal/graphinfo"
 	"qcal/internal/tfpb"
 )
 
@@ -133,7 +133,7 @@ func Freeze(g *tfpb.GraphDef, vars Variables, o Options) (*Result, error) {
 			continue
 		}
 		for _, in := range n.GetInput() {
-			pi, ok := graphinfo.ParseInput(in)
+			pi, ok := tfname.ParseInput(in)
 			if !ok {
 				return nil, fmt.Errorf("node %q: input %q is not name, name:N or ^name", n.GetName(), in)
 			}
@@ -279,7 +279,7 @@ func reachable(nodes []*tfpb.NodeDef, byName map[string]int, outputs []string) (
 		n := nodes[work[len(work)-1]]
 		work = work[:len(work)-1]
 		for _, in := range n.GetInput() {
-			if err := visit(n, graphinfo.NodeName(in), "input"); err != nil {
+			if err := visit(n, tfname.NodeName(in), "input"); err != nil {
 				return nil, err
 			}
 		}
@@ -373,7 +373,7 @@ func copyClass(m, n *tfpb.NodeDef) {
 
 func firstInputIs(n *tfpb.NodeDef, name string) bool {
 	in := n.GetInput()
-	return len(in) > 0 && graphinfo.NodeName(in[0]) == name && !strings.HasPrefix(in[0], "^")
+	return len(in) > 0 && tfname.NodeName(in[0]) == name && !strings.HasPrefix(in[0], "^")
 }
 
 // gatherV2 rewrites ResourceGather into GatherV2 plus its axis Const

@@ -1,7 +1,7 @@
 package freezegraph
 
 import (
-	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
@@ -32,7 +32,7 @@ func saverKeys(nodes []*tfpb.NodeDef, byName map[string]int) (keys map[string]st
 			consumers = map[int][]use{}
 			for i, c := range nodes {
 				for _, in := range c.GetInput() {
-					if pi, ok := graphinfo.ParseInput(in); ok && !pi.Control {
+					if pi, ok := tfname.ParseInput(in); ok && !pi.Control {
 						if j, ok := byName[pi.Node]; ok {
 							consumers[j] = append(consumers[j], use{i, pi.Index})
 						}
@@ -69,7 +69,7 @@ func assignedVariables(nodes []*tfpb.NodeDef, consumers map[int][]use, i, depth 
 	switch n.GetOp() {
 	case "Assign", "AssignVariableOp":
 		if len(n.GetInput()) > 0 {
-			return []string{graphinfo.NodeName(n.GetInput()[0])}
+			return []string{tfname.NodeName(n.GetInput()[0])}
 		}
 	case "Identity":
 		if depth > 8 {
@@ -87,7 +87,7 @@ func assignedVariables(nodes []*tfpb.NodeDef, consumers map[int][]use, i, depth 
 // constStrings returns the string_val of the DT_STRING Const that input
 // names, or nil.
 func constStrings(nodes []*tfpb.NodeDef, byName map[string]int, input string) []string {
-	j, ok := byName[graphinfo.NodeName(input)]
+	j, ok := byName[tfname.NodeName(input)]
 	if !ok || nodes[j].GetOp() != "Const" {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"qcal/internal/exec"
+	"qcal/internal/tfname"
 	"slices"
 	"testing"
 
@@ -46,7 +47,7 @@ func (arithEvaluator) Evaluate(g *tfpb.GraphDef, fetch []string) ([]*tfpb.Tensor
 		}
 		var args []val
 		for _, in := range dataInputs(n) {
-			a, ok := vals[graphinfo.NodeName(in)]
+			a, ok := vals[tfname.NodeName(in)]
 			if !ok {
 				return nil, fmt.Errorf("node %q: input %q not computed", n.GetName(), in)
 			}
@@ -96,7 +97,7 @@ func (arithEvaluator) Evaluate(g *tfpb.GraphDef, fetch []string) ([]*tfpb.Tensor
 	}
 	var out []*tfpb.TensorProto
 	for _, f := range fetch {
-		p, ok := graphinfo.ParseInput(f)
+		p, ok := tfname.ParseInput(f)
 		if !ok || p.Index != 0 {
 			return nil, fmt.Errorf("fetch %q: only output 0", f)
 		}
@@ -173,7 +174,7 @@ func randomFeeds(t *testing.T, g *tfpb.GraphDef, inputs []string, seed uint64) m
 	rng := rand.New(rand.NewPCG(seed, 1))
 	feeds := map[string]*tfpb.TensorProto{}
 	for _, in := range inputs {
-		n := find(g, graphinfo.NodeName(in))
+		n := find(g, tfname.NodeName(in))
 		if n == nil {
 			t.Fatalf("no input %q", in)
 		}

@@ -3,11 +3,11 @@ package transform
 import (
 	"fmt"
 	"math"
+	"qcal/internal/tfname"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 
-	"qcal/internal/graphinfo"
 	"qcal/internal/tfpb"
 )
 
@@ -70,7 +70,7 @@ func (v *graphView) input(n *tfpb.NodeDef, i int) *tfpb.NodeDef {
 	if i >= len(ins) {
 		return nil
 	}
-	return v.nodes[graphinfo.NodeName(ins[i])]
+	return v.nodes[tfname.NodeName(ins[i])]
 }
 
 // onlyUser reports whether user is the one consumer of n (through one input).
@@ -85,7 +85,7 @@ func (v *graphView) onlyDataUser(n, user *tfpb.NodeDef) bool {
 	readers := 0
 	for _, u := range v.users[n.GetName()] {
 		for _, in := range u.GetInput() {
-			if in != "" && in[0] != '^' && graphinfo.NodeName(in) == n.GetName() {
+			if in != "" && in[0] != '^' && tfname.NodeName(in) == n.GetName() {
 				if u != user {
 					return false
 				}
@@ -270,7 +270,7 @@ func foldOldBatchNorms(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	otherOutputs := map[string]bool{}
 	for _, n := range g.GetNode() {
 		for _, in := range n.GetInput() {
-			if p, ok := graphinfo.ParseInput(in); ok && !p.Control && p.Index != 0 {
+			if p, ok := tfname.ParseInput(in); ok && !p.Control && p.Index != 0 {
 				otherOutputs[p.Node] = true
 			}
 		}

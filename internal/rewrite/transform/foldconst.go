@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"qcal/internal/tfname"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,7 +114,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	addWaits := func(n *tfpb.NodeDef) {
 		var w []string
 		for _, in := range n.GetInput() {
-			p, ok := graphinfo.ParseInput(in)
+			p, ok := tfname.ParseInput(in)
 			if !ok {
 				continue
 			}
@@ -142,7 +143,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		}
 		ok := true
 		for _, in := range dataInputs(n) {
-			if !constant[graphinfo.NodeName(in)] {
+			if !constant[tfname.NodeName(in)] {
 				ok = false
 				break
 			}
@@ -176,14 +177,14 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		for _, in := range n.GetInput() {
-			p, ok := graphinfo.ParseInput(in)
+			p, ok := tfname.ParseInput(in)
 			if ok && folded[p.Node] && !p.Control {
 				addRead(p.Node, p.Index)
 			}
 		}
 	}
 	for _, o := range c.opt.Outputs {
-		if p, ok := graphinfo.ParseInput(o); ok && folded[p.Node] {
+		if p, ok := tfname.ParseInput(o); ok && folded[p.Node] {
 			addRead(p.Node, p.Index)
 		}
 	}
@@ -193,7 +194,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			continue
 		}
 		for _, in := range n.GetInput() {
-			if p, ok := graphinfo.ParseInput(in); ok && p.Control && folded[p.Node] && len(read[p.Node]) == 0 {
+			if p, ok := tfname.ParseInput(in); ok && p.Control && folded[p.Node] && len(read[p.Node]) == 0 {
 				addRead(p.Node, 0)
 			}
 		}
@@ -225,7 +226,7 @@ func foldConstants(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		}
 		need[name] = true
 		for _, in := range dataInputs(nodes[name]) {
-			stack = append(stack, graphinfo.NodeName(in))
+			stack = append(stack, tfname.NodeName(in))
 		}
 	}
 	sub := &tfpb.GraphDef{Versions: work.GetVersions(), Library: work.GetLibrary()}
@@ -306,7 +307,7 @@ func withWaits(n *tfpb.NodeDef, waits []string) *tfpb.NodeDef {
 func renameInputs(n *tfpb.NodeDef, rename map[string]string) *tfpb.NodeDef {
 	var ins []string
 	for i, in := range n.GetInput() {
-		p, ok := graphinfo.ParseInput(in)
+		p, ok := tfname.ParseInput(in)
 		if !ok {
 			continue
 		}
@@ -347,7 +348,7 @@ func keepNeeded(g *tfpb.GraphDef, inputs, outputs []string) (*tfpb.GraphDef, err
 	used := map[string]bool{}
 	var queue []string
 	for _, o := range outputs {
-		name := graphinfo.NodeName(o)
+		name := tfname.NodeName(o)
 		if !used[name] {
 			used[name] = true
 			queue = append(queue, name)
@@ -364,14 +365,14 @@ func keepNeeded(g *tfpb.GraphDef, inputs, outputs []string) (*tfpb.GraphDef, err
 			if fed[canonical(in)] {
 				continue
 			}
-			if m := graphinfo.NodeName(in); !used[m] {
+			if m := tfname.NodeName(in); !used[m] {
 				used[m] = true
 				queue = append(queue, m)
 			}
 		}
 	}
 	for _, in := range inputs {
-		used[graphinfo.NodeName(in)] = true
+		used[tfname.NodeName(in)] = true
 	}
 	var out []*tfpb.NodeDef
 	for _, n := range g.GetNode() {

@@ -3,6 +3,7 @@ package transform
 import (
 	"encoding/binary"
 	"fmt"
+	"qcal/internal/tfname"
 	"slices"
 	"strings"
 
@@ -249,7 +250,7 @@ func planFusions(c *call, v *graphView) ([]*fusion, error) {
 // 1 and 2 of node name.
 func readsOutputs(ins []string, name string) bool {
 	for i, in := range ins {
-		p, ok := graphinfo.ParseInput(in)
+		p, ok := tfname.ParseInput(in)
 		if !ok || p.Control || p.Node != name || p.Index != i {
 			return false
 		}
@@ -293,7 +294,7 @@ func nonDequantizeReader(v *graphView, n *tfpb.NodeDef) *tfpb.NodeDef {
 			continue
 		}
 		for _, in := range u.GetInput() {
-			if p, ok := graphinfo.ParseInput(in); ok && !p.Control && p.Node == n.GetName() && p.Index == 0 {
+			if p, ok := tfname.ParseInput(in); ok && !p.Control && p.Node == n.GetName() && p.Index == 0 {
 				return u
 			}
 		}
@@ -305,13 +306,13 @@ func nonDequantizeReader(v *graphView, n *tfpb.NodeDef) *tfpb.NodeDef {
 // (with a note) when the fusion must be left alone.
 func planSummand(c *call, v *graphView, f *fusion, byRQ map[string]*fusion, created map[string]*fusion) (bool, error) {
 	in := dataInputs(f.conv)[7]
-	s := v.nodes[graphinfo.NodeName(in)]
+	s := v.nodes[tfname.NodeName(in)]
 	if s == nil {
 		return false, fmt.Errorf("node %q: summand %q names no node", f.conv.GetName(), in)
 	}
 	// The tool takes the summand's node, so it would quantize (or look
 	// through) output 0 whatever output the conv read.
-	if p, _ := graphinfo.ParseInput(in); p.Index != 0 {
+	if p, _ := tfname.ParseInput(in); p.Index != 0 {
 		c.notef("%s %q left alone: its summand %q is not output 0 of its node", f.rq.GetOp(), f.rq.GetName(), in)
 		return false, nil
 	}
@@ -341,7 +342,7 @@ func planSummand(c *call, v *graphView, f *fusion, byRQ map[string]*fusion, crea
 	if src == nil {
 		return false, fmt.Errorf("node %q: Dequantize %q has no input", f.conv.GetName(), s.GetName())
 	}
-	if p, _ := graphinfo.ParseInput(dataInputs(s)[0]); p.Index != 0 {
+	if p, _ := tfname.ParseInput(dataInputs(s)[0]); p.Index != 0 {
 		c.notef("%s %q left alone: its summand, Dequantize %q, reads %q, whose range is not at outputs 1 and 2", f.rq.GetOp(), f.rq.GetName(), s.GetName(), dataInputs(s)[0])
 		return false, nil
 	}

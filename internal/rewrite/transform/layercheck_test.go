@@ -3,10 +3,10 @@ package transform
 import (
 	"math"
 	"math/rand/v2"
+	"qcal/internal/tfname"
 	"strings"
 	"testing"
 
-	"qcal/internal/graphinfo"
 	"qcal/internal/tfpb"
 )
 
@@ -20,9 +20,9 @@ import (
 // nodes.
 func constOf(t *testing.T, g *tfpb.GraphDef, input string) ([]float32, []int64) {
 	t.Helper()
-	n := find(g, graphinfo.NodeName(input))
+	n := find(g, tfname.NodeName(input))
 	for n != nil && n.GetOp() == "Identity" {
-		n = find(g, graphinfo.NodeName(n.GetInput()[0]))
+		n = find(g, tfname.NodeName(n.GetInput()[0]))
 	}
 	if n == nil || n.GetOp() != "Const" {
 		t.Fatalf("input %q is not a Const", input)
@@ -94,8 +94,8 @@ func TestRealSignMNISTFoldOldNumeric(t *testing.T) {
 		}
 		layers++
 		// Original: FusedBatchNormV3(BiasAdd(Conv2D(x, W), b), gamma, beta, mean, var).
-		biasAdd := find(g, graphinfo.NodeName(bn.GetInput()[0]))
-		conv := find(g, graphinfo.NodeName(biasAdd.GetInput()[0]))
+		biasAdd := find(g, tfname.NodeName(bn.GetInput()[0]))
+		conv := find(g, tfname.NodeName(biasAdd.GetInput()[0]))
 		w, dims := constOf(t, g, conv.GetInput()[1])
 		b, _ := constOf(t, g, biasAdd.GetInput()[1])
 		gamma, _ := constOf(t, g, bn.GetInput()[1])
@@ -111,7 +111,7 @@ func TestRealSignMNISTFoldOldNumeric(t *testing.T) {
 		}
 		// Folded: BiasAdd(Conv2D(x, W'), offset), the BiasAdd named like the batch norm.
 		add := find(out, bn.GetName())
-		conv2 := find(out, graphinfo.NodeName(add.GetInput()[0]))
+		conv2 := find(out, tfname.NodeName(add.GetInput()[0]))
 		w2, dims2 := constOf(t, out, conv2.GetInput()[1])
 		off, _ := constOf(t, out, add.GetInput()[1])
 		got, mag := patchOut(conv2.GetOp(), w2, dims2, x)
@@ -151,7 +151,7 @@ func TestRealMobileNetFoldNumeric(t *testing.T) {
 		gamma, _ := constOf(t, g, mul.GetInput()[1])
 		mean, _ := constOf(t, g, mul2.GetInput()[0])
 		beta, _ := constOf(t, g, sub.GetInput()[0])
-		conv := find(g, graphinfo.NodeName(mul1.GetInput()[0]))
+		conv := find(g, tfname.NodeName(mul1.GetInput()[0]))
 		w, dims := constOf(t, g, conv.GetInput()[1])
 		per := dims[3]
 		if conv.GetOp() == "DepthwiseConv2dNative" {

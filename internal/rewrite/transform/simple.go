@@ -3,6 +3,7 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"qcal/internal/tfname"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func stripUnusedNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	nodes := byName(g)
 	var queue []string
 	for _, o := range c.opt.Outputs {
-		queue = append(queue, graphinfo.NodeName(o))
+		queue = append(queue, tfname.NodeName(o))
 	}
 	visited := map[string]bool{}
 	for len(queue) > 0 {
@@ -95,7 +96,7 @@ func stripUnusedNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 			return nil, fmt.Errorf("input node %q not found in graph", name)
 		}
 		for _, in := range n.GetInput() {
-			if in := graphinfo.NodeName(in); !required[in] {
+			if in := tfname.NodeName(in); !required[in] {
 				queue = append(queue, in)
 			}
 		}
@@ -239,7 +240,7 @@ func removeNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	otherOutputs := map[string]bool{}
 	for _, n := range g.GetNode() {
 		for _, in := range n.GetInput() {
-			if p, ok := graphinfo.ParseInput(in); ok && !p.Control && p.Index != 0 {
+			if p, ok := tfname.ParseInput(in); ok && !p.Control && p.Index != 0 {
 				otherOutputs[p.Node] = true
 			}
 		}
@@ -271,11 +272,11 @@ func removeNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	resolve := func(name string) (string, error) {
 		in := name
 		for range len(target) + 1 {
-			next, ok := target[graphinfo.NodeName(in)]
+			next, ok := target[tfname.NodeName(in)]
 			if !ok {
 				return in, nil
 			}
-			if p, ok := graphinfo.ParseInput(in); ok && p.Index != 0 {
+			if p, ok := tfname.ParseInput(in); ok && p.Index != 0 {
 				return in, nil // not output 0: not renamed (cannot happen after the check above)
 			}
 			in = next
@@ -290,7 +291,7 @@ func removeNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		var renamed []string
 		changed := false
 		for _, in := range n.GetInput() {
-			p, ok := graphinfo.ParseInput(in)
+			p, ok := tfname.ParseInput(in)
 			if !ok || target[p.Node] == "" || p.Index != 0 {
 				renamed = append(renamed, in)
 				continue
@@ -300,7 +301,7 @@ func removeNodes(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 				return nil, err
 			}
 			if p.Control {
-				r = "^" + graphinfo.NodeName(r)
+				r = "^" + tfname.NodeName(r)
 			}
 			renamed = append(renamed, r)
 			changed = true

@@ -3,13 +3,13 @@ package transform
 import (
 	"errors"
 	"fmt"
+	"qcal/internal/tfname"
 	"slices"
 	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
-	"qcal/internal/graphinfo"
 	"qcal/internal/tfpb"
 )
 
@@ -160,7 +160,7 @@ func validInputs(g *tfpb.GraphDef) error {
 	var bad []string
 	for _, n := range g.GetNode() {
 		for _, in := range n.GetInput() {
-			if !names[graphinfo.NodeName(in)] {
+			if !names[tfname.NodeName(in)] {
 				bad = append(bad, fmt.Sprintf("node %q: input %q names no node", n.GetName(), in))
 			}
 		}
@@ -262,7 +262,7 @@ func (c *call) floatArg(name string, def float32) (float32, error) {
 func nodeSet(names []string) map[string]bool {
 	m := make(map[string]bool, len(names))
 	for _, n := range names {
-		m[graphinfo.NodeName(n)] = true
+		m[tfname.NodeName(n)] = true
 	}
 	return m
 }
@@ -273,7 +273,7 @@ func consumers(g *tfpb.GraphDef) map[string][]*tfpb.NodeDef {
 	m := map[string][]*tfpb.NodeDef{}
 	for _, n := range g.GetNode() {
 		for _, in := range n.GetInput() {
-			name := graphinfo.NodeName(in)
+			name := tfname.NodeName(in)
 			m[name] = append(m[name], n)
 		}
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"qcal/internal/graphinfo"
+	"qcal/internal/graphio"
+	"qcal/internal/tfpb"
+)
+
+// loadGraphArg reads the graph at path (a GraphDef, a .meta MetaGraphDef or
+// a SavedModel folder), or from stdin when path is "-".
+func loadGraphArg(e *env, path string) (*tfpb.GraphDef, error) {
+	if path != "-" {
+		g, _, err := graphio.LoadModel(path)
+		return g, err
+	}
+	data, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	g, _, err := graphio.Decode(data, "stdin")
+	return g, err
+}
+
+// checkGraph runs the graph checks every command applies to a graph it
+
+// reads or writes: errors (missing input nodes, cycles, duplicate names...:
+
+// graphs TF refuses to run) fail the command when fatal is set, and are
+
+// warnings otherwise; warnings (TF still runs the graph) are printed.
+func checkGraph(e *env, name string, g *tfpb.GraphDef, fatal bool) error {
+	p := graphinfo.Check(g)
+	if fatal {
+		if err := p.Err(); err != nil {
+			return fmt.Errorf("%s: invalid graph: %w", name, err)
+		}
+	}
+	warnProblems(e, name, p)
+	return nil
+}
+
+// warnProblems prints what graphinfo.Check found as warnings.
+func warnProblems(e *env, name string, p *graphinfo.Problems) {
+	for _, x := range p.Errors {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
+	}
+	for _, x := range p.Warnings {
+		fmt.Fprintf(e.stderr, "qcal: warning: %s: %s\n", name, x.Message)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// shortList joins the first few names, then says how many more there are.
+func shortList(names []string) string {
+	const shown = 5
+	if len(names) <= shown {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:shown], ", "), len(names)-shown)
+}
+
+// outputFormat picks the GraphDef format from -format or the output name.
+func outputFormat(flagValue, out string) (graphio.Format, error) {
+	switch flagValue {
+	case "":
+		return graphio.FormatForPath(out), nil
+	case "binary", "pb":
+		return graphio.Binary, nil
+	case "text", "pbtxt":
+		return graphio.Text, nil
+	}
+	return 0, usagef("unknown -format %q (want binary or text)", flagValue)
+}

@@ -1,0 +1,254 @@
+package calib
+
+import (
+	"slices"
+
+	"qcal/logparse"
+	"qcal/quant"
+	"qcal/stats"
+)
+
+// part accumulates a stretch of the logs: all of them, or the second half
+// of a large file, read on the other core and merged in afterwards.
+type part struct {
+	acc                      *stats.Accumulator
+	hist                     *stats.HistogramSet
+	hists                    map[string]*stats.Histogram // by logged name
+	cfg                      *config
+	syntax                   []logparse.SyntaxError // the first maxShown
+	bad                      []badRecord            // the first maxShown
+	nSyntax, nBad, dropped   int
+	counted                  map[string]*BadRecords // by node, with CountBad
+	extraOutputs, badTensors int64
+	// quantized holds, per node, an integer tensor that may be the data of
+	// a quantized dump MSG[q q ...][min][max]: kept until its min and max
+	// arrive (then dequantized) or until it turns out to be a plain tensor.
+	quantized   map[string]*qtensor
+	qtype       quant.Type
+	dequantized int64
+	spare       []float64 // the codes buffer of the last tensor binned, for the next
+	floats      []float32 // codes turned to floats, a chunk at a time
+}
+
+// qtensor is a tensor of integers waiting for its range.
+type qtensor struct {
+	codes    []float64
+	min      float32
+	haveMin  bool
+	complete bool // output 0 has ended
+}
+
+// maxQuantized bounds the codes held for one quantized dump (128 MiB);
+// a longer integer tensor is binned as plain values.
+const maxQuantized = 1 << 24
+
+// badRecord is a range record unusable for calibration.
+type badRecord struct {
+	file      string
+	line      int64
+	node, msg string
+}
+
+func newPart(cfg *config) *part {
+	acc := stats.NewAccumulator()
+	acc.KeepLines = cfg.opt.KeepLines
+	return &part{acc: acc, hist: stats.NewHistogramSet(), hists: map[string]*stats.Histogram{}, cfg: cfg,
+		counted: map[string]*BadRecords{}, quantized: map[string]*qtensor{}, qtype: quant.QInt32}
+}
+
+// histogram returns the histogram a logged node's values go to.
+func (p *part) histogram(node string) *stats.Histogram {
+	h := p.hists[node]
+	if h == nil {
+		target, ok := p.cfg.opt.NameMap[node]
+		if !ok {
+			target = MapName(node)
+		}
+		h = p.hist.Histogram(target)
+		p.hists[node] = h
+	}
+	return h
+}
+
+// flushQuantized bins a held integer tensor as plain values: no range came.
+func (p *part) flushQuantized(node string) {
+	q := p.quantized[node]
+	if q == nil {
+		return
+	}
+	delete(p.quantized, node)
+	p.binCodes(node, q, func(dst []float32, codes []float64) int {
+		n := min(len(dst), len(codes))
+		for i, c := range codes[:n] {
+			dst[i] = float32(c)
+		}
+		return n
+	})
+}
+
+// binCodes bins the codes of q as conv turns them to floats, a chunk at a
+// time, and keeps the codes buffer for the next tensor.
+func (p *part) binCodes(node string, q *qtensor, conv func(dst []float32, codes []float64) int) {
+	h := p.histogram(node)
+	if p.floats == nil {
+		p.floats = make([]float32, 4096)
+	}
+	for codes := q.codes; len(codes) > 0; {
+		n := conv(p.floats, codes)
+		h.AddSlice(p.floats[:n])
+		codes = codes[n:]
+	}
+	if cap(q.codes) <= 1<<22 { // 32 MiB; a larger one is rare: let it go
+		p.spare = q.codes[:0]
+	}
+	q.codes = nil
+}
+
+// flushAll bins every held integer tensor as plain values (end of input).
+func (p *part) flushAll() {
+	nodes := make([]string, 0, len(p.quantized))
+	for n := range p.quantized {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		p.flushQuantized(n)
+	}
+}
+
+// values takes one chunk of a logged tensor. Output 0 is binned; when it is
+// all integers it is held, and if outputs 1 and 2 follow with one value
+// each, it is a quantized dump (Intel's MSG[q ...][min][max]) and is
+// dequantized with TF's QuantizedToFloat rule for p.qtype before binning.
+func (p *part) values(it *item) {
+	if it.output == 0 {
+		if it.chunk == 0 {
+			p.flushQuantized(it.node) // a previous integer tensor got no range
+		}
+		q := p.quantized[it.node]
+		switch {
+		case it.ints && (it.chunk == 0 || q != nil) && (q == nil || len(q.codes)+len(it.values64) <= maxQuantized):
+			if q == nil {
+				q = &qtensor{codes: p.spare}
+				p.spare = nil
+				p.quantized[it.node] = q
+			}
+			q.codes = append(q.codes, it.values64...)
+			q.complete = it.last
+		default:
+			p.flushQuantized(it.node)
+			p.histogram(it.node).AddSlice(it.values)
+		}
+		if it.bad {
+			p.badTensors++
+		}
+		return
+	}
+	q := p.quantized[it.node]
+	switch {
+	case q != nil && q.complete && it.output == 1 && it.chunk == 0 && it.last && len(it.values) == 1:
+		q.min, q.haveMin = it.values[0], true
+	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == 1:
+		max := it.values[0]
+		delete(p.quantized, it.node)
+		p.binCodes(it.node, q, quant.NewDequantizer(p.qtype, q.min, max).Floats)
+		p.dequantized++
+	default:
+		if it.last {
+			p.extraOutputs++
+		}
+	}
+}
+
+// read scans r (named name) into the part and closes it. A part that
+// reports progress (head) passes each batch's bytes and records to the
+// meter and tells it to draw.
+func (p *part) read(r *logparse.Reader, name string, head bool) (logparse.Counts, error) {
+	defer r.Close()
+	r.TFCompat = p.cfg.opt.TFCompat
+	r.AllValues = p.cfg.values
+	var progress func(bytes, records int64)
+	if m := p.cfg.meter; m != nil {
+		progress = func(bytes, records int64) { m.add(bytes, records, head) }
+	}
+	if err := scanAsync(r, func(it *item) error { return p.consume(it, name) }, progress); err != nil {
+		return logparse.Counts{}, err
+	}
+	p.flushAll()
+	return r.Counts(), r.Err()
+}
+
+// consume takes one item, checking range records.
+func (p *part) consume(it *item, file string) error {
+	if se := it.se; se != nil {
+		p.nSyntax++
+		if len(p.syntax) < maxShown {
+			p.syntax = append(p.syntax, *se)
+		}
+		return nil
+	}
+	if it.kind == logparse.Values {
+		p.values(it)
+		return nil
+	}
+	if msg := checkRecord(it.kind, it.min, it.max); msg != "" {
+		switch p.cfg.opt.Bad {
+		case DropBad:
+			p.dropped++
+		case CountBad:
+			b := p.counted[it.node]
+			if b == nil {
+				b = &BadRecords{File: file, Line: it.line}
+				p.counted[it.node] = b
+			}
+			if finite(it.min) && finite(it.max) {
+				b.Inverted++
+			} else {
+				b.NonFinite++
+			}
+		default:
+			p.nBad++
+			if len(p.bad) < maxShown {
+				p.bad = append(p.bad, badRecord{file, it.line, it.node, msg})
+			}
+		}
+		return nil
+	}
+	return p.acc.Add(it.node, side(it.kind), it.min, it.max, file, it.line)
+}
+
+// merge adds a part that read the lines after lineOffset of the same file.
+func (p *part) merge(q *part, lineOffset int64) error {
+	if err := p.acc.MergeShifted(q.acc, lineOffset); err != nil {
+		return err
+	}
+	p.hist.Merge(q.hist)
+	for _, se := range q.syntax {
+		if len(p.syntax) < maxShown {
+			se.Line += lineOffset
+			p.syntax = append(p.syntax, se)
+		}
+	}
+	for _, b := range q.bad {
+		if len(p.bad) < maxShown {
+			b.line += lineOffset
+			p.bad = append(p.bad, b)
+		}
+	}
+	for node, b := range q.counted {
+		if a := p.counted[node]; a != nil {
+			a.NonFinite += b.NonFinite
+			a.Inverted += b.Inverted
+			continue
+		}
+		b.Line += lineOffset
+		p.counted[node] = b
+	}
+	p.nSyntax += q.nSyntax
+	p.nBad += q.nBad
+	p.dropped += q.dropped
+	p.extraOutputs += q.extraOutputs
+	p.badTensors += q.badTensors
+	p.dequantized += q.dequantized
+	return nil
+}

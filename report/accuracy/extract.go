@@ -1,0 +1,685 @@
+package accuracy
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// InputFormat names the kind of input an accuracy was read from.
+type InputFormat string
+
+// Input formats. The first five are inference logs, the last three
+// prediction files (see ReadPredictions).
+const (
+	InputIntelAI InputFormat = "intelai" // IntelAI models: Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)
+	InputINC     InputFormat = "inc"     // Intel Neural Compressor: Accuracy: x, FP32 baseline is: [...], Tune N result is: [...]
+	InputCOCO    InputFormat = "coco"    // pycocotools summary: Average Precision (AP) @[ ... ] = x
+	InputJSON    InputFormat = "json"    // a JSON object with accuracy fields
+	InputMetric  InputFormat = "metric"  // NAME: x or NAME = x for -metric NAME
+	InputCSV     InputFormat = "csv"     // prediction file, comma-separated
+	InputTSV     InputFormat = "tsv"     // prediction file, tab-separated
+	InputJSONL   InputFormat = "jsonl"   // prediction file, one JSON object a line
+)
+
+// Role says which side of a comparison an input is on. It matters only for
+// Intel Neural Compressor tuning logs, which print both accuracies: the FP32
+// side takes the "FP32 baseline", the int8 side the tuned result.
+type Role int
+
+// Roles.
+const (
+	RoleFP32 Role = iota
+	RoleInt8
+)
+
+// Metric names that have a fixed meaning in every format.
+const (
+	MetricTop1     = "top1"
+	MetricTop5     = "top5"
+	MetricAccuracy = "accuracy"
+	MetricCOCOAP   = "AP@[.50:.95,all,100]" // COCO's primary metric
+)
+
+// maxLine is how much of one line the extractor examines. Accuracy lines
+// are short; the rest of a longer line (a printed tensor) is skipped.
+const maxLine = 1 << 20
+
+// Accuracy is the accuracy of one model as read from one file. Every value
+// is in percentage points: 76.12 means 76.12% (a fraction 0.7612 and the
+// text "76.12%" both read as 76.12; a bare number above 1 is taken to be a
+// percentage already).
+type Accuracy struct {
+	File   string      // the file's name, for messages
+	Format InputFormat // the format the primary value was read from
+	// Metric is the primary metric: the one compared between FP32 and int8.
+	Metric string
+	// Metrics holds every metric found, by name (top1, top5, accuracy,
+	// COCO's AP@[.50:.95,all,100] ..., JSON field names), in percent.
+	Metrics map[string]float64
+	// Samples is the number of samples the accuracy was measured on, when
+	// the input says (IntelAI's "Processed N images", a JSON "samples"
+	// field, the rows of a prediction file); 0 when unknown.
+	Samples int64
+	// Line is the line the primary value was read from; 0 for prediction
+	// files and whole-file JSON.
+	Line int
+}
+
+// Value returns the primary metric's value.
+func (a *Accuracy) Value() float64 { return a.Metrics[a.Metric] }
+
+// ExtractOptions control Extract.
+type ExtractOptions struct {
+	// Metric names the metric to compare. Empty means the format's own
+	// primary metric: top1 (IntelAI, JSON), accuracy (INC, JSON),
+	// AP@[.50:.95,all,100] (COCO). A name that no format knows is looked
+	// for as "NAME: x" or "NAME = x" (case-insensitive).
+	Metric string
+	Role   Role
+}
+
+// lookedFor lists, for error messages, what Extract recognises.
+const lookedFor = `"Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)", "Accuracy: x", ` +
+	`INC "FP32 baseline is: [Accuracy: x" / "Tune N result is: [Accuracy (int8|fp32): x|y", ` +
+	`COCO "Average Precision", JSON objects`
+
+const numRE = `([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*%?)`
+
+var (
+	reIntelAI  = regexp.MustCompile(`Processed\s+(\d+)\s+images\.?\s*\(([^)]*)\)\s*=\s*\(([^)]*)\)`)
+	reBaseline = regexp.MustCompile(`FP32 baseline is:\s*\[\s*Accuracy:\s*` + numRE)
+	reTune     = regexp.MustCompile(`Tune\s+\d+\s+result is:\s*\[\s*Accuracy\s*\(int8\|fp32\):\s*` + numRE + `\s*\|\s*` + numRE)
+	reBest     = regexp.MustCompile(`Best tune result is:\s*\[\s*Accuracy:\s*` + numRE)
+	rePlain    = regexp.MustCompile(`(?i)(?:^|[^\w.\[])accuracy\s*:\s*` + numRE)
+	reCOCO     = regexp.MustCompile(`Average (?:Precision|Recall)\s*\((AP|AR)\)\s*@\[\s*IoU=\s*([0-9.:]+)\s*\|\s*area=\s*(\w+)\s*\|\s*maxDets=\s*(\d+)\s*\]\s*=\s*` + numRE)
+	reNumber   = regexp.MustCompile(`^` + numRE + `$`)
+)
+
+// found is one format's reading of a file.
+type found struct {
+	format  InputFormat
+	metrics map[string]value
+	samples int64
+	// primary is the key of the format's primary metric in metrics ("" if
+	// the format has none for the requested metric).
+	primary string
+}
+
+// value is one number read from the input, in percent.
+type value struct {
+	v    float64
+	res  float64 // half a unit of the last printed digit, in percent
+	line int
+}
+
+// Extract reads an inference log (or a JSON metrics file) line by
+// line and returns the accuracy it reports. It recognises IntelAI models'
+// "Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)" (the last
+// such line is the result), Intel Neural Compressor's "Accuracy: x",
+// "FP32 baseline is: [Accuracy: x, ...]", "Tune N result is: [Accuracy
+// (int8|fp32): x|y, ...]" and "Best tune result is: [Accuracy: x, ...]"
+// lines, the twelve lines of a pycocotools summary (named AP@[.50:.95,all,100],
+// AP@[.50,all,100], AR@[.50:.95,small,100] ...), JSON objects on a line or
+// filling the file, and with opts.Metric "NAME: x" / "NAME = x". Gzip input
+// is detected.
+//
+// Memory does not grow with the log: lines are read one at a time through
+// a bufio.Reader and only the first MiB of a longer line is examined.
+//
+// It returns an error naming name when no accuracy is found, when two
+// formats in the file disagree about it, or when the value is not a
+// percentage.
+func Extract(r io.Reader, name string, opts ExtractOptions) (*Accuracy, error) {
+	br, err := maybeGunzip(bufio.NewReaderSize(r, 64<<10), name)
+	if err != nil {
+		return nil, err
+	}
+	x, err := newExtractor(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.read(br, name); err != nil {
+		return nil, err
+	}
+	return x.result(name)
+}
+
+// maybeGunzip returns a reader of r's content, decompressed if it is gzip.
+func maybeGunzip(br *bufio.Reader, name string) (*bufio.Reader, error) {
+	magic, _ := br.Peek(2)
+	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return bufio.NewReaderSize(zr, 64<<10), nil
+}
+
+// extractor holds what has been found so far.
+type extractor struct {
+	opts    ExtractOptions
+	generic *regexp.Regexp // NAME: x for opts.Metric, or nil
+	// lowerMetric is opts.Metric lower-cased, for a cheap test before the
+	// generic regexp.
+	lowerMetric []byte
+
+	intelAI        map[string]value
+	intelAISamples int64
+	incBaseline    *value
+	incTuneInt8    *value
+	incTuneFP32    *value
+	incBest        *value
+	incPlain       *value
+	coco           map[string]value
+	json           map[string]value
+	jsonSamples    int64
+	metric         *value
+
+	lines      int
+	nonBlank   bool
+	syntaxErrs []error
+}
+
+func newExtractor(opts ExtractOptions) (*extractor, error) {
+	x := &extractor{opts: opts}
+	if opts.Metric != "" {
+		if !utf8.ValidString(opts.Metric) || strings.ContainsFunc(opts.Metric, unicode.IsControl) || strings.TrimSpace(opts.Metric) != opts.Metric {
+			return nil, fmt.Errorf("bad metric name %q (want printable text without surrounding spaces)", opts.Metric)
+		}
+		re, err := regexp.Compile(`(?i)(?:^|[^\w.])` + regexp.QuoteMeta(opts.Metric) + `\s*[:=]\s*` + numRE)
+		if err != nil {
+			return nil, fmt.Errorf("bad metric name %q: %w", opts.Metric, err)
+		}
+		x.generic = re
+		if isASCII(opts.Metric) { // the cheap prefilter folds ASCII case only
+			x.lowerMetric = bytes.ToLower([]byte(opts.Metric))
+		}
+	}
+	return x, nil
+}
+
+// read scans r line by line.
+func (x *extractor) read(br *bufio.Reader, name string) error {
+	var buf []byte
+	for {
+		line, _, err := readLine(br, &buf)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if len(line) > 0 {
+			x.lines++
+			t := bytes.TrimSpace(line)
+			// A file whose first line opens a JSON object that the line
+			// does not close is a (pretty-printed) JSON file.
+			if !x.nonBlank && len(t) > 0 {
+				x.nonBlank = true
+				if opensJSONObject(t) && !json.Valid(t) {
+					return x.readJSONFile(io.MultiReader(bytes.NewReader(line), br), name)
+				}
+			}
+			x.line(bytes.TrimRight(line, "\r\n"), x.lines, name)
+		}
+		if err != nil { // io.EOF
+			return nil
+		}
+	}
+}
+
+// opensJSONObject reports whether a trimmed line looks like the start of a
+// JSON object: "{" alone or followed by a quoted key (not "{INFO} ...").
+func opensJSONObject(t []byte) bool {
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	rest := bytes.TrimSpace(t[1:])
+	return len(rest) == 0 || rest[0] == '"'
+}
+
+// readLine returns the next line of br, with its newline, or io.EOF (with
+// the last line, if it has no newline). Only the first maxLine bytes of a
+// longer line are returned, and truncated is set. The line is valid until
+// the next call; buf is scratch space kept between calls.
+func readLine(br *bufio.Reader, buf *[]byte) (line []byte, truncated bool, err error) {
+	chunk, err := br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return chunk, false, err
+	}
+	*buf = append((*buf)[:0], chunk...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		chunk, err = br.ReadSlice('\n')
+		room := maxLine - len(*buf)
+		if len(chunk) > room {
+			truncated = true
+			chunk = chunk[:max(room, 0)]
+		}
+		*buf = append(*buf, chunk...)
+	}
+	return *buf, truncated, err
+}
+
+// line examines one line.
+func (x *extractor) line(b []byte, n int, name string) {
+	if bytes.Contains(b, []byte("Processed")) {
+		if m := reIntelAI.FindSubmatch(b); m != nil {
+			x.intelAILine(m, n, name)
+		}
+	}
+	if bytes.Contains(b, []byte("ccuracy")) || bytes.Contains(b, []byte("CCURACY")) {
+		x.incLine(b, n)
+	}
+	if bytes.Contains(b, []byte("Average")) {
+		if m := reCOCO.FindSubmatch(b); m != nil {
+			x.cocoLine(m, n)
+		}
+	}
+	if t := bytes.TrimSpace(b); len(t) > 1 && t[0] == '{' && t[len(t)-1] == '}' {
+		x.jsonLine(t, n)
+	}
+	if x.generic != nil && containsFold(b, x.lowerMetric) {
+		if m := x.generic.FindAllSubmatch(b, -1); m != nil {
+			if v, ok := parseValue(m[len(m)-1][1], n); ok {
+				x.metric = &v
+			}
+		}
+	}
+}
+
+func (x *extractor) intelAILine(m [][]byte, n int, name string) {
+	names := strings.Split(string(m[2]), ",")
+	vals := strings.Split(string(m[3]), ",")
+	if len(names) != len(vals) {
+		x.syntaxErrs = append(x.syntaxErrs, fmt.Errorf("%s:%d: %d names but %d values in \"Processed N images\" line", name, n, len(names), len(vals)))
+		return
+	}
+	samples, err := strconv.ParseInt(string(m[1]), 10, 64)
+	if err != nil {
+		x.syntaxErrs = append(x.syntaxErrs, fmt.Errorf("%s:%d: bad image count %q", name, n, m[1]))
+		return
+	}
+	got := make(map[string]value, len(names))
+	for i, nm := range names {
+		v, ok := parseValue([]byte(vals[i]), n)
+		if !ok {
+			x.syntaxErrs = append(x.syntaxErrs, fmt.Errorf("%s:%d: bad %s value %q in \"Processed N images\" line", name, n, strings.TrimSpace(nm), strings.TrimSpace(vals[i])))
+			return
+		}
+		got[intelAIName(nm)] = v
+	}
+	x.intelAI, x.intelAISamples = got, samples
+}
+
+// intelAIName turns "Top1 accuracy" into "top1".
+func intelAIName(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSuffix(s, " accuracy")
+	return strings.Join(strings.Fields(s), "_")
+}
+
+func (x *extractor) incLine(b []byte, n int) {
+	set := func(dst **value, num []byte) {
+		if v, ok := parseValue(num, n); ok {
+			*dst = &v
+		}
+	}
+	structured := false
+	if m := reBaseline.FindSubmatch(b); m != nil {
+		set(&x.incBaseline, m[1])
+		structured = true
+	}
+	if m := reTune.FindSubmatch(b); m != nil {
+		set(&x.incTuneInt8, m[1])
+		set(&x.incTuneFP32, m[2])
+		structured = true
+	}
+	if m := reBest.FindSubmatch(b); m != nil {
+		set(&x.incBest, m[1])
+		structured = true
+	}
+	if structured {
+		return
+	}
+	if m := rePlain.FindAllSubmatch(b, -1); m != nil {
+		set(&x.incPlain, m[len(m)-1][1])
+	}
+}
+
+func (x *extractor) cocoLine(m [][]byte, n int) {
+	v, ok := parseValue(m[5], n)
+	if !ok || v.v < 0 { // pycocotools prints -1 when an area has no objects
+		return
+	}
+	iou := strings.ReplaceAll(string(m[2]), "0.", ".")
+	key := fmt.Sprintf("%s@[%s,%s,%s]", m[1], iou, m[3], m[4])
+	if x.coco == nil {
+		x.coco = make(map[string]value)
+	}
+	x.coco[key] = v
+}
+
+// jsonNames maps JSON field names, lower-cased without "_", "-", " ", to
+// the metric they hold.
+var jsonNames = map[string]string{
+	"top1": MetricTop1, "top1acc": MetricTop1, "top1accuracy": MetricTop1, "acc1": MetricTop1, "acc@1": MetricTop1, "accuracytop1": MetricTop1,
+	"top5": MetricTop5, "top5acc": MetricTop5, "top5accuracy": MetricTop5, "acc5": MetricTop5, "acc@5": MetricTop5, "accuracytop5": MetricTop5,
+	"accuracy": MetricAccuracy, "acc": MetricAccuracy,
+	"map": "mAP", "ap": "AP", "f1": "f1", "exactmatch": "exact_match", "em": "exact_match",
+}
+
+// jsonPrimary is the order in which a JSON object's metrics are chosen as
+// primary.
+var jsonPrimary = []string{MetricTop1, MetricAccuracy, "mAP", "AP", "f1", "exact_match"}
+
+var jsonSampleNames = map[string]bool{"samples": true, "numsamples": true, "n": true, "count": true, "images": true, "numimages": true}
+
+func normKey(k string) string {
+	k = strings.ToLower(k)
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, k)
+}
+
+func (x *extractor) jsonLine(b []byte, n int) {
+	var obj map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&obj); err != nil {
+		return // not JSON after all: a log line that happens to be in braces
+	}
+	x.jsonObject(obj, "", n)
+}
+
+// jsonObject collects the accuracy fields of obj; nested objects are
+// flattened with "." ({"eval": {"top1": 0.76}} is eval.top1, which is
+// primary when no top-level field is).
+func (x *extractor) jsonObject(obj map[string]any, prefix string, n int) {
+	if x.json == nil {
+		x.json = make(map[string]value)
+	}
+	for _, k := range sortedKeys(obj) {
+		var num []byte
+		switch v := obj[k].(type) {
+		case json.Number:
+			num = []byte(v)
+		case string:
+			num = []byte(v)
+		case map[string]any:
+			x.jsonObject(v, prefix+k+".", n)
+			continue
+		default:
+			continue
+		}
+		nk := normKey(k)
+		if jsonSampleNames[nk] && prefix == "" {
+			if s, err := strconv.ParseInt(string(num), 10, 64); err == nil && s > 0 {
+				x.jsonSamples = s
+			}
+			continue
+		}
+		name, known := jsonNames[nk]
+		if !known && (x.opts.Metric == "" || nk != normKey(x.opts.Metric)) {
+			continue
+		}
+		if !known {
+			name = x.opts.Metric
+		}
+		v, ok := parseValue(num, n)
+		if !ok {
+			continue
+		}
+		x.json[prefix+name] = v
+	}
+}
+
+// readJSONFile reads a file that is one or more (pretty-printed) JSON
+// objects. The objects are decoded one at a time.
+func (x *extractor) readJSONFile(r io.Reader, name string) error {
+	d := json.NewDecoder(r)
+	d.UseNumber()
+	for {
+		var obj map[string]any
+		err := d.Decode(&obj)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: bad JSON at byte %d: %w", name, d.InputOffset(), err)
+		}
+		x.jsonObject(obj, "", 0)
+	}
+}
+
+// parseValue reads a number such as 0.7612, 76.12 or "76.12%" into percent.
+func parseValue(b []byte, line int) (value, bool) {
+	s := strings.TrimSpace(string(b))
+	if !reNumber.MatchString(s) {
+		return value{}, false
+	}
+	pct := strings.HasSuffix(s, "%")
+	s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return value{}, false
+	}
+	res := 0.5
+	if mant, _, _ := strings.Cut(strings.ToLower(s), "e"); strings.Contains(mant, ".") {
+		_, frac, _ := strings.Cut(mant, ".")
+		res = 0.5 * math.Pow(10, -float64(len(frac)))
+	}
+	if !pct && math.Abs(f) <= 1 {
+		f *= 100
+		res *= 100
+	}
+	return value{v: f, res: res, line: line}, true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold reports whether b contains lower, ASCII case-insensitively
+// (lower is lower case).
+func containsFold(b, lower []byte) bool {
+	if len(lower) == 0 {
+		return true
+	}
+	c0 := lower[0]
+	for i := 0; i+len(lower) <= len(b); i++ {
+		if b[i]|0x20 != c0|0x20 {
+			continue
+		}
+		if bytes.EqualFold(b[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+// findings returns what each format found, in a fixed order.
+func (x *extractor) findings() []found {
+	var fs []found
+	want := x.opts.Metric
+	pick := func(ms map[string]value, def ...string) string {
+		keys := sortedKeys(ms)
+		if want != "" {
+			def = []string{want}
+		}
+		for _, d := range def {
+			for _, k := range keys {
+				if k == d || want != "" && normKey(k) == normKey(d) {
+					return k
+				}
+			}
+		}
+		for _, d := range def { // nested JSON: eval.top1
+			for _, k := range keys {
+				if strings.HasSuffix(normKey(k), "."+normKey(d)) {
+					return k
+				}
+			}
+		}
+		return ""
+	}
+	if x.intelAI != nil {
+		fs = append(fs, found{format: InputIntelAI, metrics: x.intelAI, samples: x.intelAISamples, primary: pick(x.intelAI, MetricTop1, MetricAccuracy)})
+	}
+	if inc := x.incValue(); inc != nil {
+		ms := map[string]value{MetricAccuracy: *inc}
+		fs = append(fs, found{format: InputINC, metrics: ms, primary: pick(ms, MetricAccuracy)})
+	}
+	if x.coco != nil {
+		p := pick(x.coco, MetricCOCOAP)
+		if k := normKey(want); k == "ap" || k == "map" { // COCO's AP is what "mAP" means
+			p = pick(x.coco)
+			if _, ok := x.coco[MetricCOCOAP]; ok {
+				p = MetricCOCOAP
+			}
+		}
+		fs = append(fs, found{format: InputCOCO, metrics: x.coco, primary: p})
+	}
+	if len(x.json) > 0 {
+		fs = append(fs, found{format: InputJSON, metrics: x.json, samples: x.jsonSamples, primary: pick(x.json, jsonPrimary...)})
+	}
+	if x.metric != nil {
+		ms := map[string]value{want: *x.metric}
+		fs = append(fs, found{format: InputMetric, metrics: ms, primary: want})
+	}
+	return fs
+}
+
+// incValue returns INC's accuracy for the extractor's role: the FP32
+// baseline (or a tune line's fp32 value) for FP32, the best tune result
+// (or the last tune line's int8 value) for int8. Plain "Accuracy: x" lines
+// count only when the log has none of these: in a tuning log they are the
+// evaluations of every trial, FP32 and int8 alike.
+func (x *extractor) incValue() *value {
+	if x.opts.Role == RoleFP32 {
+		if x.incBaseline != nil {
+			return x.incBaseline
+		}
+		if x.incTuneFP32 != nil {
+			return x.incTuneFP32
+		}
+	} else {
+		if x.incBest != nil {
+			return x.incBest
+		}
+		if x.incTuneInt8 != nil {
+			return x.incTuneInt8
+		}
+	}
+	if x.incBaseline != nil || x.incTuneFP32 != nil || x.incBest != nil {
+		return nil // a tuning log without the role's value
+	}
+	return x.incPlain
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// formatDesc describes a format in error messages.
+var formatDesc = map[InputFormat]string{
+	InputIntelAI: `"Processed N images" line`,
+	InputINC:     `"Accuracy: x" line`,
+	InputCOCO:    `COCO "Average Precision" line`,
+	InputJSON:    `JSON object`,
+	InputMetric:  `"NAME: x" line`,
+}
+
+func (x *extractor) result(name string) (*Accuracy, error) {
+	if len(x.syntaxErrs) > 0 {
+		return nil, joinFirst(x.syntaxErrs, 3)
+	}
+	if x.lines == 0 {
+		return nil, fmt.Errorf("%s: empty file (want an inference log with an accuracy line, or a prediction file)", name)
+	}
+	fs := x.findings()
+	var prim []found
+	for _, f := range fs {
+		if f.primary != "" {
+			prim = append(prim, f)
+		}
+	}
+	if len(prim) == 0 {
+		if x.opts.Metric != "" {
+			return nil, fmt.Errorf("%s: no metric %q found (looked for %q, %q, a JSON field %q, and the metrics of %s)",
+				name, x.opts.Metric, x.opts.Metric+": x", x.opts.Metric+" = x", x.opts.Metric, lookedFor)
+		}
+		return nil, fmt.Errorf("%s: no accuracy found (looked for: %s)", name, lookedFor)
+	}
+	best := prim[0]
+	for _, f := range prim[1:] {
+		a, b := best.metrics[best.primary], f.metrics[f.primary]
+		if math.Abs(a.v-b.v) > a.res+b.res+1e-9 {
+			return nil, fmt.Errorf("%s: ambiguous accuracy: %s says %s = %s but %s says %s = %s (use -metric NAME to choose)",
+				name, where(best.format, a.line), best.primary, fmtPct(a.v), where(f.format, b.line), f.primary, fmtPct(b.v))
+		}
+		if b.res < a.res {
+			best = f
+		}
+	}
+	acc := &Accuracy{File: name, Format: best.format, Metric: best.primary, Metrics: make(map[string]float64)}
+	for i := len(fs) - 1; i >= 0; i-- { // earlier formats win a shared name
+		for k, v := range fs[i].metrics {
+			acc.Metrics[k] = v.v
+		}
+		if fs[i].samples > 0 && (acc.Samples == 0 || fs[i].format == best.format) {
+			acc.Samples = fs[i].samples
+		}
+	}
+	pv := best.metrics[best.primary]
+	acc.Metrics[best.primary] = pv.v
+	acc.Line = pv.line
+	if pv.v < 0 || pv.v > 100+1e-9 {
+		return nil, fmt.Errorf("%s: %s = %s (%s) is not a percentage", name, best.primary, strconv.FormatFloat(pv.v, 'g', -1, 64), where(best.format, pv.line))
+	}
+	return acc, nil
+}
+
+func where(f InputFormat, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("the %s on line %d", formatDesc[f], line)
+	}
+	return "the " + formatDesc[f]
+}
+
+// fmtPct formats a value in percent for messages and tables.
+func fmtPct(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// joinFirst joins the first n errors and says how many more there were.
+func joinFirst(errs []error, n int) error {
+	if len(errs) <= n {
+		return errors.Join(errs...)
+	}
+	shown := slices.Clone(errs[:n])
+	shown = append(shown, fmt.Errorf("(and %d more)", len(errs)-n))
+	return errors.Join(shown...)
+}
