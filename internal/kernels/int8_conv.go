@@ -404,4 +404,3 @@ func mklEpilogue(acc []int32, oc int, bias, scale []float32, relu bool, t quant.
 		}
 	})
 }
-

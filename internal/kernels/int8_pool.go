@@ -115,4 +115,3 @@ func PoolCodes(x []int32, n, ch int, win Window, out []int32, isMax, truncate bo
 		}
 	})
 }
-
