@@ -1,0 +1,406 @@
+package kernels
+
+import (
+	"qcal/internal/gemm"
+	"qcal/internal/tensor"
+	"qcal/quant"
+)
+
+// The quantized convolutions (INT8-ARITHMETIC §2.3, §2.4, §0.3, §0.8).
+//
+// QuantizedConv2D with a quint8 filter is TF's reference kernel: codes
+// minus their zero points (off = FloatToQuantizedUnclamped(0, min, max)),
+// padding filled with the input's zero point, windows placed with TF's
+// origin-offset quirk. Every other quantized convolution is Intel's
+// (MklQuantizedConv2DOp; plain TF has no kernel for the fused ones):
+// quint8 input times qint8 filter without zero points, padding 0, the bias
+// brought to the accumulator's scale in float32, the result rounded half
+// to even and saturated (oneDNN's epilogue).
+//
+// Both reduce to gemm.U8S8 on im2col rows of the quint8 codes: the
+// reference's quint8 filter is shifted by 128 into int8 and the zero
+// points are taken out algebraically,
+//
+//	Σ(x - ox)(w - ow) = Σ x·w' + d·Σx - ox·Σw' - k·ox·d,  w' = w - 128, d = 128 - ow,
+//
+// in wrapping int32 arithmetic, as TF's int32 accumulators.
+
+// convSpec says which inputs and epilogue a fused convolution op has.
+type convSpec struct {
+	bias, relu, requant bool
+	depthwise           bool
+	sumRelu             bool
+}
+
+func init() {
+	Register(Def{Op: "QuantizedConv2D", Run: quantizedConv2D, Check: checkAll(CheckType("Tinput", dtQU8), CheckType("Tfilter", dtQU8, dtQI8), CheckType("out_type", dtQI32), checkPadding)})
+	mkl := map[string]convSpec{
+		"QuantizedConv2DPerChannel":                            {},
+		"QuantizedConv2DAndRelu":                               {relu: true},
+		"QuantizedConv2DAndRequantize":                         {requant: true},
+		"QuantizedConv2DAndReluAndRequantize":                  {relu: true, requant: true},
+		"QuantizedConv2DWithBias":                              {bias: true},
+		"QuantizedConv2DWithBiasAndRelu":                       {bias: true, relu: true},
+		"QuantizedConv2DWithBiasAndRequantize":                 {bias: true, requant: true},
+		"QuantizedConv2DWithBiasAndReluAndRequantize":          {bias: true, relu: true, requant: true},
+		"QuantizedDepthwiseConv2D":                             {depthwise: true},
+		"QuantizedDepthwiseConv2DWithBias":                     {depthwise: true, bias: true},
+		"QuantizedDepthwiseConv2DWithBiasAndRelu":              {depthwise: true, bias: true, relu: true},
+		"QuantizedDepthwiseConv2DWithBiasAndReluAndRequantize": {depthwise: true, bias: true, relu: true, requant: true},
+	}
+	for op, s := range mkl {
+		Register(Def{Op: op, Run: mklConvKernel(s), Check: checkAll(CheckType("Tinput", dtQU8), CheckType("Tfilter", dtQI8),
+			CheckType("out_type", dtQI32, dtQU8, dtQI8), checkPadding)})
+	}
+}
+
+// convGeometry reads x (quint8 NHWC) and the filter (HWIO, or HWCM for
+// depthwise) shapes and the window attrs.
+func convGeometry(c *Context, depthwise bool) (n, ch, oc int, win Window, err error) {
+	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
+	if len(xs) != 4 || len(fs) != 4 {
+		return 0, 0, 0, win, c.Errorf("input %s and filter %s must both have rank 4", tensor.ShapeString(xs), tensor.ShapeString(fs))
+	}
+	if fs[2] != xs[3] {
+		return 0, 0, 0, win, c.Errorf("filter %s has %d input channels, the input %s has %d", tensor.ShapeString(fs), fs[2], tensor.ShapeString(xs), xs[3])
+	}
+	oc = fs[3]
+	if depthwise {
+		oc = fs[2] * fs[3]
+	}
+	win, err = windowAttrs(c, xs[1], xs[2], fs[0], fs[1], false)
+	return xs[0], xs[3], oc, win, err
+}
+
+// quantizedConv2D is QuantizedConv2D(x, w, min_x, max_x, min_w, max_w) →
+// (qint32, min, max). A qint8 filter means Intel's _MklQuantizedConv2D.
+func quantizedConv2D(c *Context) ([]*tensor.Tensor, error) {
+	if c.Has("Tfilter") {
+		if ft, err := c.Type("Tfilter"); err == nil && ft == dtQI8 {
+			return mklConvKernel(convSpec{})(c)
+		}
+	}
+	if err := c.WantInputs(6); err != nil {
+		return nil, err
+	}
+	x, err := c.quantInput(0, dtQU8)
+	if err != nil {
+		return nil, err
+	}
+	w, err := c.quantInput(1, dtQU8)
+	if err != nil {
+		return nil, err
+	}
+	var r [4]float32
+	for i := range r {
+		if r[i], err = c.scalarInput(i + 2); err != nil {
+			return nil, err
+		}
+	}
+	n, ch, oc, win, err := convGeometry(c, false)
+	if err != nil {
+		return nil, err
+	}
+	if win.SH != win.SW {
+		return nil, c.Errorf("strides %d and %d differ: TF's QuantizedConv2D needs equal strides", win.SH, win.SW)
+	}
+	if win.DH != 1 || win.DW != 1 {
+		return nil, c.Errorf("dilations %dx%d: TF's QuantizedConv2D supports none", win.DH, win.DW)
+	}
+	padding, _ := c.String("padding")
+	win = referenceOrigin(win, padding)
+	ox := int32(quant.FloatToQuantizedUnclamped(quant.QUInt8, 0, r[0], r[1]))
+	ow := int32(quant.FloatToQuantizedUnclamped(quant.QUInt8, 0, r[2], r[3]))
+	y := c.New(dtQI32, []int{n, win.OH, win.OW, oc})
+	ConvU8U8Offsets(x.U8, n, ch, w.U8, oc, win, ox, ow, y.I32, c.Scratch)
+	mn, mx := quant.RangeForMultiplication(quant.QUInt8, quant.QUInt8, quant.QInt32, r[0], r[1], r[2], r[3])
+	return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
+}
+
+// referenceOrigin places the windows as TF's reference QuantizedConv2D
+// does (§0.3): the top (left) offset is ((out-1)·s + k - in + 1)/2 for
+// VALID and ((out-1)·s + k - in)/2 for SAME, in C's truncating division,
+// which for VALID is -1 (windows moved one pixel on) when (in-k) % s >= 3.
+func referenceOrigin(win Window, padding string) Window {
+	extra := 0
+	if padding == "VALID" {
+		extra = 1
+	}
+	win.PadT = ((win.OH-1)*win.SH + win.KH - win.InH + extra) / 2
+	win.PadL = ((win.OW-1)*win.SW + win.KW - win.InW + extra) / 2
+	return win
+}
+
+// int8Chunk bounds the im2col buffer of the int8 convolutions (1 MiB).
+const int8Chunk = 1 << 20
+
+// ConvU8S8 sets acc (n·OH·OW × oc, NHWC) to the convolution of the quint8
+// codes x (n×InH×InW×ch) with the int8 filter w (KH×KW×ch×oc), padding
+// with pad, exactly in int32: im2col rows through gemm.U8S8.
+func ConvU8S8(x []uint8, n, ch int, w []int8, oc int, win Window, pad uint8, acc []int32, s *Scratch) {
+	k := win.KH * win.KW * ch
+	rows := n * win.OH * win.OW
+	if k == 0 {
+		clear(acc[:rows*oc])
+		return
+	}
+	chunk := max(1, min(rows, int8Chunk/k))
+	buf := s.U8(chunk * k)
+	for r0 := 0; r0 < rows; r0 += chunk {
+		m := min(chunk, rows-r0)
+		Im2Col(x, ch, win, r0, m, buf[:m*k], pad)
+		gemm.U8S8(m, oc, k, buf[:m*k], k, w, oc, acc[r0*oc:(r0+m)*oc], oc)
+	}
+}
+
+// ConvU8U8Offsets sets acc to Σ(x - ox)(w - ow) over each window, the
+// quint8 × quint8 convolution of TF's reference kernel, with padding
+// filled by the code uint8(ox): gemm.U8S8 on w - 128 and the correction
+// terms of the expansion in the file comment.
+func ConvU8U8Offsets(x []uint8, n, ch int, w []uint8, oc int, win Window, ox, ow int32, acc []int32, s *Scratch) {
+	k := win.KH * win.KW * ch
+	rows := n * win.OH * win.OW
+	ws := make([]int8, len(w))
+	colSum := make([]int32, oc)
+	for i, v := range w {
+		ws[i] = int8(int32(v) - 128)
+		colSum[i%oc] += int32(ws[i])
+	}
+	d := 128 - ow
+	konst := int32(k) * ox * d
+	if k == 0 {
+		clear(acc[:rows*oc])
+		return
+	}
+	chunk := max(1, min(rows, int8Chunk/k))
+	buf := s.U8(chunk * k)
+	for r0 := 0; r0 < rows; r0 += chunk {
+		m := min(chunk, rows-r0)
+		Im2Col(x, ch, win, r0, m, buf[:m*k], uint8(ox))
+		out := acc[r0*oc : (r0+m)*oc]
+		gemm.U8S8(m, oc, k, buf[:m*k], k, ws, oc, out, oc)
+		Parallel(m, max(1, 4096/max(k, 1)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				var rs int32
+				for _, v := range buf[r*k : (r+1)*k] {
+					rs += int32(v)
+				}
+				row := out[r*oc : (r+1)*oc]
+				base := d*rs - konst
+				for j := range row {
+					row[j] += base - ox*colSum[j]
+				}
+			}
+		})
+	}
+}
+
+// depthwiseU8S8 sets acc (n·OH·OW × ch·mult) to the depthwise convolution
+// of x with w (KH×KW×ch×mult), padding with 0.
+func depthwiseU8S8(x []uint8, n, ch int, w []int8, mult int, win Window, acc []int32) {
+	oc := ch * mult
+	pix := win.OH * win.OW
+	Parallel(n*pix, max(1, 1024/max(1, win.KH*win.KW*oc)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, p := r/pix, r%pix
+			oy, ox := p/win.OW, p%win.OW
+			row := acc[r*oc : (r+1)*oc]
+			clear(row)
+			for ky := 0; ky < win.KH; ky++ {
+				iy := oy*win.SH - win.PadT + ky*win.DH
+				if iy < 0 || iy >= win.InH {
+					continue
+				}
+				for kx := 0; kx < win.KW; kx++ {
+					ix := ox*win.SW - win.PadL + kx*win.DW
+					if ix < 0 || ix >= win.InW {
+						continue
+					}
+					xin := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
+					wk := w[(ky*win.KW+kx)*oc:][:oc]
+					for ci, xv := range xin {
+						for m := 0; m < mult; m++ {
+							row[ci*mult+m] += int32(xv) * int32(wk[ci*mult+m])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// filterRanges reads min_w and max_w (inputs i, i+1): scalars or one value
+// per output channel.
+func (c *Context) filterRanges(i, oc int) (mins, maxs []float32, err error) {
+	if mins, err = c.Float32Input(i); err != nil {
+		return nil, nil, err
+	}
+	if maxs, err = c.Float32Input(i + 1); err != nil {
+		return nil, nil, err
+	}
+	if len(mins) != len(maxs) || (len(mins) != 1 && len(mins) != oc) {
+		return nil, nil, c.Errorf("min_filter has %d and max_filter %d elements, want 1 or %d (the output channels)", len(mins), len(maxs), oc)
+	}
+	return mins, maxs, nil
+}
+
+func at(v []float32, j int) float32 {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return v[j]
+}
+
+// mklConvKernel returns the kernel of Intel's quantized convolution op
+// with the inputs and epilogue spec says: inputs x, w, [bias], min_x,
+// max_x, min_w, max_w, [min_freezed_output, max_freezed_output].
+func mklConvKernel(spec convSpec) Kernel {
+	return func(c *Context) ([]*tensor.Tensor, error) {
+		want := 6
+		if spec.bias {
+			want++
+		}
+		if spec.requant {
+			want += 2
+		}
+		if err := c.WantInputs(want); err != nil {
+			return nil, err
+		}
+		x, err := c.quantInput(0, dtQU8)
+		if err != nil {
+			return nil, err
+		}
+		w, err := c.quantInput(1, dtQI8)
+		if err != nil {
+			return nil, err
+		}
+		n, ch, oc, win, err := convGeometry(c, spec.depthwise)
+		if err != nil {
+			return nil, err
+		}
+		ri := 2
+		if spec.bias {
+			ri = 3
+		}
+		minX, err := c.scalarInput(ri)
+		if err != nil {
+			return nil, err
+		}
+		maxX, err := c.scalarInput(ri + 1)
+		if err != nil {
+			return nil, err
+		}
+		minW, maxW, err := c.filterRanges(ri+2, oc)
+		if err != nil {
+			return nil, err
+		}
+		bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
+		if err != nil {
+			return nil, err
+		}
+		rows := n * win.OH * win.OW
+		acc := make([]int32, rows*oc)
+		if spec.depthwise {
+			depthwiseU8S8(x.U8, n, ch, w.I8, oc/ch, win, acc)
+		} else {
+			ConvU8S8(x.U8, n, ch, w.I8, oc, win, 0, acc, c.Scratch)
+		}
+		shape := []int{n, win.OH, win.OW, oc}
+		if !spec.requant {
+			y := c.New(dtQI32, shape)
+			mklEpilogue(acc, oc, bias, nil, spec.relu, quant.QInt32, y.I32)
+			mins := make([]float32, len(minW))
+			maxs := make([]float32, len(minW))
+			for j := range minW {
+				mins[j], maxs[j] = quant.MklRangeForMultiplication(quant.QUInt8, quant.QInt8, quant.QInt32, minX, maxX, minW[j], maxW[j])
+			}
+			return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
+		}
+		minO, err := c.scalarInput(ri + 4)
+		if err != nil {
+			return nil, err
+		}
+		maxO, err := c.scalarInput(ri + 5)
+		if err != nil {
+			return nil, err
+		}
+		outT := dtQI8
+		if spec.relu {
+			outT = dtQU8
+		}
+		if c.Has("out_type") {
+			if outT, err = c.Type("out_type"); err != nil {
+				return nil, err
+			}
+		}
+		qt, ok := quantType(outT)
+		if !ok || qt == quant.QInt32 {
+			return nil, c.Errorf("out_type %s: a requantizing convolution writes quint8 or qint8", tensor.TypeName(outT))
+		}
+		scale := make([]float32, oc)
+		for j := range scale {
+			scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+		}
+		codes := make([]int32, len(acc))
+		mklEpilogue(acc, oc, bias, scale, spec.relu, qt, codes)
+		y := c.New(outT, shape)
+		setCodes(y, codes)
+		return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
+	}
+}
+
+// rangeTensor is a scalar for one value, else a vector.
+func rangeTensor(v []float32) *tensor.Tensor {
+	if len(v) == 1 {
+		return scalarF32(v[0])
+	}
+	return tensor.FromF32([]int{len(v)}, v)
+}
+
+// fusedBias returns b'[c], the bias in accumulator units (nil without a
+// bias): a float bias times quant.FusedConvBiasScale, in float32; a qint32
+// bias as it is.
+func (c *Context) fusedBias(has bool, oc int, minX, maxX float32, minW, maxW []float32) ([]float32, error) {
+	if !has {
+		return nil, nil
+	}
+	b := c.Inputs[2]
+	if len(b.Shape) != 1 || b.Shape[0] != oc {
+		return nil, c.Errorf("bias %s: want [%d] (the output channels)", tensor.ShapeString(b.Shape), oc)
+	}
+	out := make([]float32, oc)
+	switch b.DType {
+	case dtF32:
+		for j, v := range b.F32 {
+			out[j] = v * quant.FusedConvBiasScale(quant.QUInt8, minX, maxX, at(minW, j), at(maxW, j))
+		}
+	case dtQI32:
+		for j, v := range b.I32 {
+			out[j] = float32(v)
+		}
+	default:
+		return nil, c.Errorf("bias is %s, want float or qint32", tensor.TypeName(b.DType))
+	}
+	return out, nil
+}
+
+// mklEpilogue is oneDNN's int8 convolution epilogue: d = float32(acc);
+// d += b'; d *= scale (when requantizing); Relu; rne and saturate to t.
+func mklEpilogue(acc []int32, oc int, bias, scale []float32, relu bool, t quant.Type, out []int32) {
+	Parallel(len(acc)/max(oc, 1), max(1, parallelGrain/max(oc, 1)), func(lo, hi int) {
+		for i := lo * oc; i < hi*oc; i++ {
+			j := i % oc
+			d := float32(acc[i])
+			if bias != nil {
+				d += bias[j]
+			}
+			if scale != nil {
+				d *= scale[j]
+			}
+			if relu && d < 0 {
+				d = 0
+			}
+			out[i] = quant.SatRNE(t, d)
+		}
+	})
+}
