@@ -59,7 +59,11 @@ func (s shape) String() string {
 // columns and depths; tails shorter than a register tile (MR=6 rows,
 // NR=16 columns) and than a k group (2, 4); each cache block's size and
 // one past it (KC = 256 and 512, MC = 192, NC = 2048); leading dimensions
-// beyond the row; and the shapes the executor will run.
+// beyond the row (filled with random bytes, as are the bytes past k that
+// the in-place int8 kernel reads against B's zero padding: k%4 ≠ 0 with
+// and without padA); last panels that cannot be read in place because
+// the read would run past the end of A (12×32×2: rows 6..11 would read
+// to byte 26 of 24); and the shapes the executor will run.
 var shapes = []shape{
 	{0, 0, 0, 0, 0, 0}, {0, 5, 3, 0, 0, 0}, {5, 0, 3, 0, 0, 0},
 	{3, 4, 0, 0, 0, 0}, {3, 4, 0, 2, 1, 3},

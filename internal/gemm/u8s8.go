@@ -157,6 +157,9 @@ func u8s8PackB[TB int16 | int8](dst []TB, b []int8, ldb, k, kp, n, g int) {
 // u8s8PackA copies rows i0..i0+mb-1, columns p0..p0+kb-1 of a into panels
 // of u8s8MR rows, each kbp (kb rounded up to a multiple of g) deep.
 func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, g int) {
+	full := kb / g * g // columns in full groups; the rest, < g, in group full/g
+	d8, _ := any(dst).([]uint8)
+	d16, _ := any(dst).([]int16)
 	for r0 := 0; r0 < mb; r0 += u8s8MR {
 		h := min(u8s8MR, mb-r0)
 		panel := dst[r0*kbp : r0*kbp+kbp*u8s8MR]
@@ -165,37 +168,44 @@ func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, 
 		}
 		for r := 0; r < h; r++ {
 			row := a[(i0+r0+r)*lda+p0 : (i0+r0+r)*lda+p0+kb]
-			full := kb / g * g
-			switch d := any(panel).(type) {
-			case []uint8: // g = 4: a row's group is 4 contiguous bytes
+			switch {
+			case g == 4 && d8 != nil: // a row's group is 4 contiguous bytes
+				d := d8[r0*kbp:]
 				for q := 0; q < full/4; q++ {
 					binary.LittleEndian.PutUint32(d[q*u8s8MR*4+r*4:], binary.LittleEndian.Uint32(row[q*4:]))
 				}
-			case []int16: // g = 2
+			case g == 2 && d16 != nil:
+				d := d16[r0*kbp:]
 				for q := 0; q < full/2; q++ {
 					x := d[q*u8s8MR*2+r*2 : q*u8s8MR*2+r*2+2]
 					x[0], x[1] = int16(row[2*q]), int16(row[2*q+1])
 				}
+			default:
+				for p := 0; p < full; p++ {
+					panel[(p/g)*u8s8MR*g+r*g+p%g] = TA(row[p])
+				}
 			}
-			for p := full; p < kb; p++ {
-				panel[(p/g)*u8s8MR*g+r*g+p%g] = TA(row[p])
+			if full < kb {
+				last := panel[(full/g)*u8s8MR*g+r*g:]
+				for p := full; p < kb; p++ {
+					last[p-full] = TA(row[p])
+				}
 			}
 		}
 	}
 }
 
 // u8s8Rows computes rows i0..i1-1 of C from a and the packed b. With a
-// direct kernel, full panels of A are read in place except for a last
-// group of fewer than g columns (packed with zeros, added by a second
-// call: integer sums do not depend on their order), and only a last panel
-// of fewer than u8s8MR rows is packed whole.
+// direct kernel, panels of A are read in place, a last group of fewer
+// than g columns included: the bytes past the row's end that it reads
+// (the next row's, or lda's padding) meet B's zero padding and add
+// nothing. Only panels whose reading would run past the end of a (the
+// last rows of A) and a last panel of fewer than u8s8MR rows are packed.
 func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1, n, k, kp int, a []uint8, lda int, bp []TB, c []int32, ldc int) {
 	g := kern.g
-	pa := getBuf[TA](u8s8MC*u8s8KC + u8s8MC*g)
+	pa := getBuf[TA](u8s8MC * u8s8KC)
 	defer putBuf(pa)
-	// ap: a block of A, packed; tail: with a direct kernel, the last group
-	// of every row of the block, packed.
-	ap, tail := (*pa)[:u8s8MC*u8s8KC], (*pa)[u8s8MC*u8s8KC:]
+	ap := *pa
 	src, _ := any(a).([]TA) // A in place: TA is uint8 when kern.direct
 	var tmp [u8s8MR * u8s8NR]int32
 	for jc := 0; jc < n; jc += u8s8NC {
@@ -203,19 +213,19 @@ func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1
 		for pc := 0; pc < k; pc += u8s8KC {
 			kb := min(u8s8KC, k-pc)
 			kbp := min(u8s8KC, kp-pc)
-			kfull := kb / g * g // columns in full groups
 			acc := pc > 0
 			for ic := i0; ic < i1; ic += u8s8MC {
 				mb := min(u8s8MC, i1-ic)
-				full := mb / u8s8MR * u8s8MR // rows in full panels
-				switch {
-				case !kern.direct:
-					u8s8PackA(ap, a, lda, ic, mb, pc, kb, kbp, g)
-				case full < mb:
-					u8s8PackA(ap, a, lda, ic+full, mb-full, pc, kb, kbp, g)
+				// Rows from packFrom on are packed, those before read in place.
+				packFrom := 0
+				if kern.direct {
+					packFrom = mb / u8s8MR * u8s8MR
+					for packFrom > 0 && (ic+packFrom-1)*lda+pc+kbp > len(a) {
+						packFrom -= u8s8MR
+					}
 				}
-				if kern.direct && kfull < kb {
-					u8s8PackA(tail, a, lda, ic, mb, pc+kfull, kb-kfull, g, g)
+				if packFrom < mb {
+					u8s8PackA(ap, a, lda, ic+packFrom, mb-packFrom, pc, kb, kbp, g)
 				}
 				for jr := jc; jr < jc+nb; jr += u8s8NR {
 					w := min(u8s8NR, n-jr)
@@ -227,20 +237,12 @@ func u8s8Rows[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], i0, i1
 						if h == u8s8MR && w == u8s8NR {
 							dst, dldc, dacc = c[ci:ci+(u8s8MR-1)*ldc+u8s8NR], ldc, acc
 						}
-						switch {
-						case !kern.direct:
-							kern.tile(kbp/g, ap[ir*kbp:ir*kbp+kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
-						case h < u8s8MR:
-							kern.tile(kbp/g, ap[:kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
-						default:
-							if kfull > 0 {
-								ai := (ic+ir)*lda + pc
-								kern.tile(kfull/g, src[ai:ai+(u8s8MR-1)*lda+kfull], lda, g, bm, dst, dldc, dacc)
-								dacc = true
-							}
-							if kfull < kb {
-								kern.tile(1, tail[ir*g:ir*g+u8s8MR*g], g, u8s8MR*g, bm[kfull*u8s8NR:], dst, dldc, dacc)
-							}
+						if ir < packFrom {
+							ai := (ic+ir)*lda + pc
+							kern.tile(kbp/g, src[ai:ai+(u8s8MR-1)*lda+kbp], lda, g, bm, dst, dldc, dacc)
+						} else {
+							o := (ir - packFrom) * kbp
+							kern.tile(kbp/g, ap[o:o+kbp*u8s8MR], g, u8s8MR*g, bm, dst, dldc, dacc)
 						}
 						if h == u8s8MR && w == u8s8NR {
 							continue
