@@ -32,11 +32,13 @@ func benchOps(b *testing.B, ops float64, bytes int64, unit string, oneThread boo
 // benchShapes are the products the executor runs most: the Keras MNIST
 // CNN's second convolution as im2col + GEMM for a batch of 16 (the
 // issue's 7744×50×450), its first for one image (784×32×9: small n and
-// k), and a square 512³.
+// k), a square 512³, and a dense layer for a batch of 16 (1600 inputs,
+// 10 classes: small m and n).
 var benchShapes = []struct{ m, n, k int }{
 	{7744, 50, 450},
 	{784, 32, 9},
 	{512, 512, 512},
+	{16, 10, 1600},
 }
 
 // BenchmarkF32 reports GFLOP/s (2·m·n·k per product) for each kernel with

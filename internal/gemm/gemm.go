@@ -11,7 +11,11 @@ import "runtime"
 // (FMA), the portable one twice, so the two may differ in the last bits.
 func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkDims("F32", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	f32Blocked(f32Best, f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	kern := f32Best
+	if n <= f32Narrow.nr {
+		kern = f32Narrow
+	}
+	f32Blocked(kern, f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // U8S8 sets C = A·B exactly, where A is m×k uint8 (row stride lda), B is

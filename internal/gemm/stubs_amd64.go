@@ -85,7 +85,7 @@ var (
 func init() {
 	if hasAVX2FMA {
 		f32Kernels = append(f32Kernels, f32AVX2)
-		f32Best = f32AVX2
+		f32Best, f32Narrow = f32AVX2, f32AVX2
 		u8s8Runners = append(u8s8Runners, u8s8AVX2)
 		u8s8Best = u8s8AVX2
 	}
