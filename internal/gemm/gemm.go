@@ -26,7 +26,11 @@ func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, l
 // beyond that it wraps modulo 2³² like int32 addition.
 func U8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	checkDims("U8S8", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	u8s8Best.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	kern := u8s8Best
+	if n <= u8s8Narrow.tileWidth() {
+		kern = u8s8Narrow
+	}
+	kern.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // parallelOps is the number of multiply-adds (m·n·k) from which a product
