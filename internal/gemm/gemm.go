@@ -9,7 +9,8 @@ import "runtime"
 // f32KC) whatever the number of goroutines, so the result is deterministic
 // on a given machine. The assembly kernels (AVX2, AVX-512) round once per
 // multiply-add (FMA) and agree bit for bit; the portable one (other CPUs,
-// -tags purego) rounds twice, so it may differ in the last bits. The
+// -tags purego) rounds twice unless the compiler fuses its multiply-adds
+// (GOAMD64=v3), so it may differ in the last bits. The
 // error is at most about (k+1)·2⁻²⁴·Σ|a||b| per element (gemm_test.go).
 func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkDims("F32", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
