@@ -3,7 +3,8 @@ package gemm
 import "runtime"
 
 // F32 sets C = A·B, where A is m×k (row stride lda), B is k×n (row stride
-// ldb) and C is m×n (row stride ldc), all row-major float32.
+// ldb) and C is m×n (row stride ldc), all row-major float32. C must not
+// overlap A or B; the elements between C's rows (ldc > n) are left alone.
 //
 // Each element of C is summed in the same order (k ascending, in blocks of
 // f32KC) whatever the number of goroutines, so the result is deterministic
@@ -22,7 +23,8 @@ func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, l
 }
 
 // U8S8 sets C = A·B exactly, where A is m×k uint8 (row stride lda), B is
-// k×n int8 (row stride ldb) and C is m×n int32 (row stride ldc).
+// k×n int8 (row stride ldb) and C is m×n int32 (row stride ldc). C must
+// not overlap A or B; the elements between C's rows are left alone.
 //
 // Exactly means as int32 arithmetic would: each sum of products is exact
 // while it fits in int32, which it does for k ≤ 65793 (2³¹ / (255·128));
