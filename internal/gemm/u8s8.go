@@ -3,6 +3,7 @@ package gemm
 import (
 	"encoding/binary"
 	"sync"
+	"unsafe"
 )
 
 // The int8 blocking, as for FP32 (f32.go) but with k in groups: a kernel
@@ -185,10 +186,14 @@ func u8s8PackA[TA int16 | uint8](dst []TA, a []uint8, lda, i0, mb, p0, kb, kbp, 
 					binary.LittleEndian.PutUint32(d[q*mr*4+r*4:], binary.LittleEndian.Uint32(row[q*4:]))
 				}
 			case g == 2 && d16 != nil:
-				d := d16[r0*kbp:]
-				for q := 0; q < full/2; q++ {
-					x := d[q*mr*2+r*2 : q*mr*2+r*2+2]
-					x[0], x[1] = int16(row[2*q]), int16(row[2*q+1])
+				// A pair of int16 as one little-endian uint32: the panel
+				// starts at an even element of a pooled buffer (whose
+				// start is 8-aligned), so the uint32s are aligned.
+				d := d16[r0*kbp : r0*kbp+kbp*mr]
+				d32 := unsafe.Slice((*uint32)(unsafe.Pointer(&d[0])), len(d)/2)
+				src := row[:full]
+				for q, o := 0, r; q+1 < len(src); q, o = q+2, o+mr {
+					d32[o] = uint32(src[q]) | uint32(src[q+1])<<16
 				}
 			default:
 				for p := 0; p < full; p++ {
