@@ -11,8 +11,8 @@
 // micro-kernel (f32.go and u8s8.go hold every layout decision and the
 // shapes they were tuned on). The kernel is chosen at run time from the
 // CPU's features: AVX-512 or else AVX2/FMA assembly for F32; AVX-512
-// VNNI (VPDPBUSD on YMM registers) or else AVX2 (VPMADDWD on int16) for
-// the int8 products;
+// VNNI (VPDPBUSD on ZMM, or YMM for narrow B) or else AVX2 (VPMADDWD on
+// int16) for the int8 products;
 // portable Go elsewhere, and everywhere when built with -tags purego.
 // Large products are split over GOMAXPROCS goroutines by rows of C; each
 // element is computed by one goroutine in a fixed order, so the result

@@ -46,8 +46,12 @@ type f32Kernel struct {
 // f32Go is the portable micro-kernel.
 var f32Go = f32Kernel{"go", f32MR, f32NR, f32TileGo}
 
-// f32Best is the fastest kernel this CPU runs (set in stubs_*.go).
-var f32Best = f32Go
+// f32Best is the fastest kernel this CPU runs, and f32Narrow the fastest
+// for n ≤ its nr (set in stubs_*.go): on a dense layer of 10 classes
+// (16×10×1600) the 32-wide AVX-512 tile computes and packs 22 columns
+// of zeros, the 16-wide AVX2 tile 6: 14 GFLOP/s against 9 (CPU time,
+// one core).
+var f32Best, f32Narrow = f32Go, f32Go
 
 // f32TileGo is the micro-kernel in Go: 2×4 sub-tiles, whose 8 sums the
 // compiler keeps in registers.
@@ -93,14 +97,15 @@ func f32TileGo(kb int, a []float32, rs, ps int, b, c []float32, ldc int, acc boo
 // than packing it: packing costs about as much per element of A as one
 // tile row of the kernel, so it pays only when n is wide enough that the
 // packed panel is read by many B panels. Measured on this machine with
-// the AVX2 kernel, one core (best of runs on a loaded machine):
-// 7744×50×450 ran at 33 GFLOP/s packed, 49 in place; 784×32×9 at 28 and
-// 52; 512³ at 65 and 64. Past f32DirectMaxN columns (not measured) A
-// stays packed: six rows far apart in memory read over many B panels
-// risk cache-set and TLB conflicts that a contiguous panel does not.
+// the AVX-512 kernel, one core, GFLOP/s packed → in place (wall time,
+// best of two, a loaded machine): 7744×50×450 40 → 94, 784×32×9 14 → 62,
+// 512³ 97 → 124, 3136×64×576 66 → 136, 784×512×4608 41 → 53, 1000³
+// 81 → 79, 1024³ 81 → 138. Past f32DirectMaxN columns (not measured) A
+// stays packed: rows far apart in memory read over many B panels risk
+// cache-set and TLB conflicts that a contiguous panel does not.
 func f32Direct(n int) bool { return n <= f32DirectMaxN }
 
-const f32DirectMaxN = 512
+const f32DirectMaxN = 1024
 
 // f32Blocked sets C = A·B with kernel kern on nw goroutines, each owning
 // a range of rows of C, reading A in place if direct (else packed). Every

@@ -3,26 +3,39 @@ package gemm
 import "runtime"
 
 // F32 sets C = A·B, where A is m×k (row stride lda), B is k×n (row stride
-// ldb) and C is m×n (row stride ldc), all row-major float32.
+// ldb) and C is m×n (row stride ldc), all row-major float32. C must not
+// overlap A or B; the elements between C's rows (ldc > n) are left alone.
 //
 // Each element of C is summed in the same order (k ascending, in blocks of
 // f32KC) whatever the number of goroutines, so the result is deterministic
-// on a given machine; the assembly kernel rounds once per multiply-add
-// (FMA), the portable one twice, so the two may differ in the last bits.
+// on a given machine. The assembly kernels (AVX2, AVX-512) round once per
+// multiply-add (FMA) and agree bit for bit; the portable one (other CPUs,
+// -tags purego) rounds twice unless the compiler fuses its multiply-adds
+// (GOAMD64=v3), so it may differ in the last bits. The
+// error is at most about (k+1)·2⁻²⁴·Σ|a||b| per element (gemm_test.go).
 func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkDims("F32", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	f32Blocked(f32Best, f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	kern := f32Best
+	if n <= f32Narrow.nr {
+		kern = f32Narrow
+	}
+	f32Blocked(kern, f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // U8S8 sets C = A·B exactly, where A is m×k uint8 (row stride lda), B is
-// k×n int8 (row stride ldb) and C is m×n int32 (row stride ldc).
+// k×n int8 (row stride ldb) and C is m×n int32 (row stride ldc). C must
+// not overlap A or B; the elements between C's rows are left alone.
 //
 // Exactly means as int32 arithmetic would: each sum of products is exact
 // while it fits in int32, which it does for k ≤ 65793 (2³¹ / (255·128));
 // beyond that it wraps modulo 2³² like int32 addition.
 func U8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	checkDims("U8S8", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	u8s8Best.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	kern := u8s8Best
+	if n <= u8s8Narrow.tileWidth() {
+		kern = u8s8Narrow
+	}
+	kern.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // parallelOps is the number of multiply-adds (m·n·k) from which a product

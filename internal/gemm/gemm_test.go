@@ -59,7 +59,11 @@ func (s shape) String() string {
 // columns and depths; tails shorter than a register tile (MR=6 rows,
 // NR=16 columns) and than a k group (2, 4); each cache block's size and
 // one past it (KC = 256 and 512, MC = 192, NC = 2048); leading dimensions
-// beyond the row; and the shapes the executor will run.
+// beyond the row (filled with random bytes, as are the bytes past k that
+// the in-place int8 kernel reads against B's zero padding: k%4 ≠ 0 with
+// and without padA); last panels that cannot be read in place because
+// the read would run past the end of A (12×32×2: rows 6..11 would read
+// to byte 26 of 24); and the shapes the executor will run.
 var shapes = []shape{
 	{0, 0, 0, 0, 0, 0}, {0, 5, 3, 0, 0, 0}, {5, 0, 3, 0, 0, 0},
 	{3, 4, 0, 0, 0, 0}, {3, 4, 0, 2, 1, 3},
@@ -262,14 +266,28 @@ func TestExported(t *testing.T) {
 }
 
 // TestDeterministic checks that neither the number of goroutines nor
-// reading A in place changes a single bit of the FP32 result.
+// reading A in place changes a single bit of the FP32 result, and that
+// the assembly kernels (AVX2 and AVX-512: the same FMA steps in the same
+// order, in tiles of other sizes) agree bit for bit, so that F32's choice
+// of kernel by n does not change results either.
 func TestDeterministic(t *testing.T) {
 	const m, n, k = 301, 50, 450
 	r := rand.New(rand.NewPCG(7, 7))
 	a, b := randF32(r, m*k, false), randF32(r, k*n, false)
+	var fma []float32 // the first assembly kernel's result
 	for _, kern := range f32Kernels {
 		one := make([]float32, m*n)
 		f32Blocked(kern, false, 1, m, n, k, a, k, b, n, one, n)
+		if kern.name != "go" {
+			if fma == nil {
+				fma = one
+			}
+			for i := range one {
+				if math.Float32bits(one[i]) != math.Float32bits(fma[i]) {
+					t.Fatalf("%s: c[%d] = %g, the first assembly kernel gave %g", kern.name, i, one[i], fma[i])
+				}
+			}
+		}
 		for _, nw := range []int{1, 2, 3, 8} {
 			c := make([]float32, m*n)
 			f32Blocked(kern, true, nw, m, n, k, a, k, b, n, c, n)

@@ -63,18 +63,31 @@ func u8s8TileAVX2(kq int, a *int16, rs, ps int, b *int16, c *int32, ldc int, acc
 //go:noescape
 func u8s8TileVNNI(kq int, a *uint8, rs, ps int, b *int8, c *int32, ldc int, acc bool)
 
-var u8s8AVX2 u8s8Runner = u8s8Kernel[int16, int16]{"avx2", 2, false, func(kq int, a []int16, rs, ps int, b []int16, c []int32, ldc int, acc bool) {
+var u8s8AVX2 u8s8Runner = u8s8Kernel[int16, int16]{"avx2", 2, u8s8MR, u8s8NR, false, func(kq int, a []int16, rs, ps int, b []int16, c []int32, ldc int, acc bool) {
 	_ = a[(kq-1)*ps+(u8s8MR-1)*rs+1]
 	_ = b[kq*u8s8NR*2-1]
 	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
 	u8s8TileAVX2(kq, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
 }}
 
-var u8s8VNNI u8s8Runner = u8s8Kernel[uint8, int8]{"vnni", 4, true, func(kq int, a []uint8, rs, ps int, b []int8, c []int32, ldc int, acc bool) {
+var u8s8VNNI u8s8Runner = u8s8Kernel[uint8, int8]{"vnni", 4, u8s8MR, u8s8NR, true, func(kq int, a []uint8, rs, ps int, b []int8, c []int32, ldc int, acc bool) {
 	_ = a[(kq-1)*ps+(u8s8MR-1)*rs+3]
 	_ = b[kq*u8s8NR*4-1]
 	_ = c[(u8s8MR-1)*ldc+u8s8NR-1]
 	u8s8TileVNNI(kq, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
+}}
+
+// u8s8TileVNNI512 is the u8s8Kernel tile of 12×32 on groups of 4 bytes
+// with VPDPBUSD on ZMM registers (u8s8_avx512_amd64.s).
+//
+//go:noescape
+func u8s8TileVNNI512(kq int, a *uint8, rs, ps int, b *int8, c *int32, ldc int, acc bool)
+
+var u8s8VNNI512 u8s8Runner = u8s8Kernel[uint8, int8]{"vnni512", 4, 12, 32, true, func(kq int, a []uint8, rs, ps int, b []int8, c []int32, ldc int, acc bool) {
+	_ = a[(kq-1)*ps+11*rs+3]
+	_ = b[kq*32*4-1]
+	_ = c[11*ldc+31]
+	u8s8TileVNNI512(kq, &a[0], rs, ps, &b[0], &c[0], ldc, acc)
 }}
 
 var (
@@ -85,16 +98,16 @@ var (
 func init() {
 	if hasAVX2FMA {
 		f32Kernels = append(f32Kernels, f32AVX2)
-		f32Best = f32AVX2
+		f32Best, f32Narrow = f32AVX2, f32AVX2
 		u8s8Runners = append(u8s8Runners, u8s8AVX2)
-		u8s8Best = u8s8AVX2
+		u8s8Best, u8s8Narrow = u8s8AVX2, u8s8AVX2
 	}
 	if hasAVX512 {
 		f32Kernels = append(f32Kernels, f32AVX512)
 		f32Best = f32AVX512
 	}
 	if hasVNNI {
-		u8s8Runners = append(u8s8Runners, u8s8VNNI)
-		u8s8Best = u8s8VNNI
+		u8s8Runners = append(u8s8Runners, u8s8VNNI, u8s8VNNI512)
+		u8s8Best, u8s8Narrow = u8s8VNNI512, u8s8VNNI
 	}
 }

@@ -7,13 +7,15 @@ package gemm
 // It runs U8S8 on B − 128 (which fits int8) and adds 128·Σ_p A[i][p] to
 // row i: A·B = A·(B − 128) + 128·(A·1), an identity in int32 arithmetic
 // modulo 2³², so C is exact whenever the true sums fit int32, as they do
-// for k ≤ 33025 = ⌊(2³¹−1)/255²⌋. It allocates a copy of B.
+// for k ≤ 33025 = ⌊(2³¹−1)/255²⌋. It makes a copy of B (pooled).
 func U8U8(m, n, k int, a []uint8, lda int, b []uint8, ldb int, c []int32, ldc int) {
 	checkDims("U8U8", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	bs := make([]int8, k*n)
+	pb := getBuf[int8](k * n)
+	defer putBuf(pb)
+	bs := *pb
 	for p := 0; p < k; p++ {
 		row := b[p*ldb : p*ldb+n]
 		d := bs[p*n : p*n+n]
