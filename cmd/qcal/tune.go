@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"qcal/internal/atomicfile"
+	"qcal/internal/evaluate"
+	"qcal/internal/exec"
+	"qcal/internal/graphio"
+	"qcal/internal/rewrite/quantize"
+	"qcal/internal/tune"
+	"qcal/report"
+	"qcal/report/accuracy"
+)
+
+func runTune(e *env, args []string) error {
+	fs := newFlags(e, "tune")
+	var ef evalFlags
+	ef.register(fs, true)
+	calibData := fs.String("calib", "", "calibration data set (its first -batches batches are run; the evaluation set's preprocessing applies)")
+	evalData := fs.String("eval", "", "evaluation data set (labels: -labels, or found beside IDX files)")
+	batches := fs.Int("batches", 10, "calibration batches")
+	strategies := fs.String("strategies", tune.DefaultStrategies, "comma-separated range strategies to try")
+	maxDrop := fs.Float64("max-drop", accuracy.DefaultTarget.MaxDrop, "largest top-1 drop (points) a candidate may have")
+	warnDrop := fs.Float64("warn-drop", accuracy.DefaultTarget.WarnDrop, "largest drop that warns")
+	out := fs.String("o", "", "write the best int8 graph here (.pbtxt for text)")
+	reportOut := fs.String("report", "", "write the comparison as HTML here")
+	format := fs.String("format", "text", "comparison on stdout: text, markdown or json (qcal report's)")
+	perChannel := fs.Bool("per-channel", false, "quantize convolution weights per output channel")
+	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if ef.data != "" {
+		return usagef("tune reads -calib and -eval, not -data")
+	}
+	if ef.graph == "" || *calibData == "" || *evalData == "" {
+		return usagef("-graph, -calib and -eval are required")
+	}
+	if math.IsNaN(*maxDrop) || *maxDrop < 0 || *warnDrop < *maxDrop {
+		return usagef("want 0 ≤ -max-drop ≤ -warn-drop, got %g and %g", *maxDrop, *warnDrop)
+	}
+	f, err := pickFormat(*format, "", (*accuracy.Comparison)(nil))
+	if err != nil {
+		return err
+	}
+	inputs := []string{ef.graph, *calibData, *evalData, ef.data0.Labels}
+	var graphOut, htmlOut *atomicfile.File
+	if *out != "" {
+		if graphOut, err = atomicfile.Create(*out, inputs...); err != nil {
+			return err
+		}
+		defer graphOut.Abort()
+	}
+	if *reportOut != "" {
+		if htmlOut, err = atomicfile.Create(*reportOut, append(inputs, *out)...); err != nil {
+			return err
+		}
+		defer htmlOut.Abort()
+	}
+	g, err := loadGraphArg(e, ef.graph)
+	if err != nil {
+		return err
+	}
+	evalOpt := ef.data0
+	calibOpt := ef.data0
+	calibOpt.Labels = "" // calibration needs no labels
+	// The data laid out as the graph's input, as qcal eval does.
+	gr, err := exec.New(g, ef.graph)
+	if err != nil {
+		return err
+	}
+	in, err := evaluate.PickInput(gr, ef.input)
+	if err != nil {
+		return err
+	}
+	if evalOpt.Shape == nil {
+		evalOpt.Shape = evaluate.InputShape(in)
+		calibOpt.Shape = evalOpt.Shape
+	}
+	if evalOpt.BatchSize == 0 && (len(evalOpt.Shape) == 0 || evalOpt.Shape[0] <= 0) {
+		evalOpt.BatchSize, calibOpt.BatchSize = 64, 64
+	}
+	bar := (*countBar)(nil)
+	stage := ""
+	start := time.Now()
+	res, err := tune.Run(tune.Options{
+		Graph: g, Name: ef.graph, Input: ef.input, Output: ef.output, LabelOffset: ef.labelOffset,
+		Calib:      tune.Data{Path: *calibData, Opt: calibOpt},
+		Eval:       tune.Data{Path: *evalData, Opt: evalOpt},
+		Batches:    *batches,
+		Strategies: *strategies,
+		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
+		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel},
+		CacheDir:   *cacheDir,
+		Note: func(s string) {
+			bar.done()
+			fmt.Fprintf(e.stderr, "qcal tune: %s\n", s)
+		},
+		Progress: func(s string, n int) {
+			if s != stage {
+				bar.done()
+				stage = s
+				bar = newCountBar(e.stderr, "qcal tune: "+s, 0)
+			}
+			bar.set(n)
+		},
+	})
+	bar.done()
+	if err != nil {
+		return err
+	}
+	c := res.Comparison
+	var buf bytes.Buffer
+	if err := report.Write(&buf, c, f); err != nil {
+		return err
+	}
+	if _, err := e.stdout.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if htmlOut != nil {
+		buf.Reset()
+		if err := report.Write(&buf, c, report.HTML); err != nil {
+			return err
+		}
+		if _, err := htmlOut.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		if err := htmlOut.Commit(); err != nil {
+			return err
+		}
+	}
+	if res.Best == nil {
+		return &verdictError{"no strategy meets the target: " + c.Summary()}
+	}
+	if graphOut != nil {
+		data, err := graphio.Encode(res.Best.Graph, graphio.FormatForPath(*out))
+		if err != nil {
+			return err
+		}
+		if _, err := graphOut.Write(data); err != nil {
+			return err
+		}
+		if err := graphOut.Commit(); err != nil {
+			return err
+		}
+	}
+	where := ""
+	if graphOut != nil {
+		where = "; wrote " + *out
+	}
+	fmt.Fprintf(e.stderr, "qcal tune: best strategy %s (%d candidates, %.1f s)%s\n", res.Best.Strategy, len(res.Candidates), time.Since(start).Seconds(), where)
+	return nil
+}
+
+// defaultTuneCache is qcal's folder in the user's cache directory.
+func defaultTuneCache() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "qcal", "tune")
+}

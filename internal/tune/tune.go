@@ -1,0 +1,439 @@
+package tune
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"qcal/freeze"
+	"qcal/internal/calib"
+	"qcal/internal/dataset"
+	"qcal/internal/evaluate"
+	"qcal/internal/exec"
+	"qcal/internal/rewrite/insertlogging"
+	"qcal/internal/rewrite/quantize"
+	"qcal/internal/rewrite/transform"
+	"qcal/internal/tfname"
+	"qcal/internal/tfpb"
+	"qcal/report/accuracy"
+)
+
+// DefaultStrategies are the strategies tried when none are named: TF's
+// rule, the extremes, the histogram searches, and two high percentiles of
+// the values.
+const DefaultStrategies = "tf,minmax,kl,entropy,mse,percentile:99.99,percentile:99.999"
+
+// Data names a data set and how to read it.
+type Data struct {
+	Path string
+	Opt  dataset.Options
+}
+
+// Options configure Run.
+type Options struct {
+	// Graph is the optimized FP32 graph; Name names it in messages.
+	Graph *tfpb.GraphDef
+	Name  string
+	// Input is the Placeholder fed with the data, Output the tensor read
+	// as class scores; empty: the graph's only ones.
+	Input, Output string
+	// LabelOffset is evaluate.Options.LabelOffset.
+	LabelOffset int
+	// Calib is the calibration data (its first Batches batches are run);
+	// Eval the evaluation data.
+	Calib, Eval Data
+	Batches     int
+	// Strategies is a comma-separated strategy list (DefaultStrategies when
+	// empty).
+	Strategies string
+	// Target is the accuracy target each candidate is judged against.
+	Target accuracy.Target
+	// Quantize are the options of the quantization (Outputs default to the
+	// FP32 graph's output node).
+	Quantize quantize.Options
+	// CacheDir, when set, keeps the FP32 predictions and the calibration
+	// log there, named by a hash of everything they depend on, so that a
+	// rerun reuses them.
+	CacheDir string
+	// Note receives a sentence for the user at each step; Progress the
+	// examples done in the current evaluation.
+	Note     func(string)
+	Progress func(stage string, done int)
+}
+
+// Candidate is the int8 graph of one strategy and what it scored.
+type Candidate struct {
+	Strategy    string
+	Graph       *tfpb.GraphDef
+	Result      *evaluate.Result
+	Predictions []byte
+	// Fused counts the quantized convolutions fused with their Requantize.
+	Fused int
+}
+
+// Result is what a tuning run found.
+type Result struct {
+	FP32            *evaluate.Result
+	FP32Predictions []byte
+	Quantized       *quantize.Result
+	Candidates      []*Candidate // in strategy-list order
+	Comparison      *accuracy.Comparison
+	// Best is the candidate meeting the target with the least drop (ties
+	// go to the simplest strategy), nil when none does.
+	Best *Candidate
+	// Cached says what was reused from CacheDir.
+	Cached []string
+}
+
+// Run quantizes the FP32 graph, instruments it once for per-batch ranges
+// and tensor values, runs one calibration, and for each strategy freezes
+// the ranges, fuses the convolutions with their Requantize and evaluates
+// the int8 graph; the candidates are compared with the FP32 predictions
+// (paired by example).
+func Run(opt Options) (*Result, error) {
+	note := opt.Note
+	if note == nil {
+		note = func(string) {}
+	}
+	if opt.Strategies == "" {
+		opt.Strategies = DefaultStrategies
+	}
+	methods, err := calib.ParseMethods(opt.Strategies, 5, 5)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Batches <= 0 {
+		opt.Batches = 10
+	}
+	res := &Result{}
+
+	// FP32 baseline.
+	fp32, err := exec.New(opt.Graph, opt.Name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := evaluate.PickOutput(fp32, opt.Output)
+	if err != nil {
+		return nil, err
+	}
+	in, err := evaluate.PickInput(fp32, opt.Input)
+	if err != nil {
+		return nil, err
+	}
+	opt.Input, opt.Output = in.Name, out
+	graphKey := hashGraph(opt.Graph)
+	fp32Key := cacheKey("fp32", graphKey, opt.Input, opt.Output, fmt.Sprint(opt.LabelOffset), dataKey(opt.Eval))
+	if b, ok := opt.cached(fp32Key + ".csv"); ok {
+		res.FP32Predictions = b
+		res.Cached = append(res.Cached, "FP32 predictions")
+		note("FP32 predictions reused from " + filepath.Join(opt.CacheDir, fp32Key+".csv"))
+	} else {
+		note("evaluating the FP32 graph")
+		r, preds, err := opt.evaluate(fp32, "fp32")
+		if err != nil {
+			return nil, fmt.Errorf("FP32 evaluation: %w", err)
+		}
+		res.FP32, res.FP32Predictions = r, preds
+		if err := opt.store(fp32Key+".csv", preds); err != nil {
+			return nil, err
+		}
+	}
+
+	// Quantize and instrument.
+	qopt := opt.Quantize
+	if len(qopt.Outputs) == 0 {
+		qopt.Outputs = []string{tfname.NodeName(opt.Output)}
+	}
+	q, err := quantize.Quantize(opt.Graph, qopt)
+	if err != nil {
+		return nil, fmt.Errorf("quantize: %w", err)
+	}
+	res.Quantized = q
+	logged, nameMap, err := instrument(q.Graph)
+	if err != nil {
+		return nil, err
+	}
+	note(fmt.Sprintf("quantized %d nodes; %d requantization ranges to calibrate", len(q.Quantized), len(nameMap)))
+
+	// One calibration run.
+	logKey := cacheKey("calib", hashGraph(logged), opt.Input, fmt.Sprint(opt.Batches), dataKey(opt.Calib))
+	logPath, cleanup, err := opt.calibrate(logged, logKey, res, note)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cal, err := calib.Read([]string{logPath}, calib.Options{Methods: methods, NameMap: nameMap, Bad: calib.FailBad})
+	if err != nil {
+		return nil, fmt.Errorf("calibration log: %w", err)
+	}
+
+	// One candidate a strategy.
+	fuse, err := transform.Parse("fuse_quantized_conv_and_requantize")
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range methods {
+		c := &Candidate{Strategy: m.Spec}
+		fr, err := freeze.Graph(q.Graph, cal.Ranges(m), freeze.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("strategy %s: freeze: %w", m.Spec, err)
+		}
+		fused, steps, err := transform.Apply(fr.Graph, fuse, transform.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("strategy %s: fuse: %w", m.Spec, err)
+		}
+		c.Graph, c.Fused = fused, steps[0].Changed
+		gr, err := exec.New(fused, "int8 graph ("+m.Spec+")")
+		if err != nil {
+			return nil, fmt.Errorf("strategy %s: %w", m.Spec, err)
+		}
+		note("evaluating the int8 graph of strategy " + m.Spec)
+		c.Result, c.Predictions, err = opt.evaluate(gr, m.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("strategy %s: evaluation: %w", m.Spec, err)
+		}
+		res.Candidates = append(res.Candidates, c)
+	}
+
+	// Compare, paired by example.
+	var cands []accuracy.Source
+	for _, c := range res.Candidates {
+		cands = append(cands, accuracy.Source{Name: c.Strategy, File: c.Strategy + " predictions", R: bytes.NewReader(c.Predictions)})
+	}
+	cmp, err := accuracy.Compare(accuracy.Source{Name: "fp32", File: "FP32 predictions", R: bytes.NewReader(res.FP32Predictions)}, cands,
+		accuracy.Options{Target: opt.Target})
+	if err != nil {
+		return nil, err
+	}
+	rank(cmp)
+	res.Comparison = cmp
+	res.Best = pickBest(res.Candidates, cmp)
+	return res, nil
+}
+
+// rank orders the comparison's candidates as tune chooses: least drop
+// first, ties to the simplest strategy (the report's own order breaks ties
+// by name).
+func rank(cmp *accuracy.Comparison) {
+	slices.SortStableFunc(cmp.Candidates, func(a, b *accuracy.Model) int {
+		switch {
+		case a.Drop != b.Drop && a.Drop < b.Drop:
+			return -1
+		case a.Drop != b.Drop:
+			return 1
+		}
+		return Simplicity(a.Name) - Simplicity(b.Name)
+	})
+	for i, m := range cmp.Candidates {
+		m.Rank = i + 1
+	}
+}
+
+// pickBest returns the first passing candidate of the ranked comparison,
+// or nil.
+func pickBest(cands []*Candidate, cmp *accuracy.Comparison) *Candidate {
+	for _, m := range cmp.Candidates {
+		if m.Verdict != accuracy.Pass {
+			continue
+		}
+		for _, c := range cands {
+			if c.Strategy == m.Name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// Simplicity ranks strategies for ties: the extremes, then TF's rule,
+// percentiles, averages, then the histogram searches.
+func Simplicity(strategy string) int {
+	name, _, _ := strings.Cut(strategy, ":")
+	order := []string{"minmax", "tf", "percentile", "vpercentile", "mean", "median", "ema", "mse", "entropy", "kl"}
+	if i := slices.Index(order, name); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// instrument logs the quantized graph once for both kinds of calibration:
+// each RequantizationRange's [min][max] (TF's __requant_min_max records)
+// and the whole int32 output of the op it measures (Intel's dump, read as
+// tensor values), and returns the map from that op's name to the range's.
+func instrument(q *tfpb.GraphDef) (*tfpb.GraphDef, map[string]string, error) {
+	nameMap := map[string]string{}
+	producerOps := map[string]bool{}
+	byName := map[string]*tfpb.NodeDef{}
+	for _, n := range q.GetNode() {
+		byName[n.GetName()] = n
+	}
+	var prefixes []string
+	for _, n := range q.GetNode() {
+		if !tfname.IsRequantizationRange(n.GetOp()) || len(n.GetInput()) == 0 {
+			continue
+		}
+		p := byName[tfname.NodeName(n.GetInput()[0])]
+		if p == nil {
+			continue
+		}
+		nameMap[p.GetName()] = n.GetName()
+		producerOps[p.GetOp()] = true
+		prefixes = append(prefixes, p.GetName())
+	}
+	if len(nameMap) == 0 {
+		return nil, nil, errors.New("the quantized graph has no RequantizationRange node: nothing to calibrate (qcal quantize says which nodes stayed FP32 and why)")
+	}
+	values := insertlogging.DefaultOptions()
+	values.Ops = sortedKeys(producerOps)
+	values.Prefixes = prefixes
+	values.Message = "__KL:"
+	values.Summarize = -1
+	logged, _, err := insertlogging.InsertPasses(q, []insertlogging.Options{insertlogging.DefaultOptions(), values})
+	if err != nil {
+		return nil, nil, err
+	}
+	return logged, nameMap, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// evaluate runs gr on the evaluation data and returns its predictions.
+func (opt *Options) evaluate(gr *exec.Graph, stage string) (*evaluate.Result, []byte, error) {
+	src, err := dataset.Open(opt.Eval.Path, opt.Eval.Opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer src.Close()
+	var preds bytes.Buffer
+	eo := evaluate.Options{Input: opt.Input, Output: opt.Output, LabelOffset: opt.LabelOffset, Predictions: &preds}
+	if opt.Progress != nil {
+		eo.Progress = func(n int) { opt.Progress(stage, n) }
+	}
+	r, err := evaluate.Run(gr, src, eo)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.N == 0 {
+		return nil, nil, fmt.Errorf("%s: the data set gave no example", opt.Eval.Path)
+	}
+	return r, preds.Bytes(), nil
+}
+
+// calibrate runs the logged graph on the calibration data into a log file
+// (the cached one when it exists) and returns its path.
+func (opt *Options) calibrate(logged *tfpb.GraphDef, key string, res *Result, note func(string)) (string, func(), error) {
+	if opt.CacheDir != "" {
+		p := filepath.Join(opt.CacheDir, key+".log")
+		if _, err := os.Stat(p); err == nil {
+			res.Cached = append(res.Cached, "calibration log")
+			note("calibration log reused from " + p)
+			return p, func() {}, nil
+		}
+	}
+	gr, err := exec.New(logged, "logged int8 graph")
+	if err != nil {
+		return "", nil, err
+	}
+	src, err := dataset.Open(opt.Calib.Path, opt.Calib.Opt)
+	if err != nil {
+		return "", nil, err
+	}
+	defer src.Close()
+	var log bytes.Buffer
+	note(fmt.Sprintf("calibrating on %d batches of %s", opt.Batches, opt.Calib.Path))
+	co := evaluate.CalibrateOptions{Input: opt.Input, Batches: opt.Batches, Log: &log}
+	if opt.Progress != nil {
+		co.Progress = func(n int) { opt.Progress("calibration", n) }
+	}
+	if _, _, err := evaluate.Calibrate(gr, src, co); err != nil {
+		return "", nil, fmt.Errorf("calibration: %w", err)
+	}
+	if opt.CacheDir != "" {
+		if err := opt.store(key+".log", log.Bytes()); err != nil {
+			return "", nil, err
+		}
+		return filepath.Join(opt.CacheDir, key+".log"), func() {}, nil
+	}
+	f, err := os.CreateTemp("", "qcal-tune-*.log")
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := f.Write(log.Bytes()); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", nil, err
+	}
+	f.Close()
+	return f.Name(), func() { os.Remove(f.Name()) }, nil
+}
+
+func (opt *Options) cached(name string) ([]byte, bool) {
+	if opt.CacheDir == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(filepath.Join(opt.CacheDir, name))
+	return b, err == nil
+}
+
+// store writes a cache file through a temporary file, so that an
+// interrupted run never leaves a half-written one to be reused.
+func (opt *Options) store(name string, b []byte) error {
+	if opt.CacheDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(opt.CacheDir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(opt.CacheDir, "."+name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(b)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(opt.CacheDir, name))
+}
+
+func hashGraph(g *tfpb.GraphDef) string {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(g)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// dataKey describes a data set for the cache: its path, size and
+// modification time, and how it is read.
+func dataKey(d Data) string {
+	st := ""
+	if fi, err := os.Stat(d.Path); err == nil {
+		st = fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+	}
+	return fmt.Sprintf("%s|%s|%+v", d.Path, st, d.Opt)
+}
+
+func cacheKey(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		io.WriteString(h, p)
+		h.Write([]byte{0})
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
