@@ -62,6 +62,7 @@ func runQuantize(e *env, args []string) error {
 		fs.Var(&fbMax, n, "see -fallback-min")
 	}
 	intelScript := fs.Bool("intel-script", false, "plain path as Intel's copy of quantize_graph.py writes it (Tidx, round_mode, control inputs on the dims Consts, shared prologues)")
+	excluded := fs.String("excluded_nodes", "", "comma-separated convolutions and matmuls to leave in FP32 (Intel's --excluded_nodes)")
 	keep := fs.Bool("keep-redundant", false, "keep Dequantize→QuantizeV2 pairs and dead nodes (--strip_redundant_quantization=false)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -125,7 +126,7 @@ func runQuantize(e *env, args []string) error {
 	res, err := quantize.Quantize(g, quantize.Options{
 		Outputs: names, Intel: *intel, PerChannel: perChannel, ModelName: modelName,
 		Fallback: fbMin.set, FallbackMin: fbMin.v, FallbackMax: fbMax.v,
-		IntelScript: *intelScript, KeepRedundant: *keep,
+		IntelScript: *intelScript, KeepRedundant: *keep, ExcludedNodes: splitNames(*excluded),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", graph, err)

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"qcal/internal/tfpb"
@@ -63,6 +64,10 @@ func (r *rewriter) intel(n *tfpb.NodeDef) error {
 	}
 	if n.Op == "MatMul" && r.opts.ModelName == WideDeep {
 		quantizeMatMul = true
+	}
+	if (quantizeConv || quantizeMatMul) && slices.Contains(r.opts.ExcludedNodes, n.Name) {
+		quantizeConv, quantizeMatMul = false, false
+		convReason = "excluded (excluded_nodes)"
 	}
 	// The tool's quantize_input: set at a conv's Const filter (input 1) and
 	// kept for later inputs, or for every input of a wide_deep MatMul.

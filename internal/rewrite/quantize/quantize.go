@@ -41,6 +41,9 @@ type Options struct {
 	// KeepRedundant keeps the Dequantize → QuantizeV2 pairs and dead nodes
 	// (--strip_redundant_quantization=false).
 	KeepRedundant bool
+	// ExcludedNodes names convolutions and matmuls the Intel path leaves in
+	// FP32 (Intel's --excluded_nodes): the per-layer fallback of qcal tune.
+	ExcludedNodes []string
 }
 
 // Node is an FP32 node that the rewrite turned into a quantized op.
