@@ -138,6 +138,16 @@ func runTune(e *env, args []string) error {
 			return err
 		}
 	}
+	if fb := res.Fallback; fb != nil {
+		fmt.Fprintf(e.stderr, "qcal tune: per-layer fallback from %s; drop with each layer alone in FP32:\n", fb.Strategy)
+		for _, l := range fb.Sensitivity {
+			fmt.Fprintf(e.stderr, "  %-40s %6.2f\n", l.Node, l.Drop)
+		}
+		fmt.Fprintf(e.stderr, "qcal tune: layers left in FP32, most sensitive first, and the drop after each:\n")
+		for i, l := range fb.Steps {
+			fmt.Fprintf(e.stderr, "  %d. %-37s %6.2f\n", i+1, l.Node, l.Drop)
+		}
+	}
 	if res.Best == nil {
 		return &verdictError{"no strategy meets the target: " + c.Summary()}
 	}

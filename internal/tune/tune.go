@@ -92,6 +92,28 @@ type Result struct {
 	Best *Candidate
 	// Cached says what was reused from CacheDir.
 	Cached []string
+	// Fallback, when no strategy met the target, is the per-layer fallback
+	// that was tried: the layers left in FP32, most sensitive first.
+	Fallback *Fallback
+}
+
+// Fallback is the per-layer fallback: starting from the strategy with the
+// least drop, the quantized layers are left in FP32 one at a time, the
+// most sensitive first, until the target holds.
+type Fallback struct {
+	Strategy string
+	// Sensitivity is each quantized layer's drop (in the target's unit)
+	// when it alone is left in FP32, most sensitive (smallest drop) first.
+	Sensitivity []Layer
+	// Steps are the candidates built by leaving the first 1, 2, … layers
+	// of Sensitivity in FP32, each with its drop.
+	Steps []Layer
+}
+
+// Layer is a quantized layer (its FP32 convolution's name) and a drop.
+type Layer struct {
+	Node string
+	Drop float64
 }
 
 // Run quantizes the FP32 graph, instruments it once for per-batch ranges
@@ -181,43 +203,129 @@ func Run(opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range methods {
-		c := &Candidate{Strategy: m.Spec}
-		fr, err := freeze.Graph(q.Graph, cal.Ranges(m), freeze.Options{})
+	build := func(name string, qg *tfpb.GraphDef, m calib.Method) (*Candidate, error) {
+		c := &Candidate{Strategy: name}
+		fr, err := freeze.Graph(qg, cal.Ranges(m), freeze.Options{AllowMissing: qg != q.Graph})
 		if err != nil {
-			return nil, fmt.Errorf("strategy %s: freeze: %w", m.Spec, err)
+			return nil, fmt.Errorf("%s: freeze: %w", name, err)
 		}
 		fused, steps, err := transform.Apply(fr.Graph, fuse, transform.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("strategy %s: fuse: %w", m.Spec, err)
+			return nil, fmt.Errorf("%s: fuse: %w", name, err)
 		}
 		c.Graph, c.Fused = fused, steps[0].Changed
-		gr, err := exec.New(fused, "int8 graph ("+m.Spec+")")
+		gr, err := exec.New(fused, "int8 graph ("+name+")")
 		if err != nil {
-			return nil, fmt.Errorf("strategy %s: %w", m.Spec, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		note("evaluating the int8 graph of strategy " + m.Spec)
-		c.Result, c.Predictions, err = opt.evaluate(gr, m.Spec)
+		note("evaluating the int8 graph of " + name)
+		c.Result, c.Predictions, err = opt.evaluate(gr, name)
 		if err != nil {
-			return nil, fmt.Errorf("strategy %s: evaluation: %w", m.Spec, err)
+			return nil, fmt.Errorf("%s: evaluation: %w", name, err)
+		}
+		return c, nil
+	}
+	for _, m := range methods {
+		c, err := build(m.Spec, q.Graph, m)
+		if err != nil {
+			return nil, fmt.Errorf("strategy %w", err)
 		}
 		res.Candidates = append(res.Candidates, c)
 	}
+	if err := res.compare(opt.Target); err != nil {
+		return nil, err
+	}
+	if res.Best != nil || len(q.Quantized) == 0 {
+		return res, nil
+	}
 
-	// Compare, paired by example.
+	// Per-layer fallback from the strategy with the least drop.
+	top := res.Comparison.Candidates[0].Name
+	var m calib.Method
+	for _, mm := range methods {
+		if mm.Spec == top {
+			m = mm
+		}
+	}
+	fb := &Fallback{Strategy: top}
+	res.Fallback = fb
+	note(fmt.Sprintf("no strategy meets the target; measuring each of the %d quantized layers' cost with %s", len(q.Quantized), top))
+	exclude := func(name string, nodes []string) (*Candidate, float64, error) {
+		qo := qopt
+		qo.ExcludedNodes = nodes
+		qx, err := quantize.Quantize(opt.Graph, qo)
+		if err != nil {
+			return nil, 0, err
+		}
+		c, err := build(name, qx.Graph, m)
+		if err != nil {
+			return nil, 0, err
+		}
+		cmp, err := accuracy.Compare(res.fp32Source(), []accuracy.Source{c.source()}, accuracy.Options{Target: opt.Target})
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, cmp.Candidates[0].Drop, nil
+	}
+	for _, n := range q.Quantized {
+		_, drop, err := exclude(top+" without "+n.Name, []string{n.Name})
+		if err != nil {
+			return nil, fmt.Errorf("fallback: %w", err)
+		}
+		fb.Sensitivity = append(fb.Sensitivity, Layer{Node: n.Name, Drop: drop})
+	}
+	slices.SortStableFunc(fb.Sensitivity, func(a, b Layer) int {
+		switch {
+		case a.Drop < b.Drop:
+			return -1
+		case a.Drop > b.Drop:
+			return 1
+		}
+		return 0
+	})
+	var nodes []string
+	for _, l := range fb.Sensitivity {
+		nodes = append(nodes, l.Node)
+		name := fmt.Sprintf("%s, %d in FP32", top, len(nodes))
+		c, drop, err := exclude(name, slices.Clone(nodes))
+		if err != nil {
+			return nil, fmt.Errorf("fallback: %w", err)
+		}
+		fb.Steps = append(fb.Steps, Layer{Node: l.Node, Drop: drop})
+		res.Candidates = append(res.Candidates, c)
+		if opt.Target.Judge(drop) == accuracy.Pass {
+			break
+		}
+	}
+	if err := res.compare(opt.Target); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// compare judges every candidate against FP32, paired by example, ranks
+// them and picks the best.
+func (res *Result) compare(target accuracy.Target) error {
 	var cands []accuracy.Source
 	for _, c := range res.Candidates {
-		cands = append(cands, accuracy.Source{Name: c.Strategy, File: c.Strategy + " predictions", R: bytes.NewReader(c.Predictions)})
+		cands = append(cands, c.source())
 	}
-	cmp, err := accuracy.Compare(accuracy.Source{Name: "fp32", File: "FP32 predictions", R: bytes.NewReader(res.FP32Predictions)}, cands,
-		accuracy.Options{Target: opt.Target})
+	cmp, err := accuracy.Compare(res.fp32Source(), cands, accuracy.Options{Target: target})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rank(cmp)
 	res.Comparison = cmp
 	res.Best = pickBest(res.Candidates, cmp)
-	return res, nil
+	return nil
+}
+
+func (res *Result) fp32Source() accuracy.Source {
+	return accuracy.Source{Name: "fp32", File: "FP32 predictions", R: bytes.NewReader(res.FP32Predictions)}
+}
+
+func (c *Candidate) source() accuracy.Source {
+	return accuracy.Source{Name: c.Strategy, File: c.Strategy + " predictions", R: bytes.NewReader(c.Predictions)}
 }
 
 // rank orders the comparison's candidates as tune chooses: least drop
