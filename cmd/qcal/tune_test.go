@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"qcal/internal/testutil"
+)
+
+// TestTuneCommand runs qcal tune on the MNIST CNN with two strategies:
+// JSON on stdout as qcal report -format json writes it (one candidate a
+// strategy), the best graph and the HTML report written.
+func TestTuneCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs the int8 workflow")
+	}
+	graph := filepath.Join(testutil.RealData(t, "graphs"), "mnist_cnn_frozen.pb")
+	mnist := testutil.MNIST(t)
+	dir := t.TempDir()
+	best, html := filepath.Join(dir, "best.pb"), filepath.Join(dir, "tune.html")
+	code, stdout, stderr := qcal(t, "", "tune", "-graph", graph, "-calib", filepath.Join(mnist, "train-images-idx3-ubyte.gz"),
+		"-eval", filepath.Join(mnist, "t10k-images-idx3-ubyte.gz"), "-scale", "1/255", "-limit", "500", "-batch", "50",
+		"-strategies", "minmax,tf", "-format", "json", "-o", best, "-report", html, "-cache", "")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	for _, name := range []string{"minmax", "tf"} {
+		if !strings.Contains(stdout, `"`+name+`"`) {
+			t.Errorf("JSON lacks candidate %s", name)
+		}
+	}
+	if !strings.Contains(stderr, "qcal tune: best strategy minmax (2 candidates") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	for _, f := range []string{best, html} {
+		if fi, err := os.Stat(f); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	g := loadGraph(t, best)
+	n := 0
+	for _, nd := range g.GetNode() {
+		if strings.HasSuffix(nd.GetOp(), "AndRequantize") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("best graph has %d fused convolutions, want 2", n)
+	}
+}
+
+func TestTuneUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tune", "-graph", "g.pb"}, "-graph, -calib and -eval are required"},
+		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-max-drop", "2", "-warn-drop", "1"}, "want 0 ≤ -max-drop ≤ -warn-drop"},
+		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-data", "d"}, "tune reads -calib and -eval, not -data"},
+	} {
+		code, _, stderr := qcal(t, "", c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
