@@ -101,47 +101,53 @@ func TestBinaryBroadcast(t *testing.T) {
 	wantErr(t, "RealDiv", attrs{"T": aType(tfpb.DataType_DT_INT32)}, "T int32 is not supported", i32([]int{1}, 1), i32([]int{1}, 1))
 }
 
-// TestBinaryAgainstReference compares the broadcast loop with an index
-// computation from the definition on shapes of mixed ranks.
+// TestBinaryAgainstReference compares the broadcast loops (the written-out
+// float32 ones and the generic ones) with an index computation from the
+// definition and each op's element function, on shapes of mixed ranks.
 func TestBinaryAgainstReference(t *testing.T) {
 	shapes := [][2][]int{
 		{{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{1, 3, 1, 5}, {2, 1, 4, 1}}, {{4, 1}, {1, 4}}, {{}, {2, 2}},
 		// large enough to be split over cores, each part starting mid-tensor
 		{{64, 33, 17, 8}, {17, 1}},
+		{{2, 3, 1}, {2, 1, 1}}, // runs of one element, both inputs broadcast along them
+		{{5}, {}}, {{}, {}},
 	}
 	for _, s := range shapes {
 		a, b := ramp(s[0]...), ramp(s[1]...)
 		for i := range b.F32 {
 			b.F32[i] *= 1000
 		}
-		y := mustRun(t, "Add", attrs{}, a, b)[0]
-		out, _ := BroadcastShape(s[0], s[1])
-		want := make([]float32, tensor.NumElements(out))
-		idx := make([]int, len(out))
-		for i := range want {
-			// index of the broadcast source: dimension by dimension, 0 where the input has 1
-			off := func(sh []int) int {
-				o := 0
-				for d := range sh {
-					k := len(out) - len(sh) + d
-					v := idx[k]
-					if sh[d] == 1 {
-						v = 0
+		for _, op := range []string{"Add", "Sub", "Mul", "RealDiv", "Maximum"} {
+			y := mustRun(t, op, attrs{}, a, b)[0]
+			f := binaryOps[op].f32
+			out, _ := BroadcastShape(s[0], s[1])
+			want := make([]float32, tensor.NumElements(out))
+			idx := make([]int, len(out))
+			for i := range want {
+				// index of the broadcast source: dimension by dimension, 0 where the input has 1
+				off := func(sh []int) int {
+					o := 0
+					for d := range sh {
+						k := len(out) - len(sh) + d
+						v := idx[k]
+						if sh[d] == 1 {
+							v = 0
+						}
+						o = o*sh[d] + v
 					}
-					o = o*sh[d] + v
+					return o
 				}
-				return o
-			}
-			want[i] = a.F32[off(s[0])] + b.F32[off(s[1])]
-			for d := len(out) - 1; d >= 0; d-- {
-				idx[d]++
-				if idx[d] < out[d] {
-					break
+				want[i] = f(a.F32[off(s[0])], b.F32[off(s[1])])
+				for d := len(out) - 1; d >= 0; d-- {
+					idx[d]++
+					if idx[d] < out[d] {
+						break
+					}
+					idx[d] = 0
 				}
-				idx[d] = 0
 			}
+			same(t, op+tensor.ShapeString(s[0])+tensor.ShapeString(s[1]), y, out, want, 0)
 		}
-		same(t, tensor.ShapeString(s[0])+"+"+tensor.ShapeString(s[1]), y, out, want, 0)
 	}
 }
 
