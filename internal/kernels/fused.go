@@ -181,7 +181,7 @@ func fusedConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, []int{xs[0], win.OH, win.OW, fs[3]})
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{xs[0], win.OH, win.OW, fs[3]})
 	Conv2DF32Epilogue(x, xs[0], xs[3], f, fs[3], win, y.F32, c.Scratch, ep)
 	return []*tensor.Tensor{y}, nil
 }

@@ -79,7 +79,7 @@ func unaryKernel(f unaryF32) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		y := c.New(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
+		y := c.NewUninit(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
 		Parallel(len(x), parallelGrain, func(lo, hi int) {
 			for i, v := range x[lo:hi] {
 				y.F32[lo+i] = f(v)
@@ -101,7 +101,7 @@ func activationKernel(act Activation) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		y := c.New(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
+		y := c.NewUninit(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
 		ep := &Epilogue{Act: act}
 		Parallel(len(x), parallelGrain, func(lo, hi int) {
 			copy(y.F32[lo:hi], x[lo:hi])
@@ -417,7 +417,7 @@ func binaryKernel(op binaryOp) Kernel {
 		if err != nil {
 			return nil, c.Wrap(err)
 		}
-		y := c.New(a.DType, out)
+		y := c.NewUninit(a.DType, out)
 		switch {
 		case a.DType == tfpb.DataType_DT_FLOAT && op.code != noCode && len(out) > 0:
 			applyCodeF32(op.code, a.F32, b.F32, y.F32, a.Shape, b.Shape, out)

@@ -346,7 +346,7 @@ func (s *Scratch) Recycle(x *tensor.Tensor) {
 	}
 }
 
-// takeF32 returns a recycled buffer of length n, zeroed, or nil.
+// takeF32 returns a recycled buffer of length n, or nil.
 func (s *Scratch) takeF32(n int) []float32 {
 	if s == nil {
 		return nil
@@ -357,7 +357,6 @@ func (s *Scratch) takeF32(n int) []float32 {
 	}
 	v := l[len(l)-1]
 	s.free[n] = l[:len(l)-1]
-	clear(v)
 	return v
 }
 
@@ -399,8 +398,21 @@ func (s *Scratch) U8(n int) []uint8 {
 // their outputs through it so that float buffers the executor recycled
 // (Scratch.Recycle) are reused.
 func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor {
+	return c.newTensor(t, shape, true)
+}
+
+// NewUninit is New for kernels that write every element of the output:
+// a recycled buffer is not cleared first.
+func (c *Context) NewUninit(t tfpb.DataType, shape []int) *tensor.Tensor {
+	return c.newTensor(t, shape, false)
+}
+
+func (c *Context) newTensor(t tfpb.DataType, shape []int, zero bool) *tensor.Tensor {
 	if t == tfpb.DataType_DT_FLOAT {
 		if v := c.Scratch.takeF32(tensor.NumElements(shape)); v != nil {
+			if zero {
+				clear(v)
+			}
 			return tensor.FromF32(shape, v)
 		}
 	}
