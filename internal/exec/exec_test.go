@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"qcal/internal/kernels"
 	"qcal/internal/tensor"
 	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
@@ -543,5 +544,36 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := Prune(g, []string{"nope"}); err == nil || err.Error() != `output "nope": no node named "nope"` {
 		t.Errorf("missing output: %v", err)
+	}
+}
+
+func init() {
+	kernels.Register(kernels.Def{Op: "_TestPanics", Run: func(c *kernels.Context) ([]*tensor.Tensor, error) {
+		var s []float32
+		_ = s[len(c.Inputs)+3] // an index out of range, as a kernel bug would
+		return nil, nil
+	}})
+}
+
+// TestBadRuns: a kernel's panic becomes an error naming the node, and a
+// fed tensor whose elements do not fill its shape is refused.
+func TestBadRuns(t *testing.T) {
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_FLOAT)}),
+		mkNode("bug", "_TestPanics", []string{"x"}, nil),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromF32([]int{2}, []float32{1, 2})
+	_, err = gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"bug"})
+	if err == nil || !strings.HasPrefix(err.Error(), `node "bug" (_TestPanics): internal error: runtime error: index out of range`) {
+		t.Errorf("panic: %v", err)
+	}
+	bad := &tensor.Tensor{DType: tfpb.DataType_DT_FLOAT, Shape: []int{3}, F32: []float32{1}}
+	_, err = gr.Run(map[string]*tensor.Tensor{"x": bad}, []string{"x"})
+	if err == nil || err.Error() != `input "x": tensor float[3] holds 1 elements` {
+		t.Errorf("short tensor: %v", err)
 	}
 }
