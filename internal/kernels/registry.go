@@ -28,7 +28,8 @@ type Def struct {
 	// (the executor calls it while loading a graph): dtypes the kernel
 	// supports, paddings, data formats. Its error need not name the node.
 	Check func(n *tfpb.NodeDef) error
-	// Stateful ops (Print) are never folded away or pruned by consumers.
+	// Stateful ops (Print) have effects beyond their outputs: rewrites
+	// such as fold_constants must not evaluate them away.
 	Stateful bool
 	// TInputs says how many of the node's first data inputs have the
 	// dtype of its T attr (AllInputs: every one), so that the executor can
