@@ -576,7 +576,9 @@ func isFloat(n *tfpb.NodeDef) bool {
 // fed tensors (keyed by node name; each feed replaces that node's first
 // output). A nil outputs means gr.Outputs. Fed tensors must match their
 // Placeholder's dtype and known dimensions. Run returns no partial result:
-// either every output or an error.
+// either every output or an error. The outputs may share elements with
+// the feeds, with the graph's Consts or with each other: treat them as
+// read-only. A later Run never writes into them.
 func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
 	if outputs == nil {
 		outputs = gr.Outputs
