@@ -20,7 +20,7 @@ import (
 // Graph is a checked GraphDef ready to run. Run may be called from several
 // goroutines at once.
 type Graph struct {
-	// Name prefixes load errors: the file name, or what New was given.
+	// Name prefixes errors: the file name, or what New was given.
 	Name string
 	// Inputs are the graph's Placeholders, in node order: the default feeds.
 	Inputs []Input
@@ -580,6 +580,14 @@ func isFloat(n *tfpb.NodeDef) bool {
 // the feeds, with the graph's Consts or with each other: treat them as
 // read-only. A later Run never writes into them.
 func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
+	out, err := gr.run(feeds, outputs)
+	if err != nil && gr.Name != "" {
+		return nil, fmt.Errorf("%s: %w", gr.Name, err)
+	}
+	return out, err
+}
+
+func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
 	if outputs == nil {
 		outputs = gr.Outputs
 	}

@@ -143,16 +143,17 @@ func TestReshape2Feed(t *testing.T) {
 	if y[0].Shape[0] != 2 || y[0].Shape[1] != 1 || math.Abs(float64(y[0].F32[0]-want[0])) > 1e-6 || math.Abs(float64(y[0].F32[1]-want[1])) > 1e-6 {
 		t.Errorf("y = %v %v, want [2 1] %v", y[0].Shape, y[0].F32, want)
 	}
+	g.Name = "reshape_2.pb" // errors start with it
 	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromF32([]int{2, 4}, make([]float32, 8))}, []string{"y"})
-	if err == nil || err.Error() != `input "x": fed shape [2,4], the placeholder's shape is [?,3]` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x": fed shape [2,4], the placeholder's shape is [?,3]` {
 		t.Errorf("wrong shape: %v", err)
 	}
 	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromI32([]int{1, 3}, make([]int32, 3))}, []string{"y"})
-	if err == nil || err.Error() != `input "x": fed int32[1,3], the placeholder wants x float[?,3]` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x": fed int32[1,3], the placeholder wants x float[?,3]` {
 		t.Errorf("wrong dtype: %v", err)
 	}
 	_, err = g.Run(nil, []string{"y"})
-	if err == nil || err.Error() != `input "x" is not fed (x float[?,3])` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x" is not fed (x float[?,3])` {
 		t.Errorf("not fed: %v", err)
 	}
 }
@@ -348,7 +349,7 @@ func TestPlan(t *testing.T) {
 	if _, err := gr.Run(nil, []string{"sum:1"}); err == nil || !strings.Contains(err.Error(), `output "sum:1" has no value`) {
 		t.Errorf("sum:1: %v", err)
 	}
-	if _, err := gr.Run(nil, []string{"nope"}); err == nil || err.Error() != `fetch: no node named "nope"` {
+	if _, err := gr.Run(nil, []string{"nope"}); err == nil || err.Error() != `g: fetch: no node named "nope"` {
 		t.Errorf("nope: %v", err)
 	}
 }
@@ -568,12 +569,12 @@ func TestBadRuns(t *testing.T) {
 	}
 	x := tensor.FromF32([]int{2}, []float32{1, 2})
 	_, err = gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"bug"})
-	if err == nil || !strings.HasPrefix(err.Error(), `node "bug" (_TestPanics): internal error: runtime error: index out of range`) {
+	if err == nil || !strings.HasPrefix(err.Error(), `g: node "bug" (_TestPanics): internal error: runtime error: index out of range`) {
 		t.Errorf("panic: %v", err)
 	}
 	bad := &tensor.Tensor{DType: tfpb.DataType_DT_FLOAT, Shape: []int{3}, F32: []float32{1}}
 	_, err = gr.Run(map[string]*tensor.Tensor{"x": bad}, []string{"x"})
-	if err == nil || err.Error() != `input "x": tensor float[3] holds 1 elements` {
+	if err == nil || err.Error() != `g: input "x": tensor float[3] holds 1 elements` {
 		t.Errorf("short tensor: %v", err)
 	}
 }
