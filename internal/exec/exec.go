@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -29,6 +30,10 @@ type Graph struct {
 	Outputs []string
 	// Log receives Print nodes' text; nil discards it. Set it before Run.
 	Log io.Writer
+	// OnStep, when set, is called after each kernel call with the op run
+	// (a fused op for fused chains), the node's name and the time it took:
+	// a per-op profile. Set it before Run; it is called from Run's goroutine.
+	OnStep func(op, node string, d time.Duration)
 	// NoFusion turns off the fusing of Conv2D/MatMul → BiasAdd → Relu
 	// chains into one kernel call. Set it before the first Run.
 	NoFusion bool
@@ -647,9 +652,16 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
 			}
+			var t0 time.Time
+			if gr.OnStep != nil {
+				t0 = time.Now()
+			}
 			outs, err = runKernel(st.run, ctx)
 			if err != nil {
 				return nil, err
+			}
+			if gr.OnStep != nil {
+				gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
 			}
 		}
 		for k, x := range outs {

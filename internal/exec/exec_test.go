@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"qcal/internal/kernels"
 	"qcal/internal/tensor"
@@ -483,7 +484,18 @@ func TestFusion(t *testing.T) {
 	if got := stepOps(t, plain, []string{"x"}, []string{"relu"}); got != "Const Const Conv2D BiasAdd Relu" {
 		t.Errorf("NoFusion steps %q", got)
 	}
+	var steps []string
+	plain.OnStep = func(op, node string, d time.Duration) {
+		if d < 0 {
+			t.Errorf("step %s took %v", node, d)
+		}
+		steps = append(steps, op+":"+node)
+	}
 	want, err := plain.Run(map[string]*tensor.Tensor{"x": x}, []string{"relu"})
+	// OnStep sees the kernel calls only (Consts are values, not calls).
+	if got := strings.Join(steps, " "); got != "Conv2D:conv BiasAdd:bias Relu:relu" {
+		t.Errorf("OnStep saw %q", got)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
