@@ -25,6 +25,7 @@ func TestUnary(t *testing.T) {
 		{"Tanh", []float32{-0.76159416, 0, 0.99932930, 0.99999834}},
 		// erf(−1) = −0.84270079, erf(4) = 0.99999998 (1 in float32), erf(7) = 1.
 		{"Erf", []float32{-0.84270079, 0, 1, 1}},
+		// e^−1 = 0.36787944, e^0 = 1, e^4 = 54.598150, e^7 = 1096.6332.
 		{"Exp", []float32{0.36787944, 1, 54.598150, 1096.6332}},
 		{"Square", []float32{1, 0, 16, 49}},
 		{"Neg", []float32{1, 0, -4, -7}},
@@ -152,6 +153,7 @@ func TestBinaryAgainstReference(t *testing.T) {
 }
 
 func TestEqual(t *testing.T) {
+	// [[1 2] [3 4]] == [1 4], the vector repeated for each row: 1=1, 2≠4, 3≠1, 4=4.
 	y := mustRun(t, "Equal", attrs{}, i32([]int{2, 2}, 1, 2, 3, 4), i32([]int{2}, 1, 4))[0]
 	if y.DType != tfpb.DataType_DT_BOOL || !reflect.DeepEqual(y.Bool, []bool{true, false, false, true}) {
 		t.Errorf("Equal: %s %v, want [true false false true]", y, y.Bool)
