@@ -417,6 +417,9 @@ func binaryKernel(op binaryOp) Kernel {
 		if err != nil {
 			return nil, c.Wrap(err)
 		}
+		if err := c.CheckSize(out); err != nil {
+			return nil, err
+		}
 		y := c.NewUninit(a.DType, out)
 		switch {
 		case a.DType == tfpb.DataType_DT_FLOAT && op.code != noCode && len(out) > 0:
@@ -446,6 +449,9 @@ func equal(c *Context) ([]*tensor.Tensor, error) {
 	out, err := BroadcastShape(a.Shape, b.Shape)
 	if err != nil {
 		return nil, c.Wrap(err)
+	}
+	if err := c.CheckSize(out); err != nil {
+		return nil, err
 	}
 	y := c.New(tfpb.DataType_DT_BOOL, out)
 	var eq func(i, j int) bool

@@ -132,10 +132,15 @@ func paddings(c *Context, x *tensor.Tensor, i int) ([]int, error) {
 	if len(ps) != 2 || ps[0] != x.Rank() || ps[1] != 2 {
 		return nil, c.Errorf("paddings %s must be [%d,2] for %s", c.Inputs[i], x.Rank(), x)
 	}
-	for _, v := range p {
-		if v < 0 {
-			return nil, c.Errorf("negative padding %v", p)
+	shape := make([]int, x.Rank())
+	for d := range shape {
+		if p[2*d] < 0 || p[2*d+1] < 0 || p[2*d] > MaxElements || p[2*d+1] > MaxElements {
+			return nil, c.Errorf("padding %v is negative or beyond %d", p, MaxElements)
 		}
+		shape[d] = x.Shape[d] + p[2*d] + p[2*d+1]
+	}
+	if err := c.CheckSize(shape); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -275,13 +280,13 @@ func tile(c *Context) ([]*tensor.Tensor, error) {
 	}
 	shape := make([]int, len(m))
 	for d, k := range m {
-		if k < 0 {
-			return nil, c.Errorf("negative multiple %v", m)
+		if k < 0 || k > MaxElements {
+			return nil, c.Errorf("multiple %d is negative or beyond %d", k, MaxElements)
 		}
 		shape[d] = x.Shape[d] * k
 	}
-	if _, err := tensor.CheckShape(shape); err != nil {
-		return nil, c.Wrap(err)
+	if err := c.CheckSize(shape); err != nil {
+		return nil, err
 	}
 	st := strides(x.Shape)
 	n := tensor.NumElements(shape)
@@ -369,10 +374,11 @@ func rangeOp(c *Context) ([]*tensor.Tensor, error) {
 	if delta == 0 || (delta > 0 && start > limit) || (delta < 0 && start < limit) {
 		return nil, c.Errorf("range from %g to %g by %g is empty or endless", start, limit, delta)
 	}
-	n := int(math.Ceil(math.Abs((limit - start) / delta)))
-	if _, err := tensor.CheckShape([]int{n}); err != nil {
-		return nil, c.Wrap(err)
+	count := math.Ceil(math.Abs((limit - start) / delta))
+	if count > float64(MaxElements) {
+		return nil, c.Errorf("range from %g to %g by %g has more than %d elements", start, limit, delta, MaxElements)
 	}
+	n := int(count)
 	y := c.New(t, []int{n})
 	for i := 0; i < n; i++ {
 		f := start + float64(i)*delta
@@ -443,6 +449,9 @@ func compare(cmp func(a, b float64) bool) Kernel {
 		out, err := BroadcastShape(a.Shape, b.Shape)
 		if err != nil {
 			return nil, c.Wrap(err)
+		}
+		if err := c.CheckSize(out); err != nil {
+			return nil, err
 		}
 		y := c.New(tfpb.DataType_DT_BOOL, out)
 		// int64 beyond 2^53 compares through float64 inexactly; such

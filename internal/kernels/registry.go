@@ -90,6 +90,28 @@ type Context struct {
 	Scratch *Scratch
 }
 
+// MaxElements bounds the elements of a tensor whose size comes from input
+// values rather than input sizes (Fill's dims, Tile's multiples, Range,
+// paddings, broadcasting): a corrupt graph gets an error, not an
+// allocation that exhausts memory. Tests lower it.
+var MaxElements = 1 << 31
+
+// CheckSize returns an error when shape holds more than MaxElements
+// elements.
+func (c *Context) CheckSize(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return c.Errorf("negative dimension in shape %s", tensor.ShapeString(shape))
+		}
+		if d != 0 && n > MaxElements/d {
+			return c.Errorf("output shape %s is beyond %d elements", tensor.ShapeString(shape), MaxElements)
+		}
+		n *= d
+	}
+	return nil
+}
+
 // Errorf returns an error prefixed with the node's name: `node "x": msg`.
 func (c *Context) Errorf(format string, a ...any) error {
 	return fmt.Errorf("node %q (%s): %w", c.Node.GetName(), c.Node.GetOp(), fmt.Errorf(format, a...))
