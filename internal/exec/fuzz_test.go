@@ -28,7 +28,9 @@ func FuzzGraph(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	kernels.MaxElements = 1 << 20
+	old := kernels.MaxElements
+	kernels.MaxElements = 1 << 20 // keep mutated sizes cheap
+	f.Cleanup(func() { kernels.MaxElements = old })
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var g tfpb.GraphDef
 		if proto.Unmarshal(b, &g) != nil || len(g.Node) > 64 {
