@@ -97,7 +97,9 @@ const maxListed = 5
 // checks: every node's op has a kernel (one error lists them all), the
 // graph is frozen (no variables), inputs name existing nodes, each node's
 // attrs suit its kernel, each Const decodes, each Placeholder has a dtype
-// a tensor can hold.
+// a tensor can hold, each edge carries the dtype its consumer expects,
+// and the shapes known before any input is read (Placeholder shape attrs,
+// Consts) do not contradict each other.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
@@ -158,6 +160,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 		gr.nodes = append(gr.nodes, nd)
 	}
 	if err := gr.checkEdges(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := gr.checkShapes(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, o := range graphinfo.Summarize(g).Outputs {
