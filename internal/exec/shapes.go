@@ -119,8 +119,8 @@ func reshapeRule(n *tfpb.NodeDef, in [][]int, vals []*tensor.Tensor) ([]int, err
 	}
 	total, known := 1, true
 	for _, d := range in[0] {
-		if d < 0 {
-			known = false
+		if d < 0 || d > 1<<40 || total > (1<<40)/max(d, 1) {
+			known = false // unknown, or too large to multiply safely
 			continue
 		}
 		total *= d
@@ -130,11 +130,14 @@ func reshapeRule(n *tfpb.NodeDef, in [][]int, vals []*tensor.Tensor) ([]int, err
 	}
 	prod, unknown := 1, -1
 	for i, d := range shape {
-		if d == -1 {
+		switch {
+		case d == -1:
 			unknown = i
-			continue
+		case d < 0 || d > 1<<40 || prod > (1<<40)/max(d, 1):
+			return nil, nil // the kernel reports it with the values at hand
+		default:
+			prod *= d
 		}
-		prod *= d
 	}
 	out := append([]int{}, shape...)
 	if known {
