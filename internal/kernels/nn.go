@@ -522,9 +522,7 @@ func maxPool(c *Context) ([]*tensor.Tensor, error) {
 					for ix := x0; ix < x1; ix++ {
 						in := x[((b*h+iy)*w+ix)*ch:][:ch]
 						for q, v := range in {
-							if v > out[q] || v != v {
-								out[q] = v
-							}
+							out[q] = max(out[q], v) // NaN wins, as in TensorFlow
 						}
 					}
 				}
