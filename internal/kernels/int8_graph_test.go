@@ -16,9 +16,11 @@ import (
 
 type nodeAttrs map[string]*tfpb.AttrValue
 
-func typ(t tfpb.DataType) *tfpb.AttrValue { return &tfpb.AttrValue{Value: &tfpb.AttrValue_Type{Type: t}} }
-func str(s string) *tfpb.AttrValue        { return &tfpb.AttrValue{Value: &tfpb.AttrValue_S{S: []byte(s)}} }
-func ival(v int) *tfpb.AttrValue          { return &tfpb.AttrValue{Value: &tfpb.AttrValue_I{I: int64(v)}} }
+func typ(t tfpb.DataType) *tfpb.AttrValue {
+	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Type{Type: t}}
+}
+func str(s string) *tfpb.AttrValue { return &tfpb.AttrValue{Value: &tfpb.AttrValue_S{S: []byte(s)}} }
+func ival(v int) *tfpb.AttrValue   { return &tfpb.AttrValue{Value: &tfpb.AttrValue_I{I: int64(v)}} }
 func ints(v ...int64) *tfpb.AttrValue {
 	return &tfpb.AttrValue{Value: &tfpb.AttrValue_List{List: &tfpb.AttrValue_ListValue{I: v}}}
 }
