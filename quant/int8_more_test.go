@@ -128,3 +128,17 @@ func TestPerChannel(t *testing.T) {
 		t.Errorf("scales %v", s)
 	}
 }
+
+func TestNewMinFirst(t *testing.T) {
+	// [-1, 1] quint8 as in TestQuantizeV2MinFirst of the kernels: range_scale
+	// 127.5, range_min_scaled -128: 0.5 → 64 + 128 = 192. Unlike Prepare the
+	// range is kept even when it excludes 0: [1, 2] → range_scale 255,
+	// range_min_scaled 255: 1.5 → round(382.5) - 255 = 383 - 255 = 128.
+	if got := NewMinFirst(QUInt8, -1, 1).Quantize(0.5); got != 192 {
+		t.Errorf("[-1, 1]: 0.5 → %d, want 192", got)
+	}
+	z := NewMinFirst(QUInt8, 1, 2)
+	if z.Min != 1 || z.Max != 2 || z.Quantize(1.5) != 128 {
+		t.Errorf("[1, 2]: range [%v, %v], 1.5 → %d; want [1, 2], 128", z.Min, z.Max, z.Quantize(1.5))
+	}
+}
