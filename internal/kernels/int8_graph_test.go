@@ -141,3 +141,32 @@ func TestIntelGraphCalibrationRun(t *testing.T) {
 		t.Errorf("int8 result off by %.4g, more than 3 output steps (%.4g)", worst, 3*step)
 	}
 }
+
+// TestPrintFirstNAcrossRuns: with a PrintLog as the Graph's Log, first_n
+// counts a Print node's lines over all runs of the loaded graph, as TF's
+// kernel object does over a session.
+func TestPrintFirstNAcrossRuns(t *testing.T) {
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		node("x", "Placeholder", nodeAttrs{"dtype": typ(tfpb.DataType_DT_FLOAT)}),
+		node("p", "Print", nodeAttrs{"T": typ(tfpb.DataType_DT_FLOAT), "U": types(tfpb.DataType_DT_FLOAT),
+			"message": str("x:"), "first_n": ival(2), "summarize": ival(3)}, "x", "x"),
+	}}
+	gr, err := exec.New(g, "print")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	gr.Log = kernels.NewPrintLog(&log)
+	for run := 0; run < 4; run++ {
+		out, err := gr.Run(map[string]*tensor.Tensor{"x": tensor.FromF32([]int{1}, []float32{float32(run)})}, []string{"p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].F32[0] != float32(run) {
+			t.Errorf("run %d: Print passed %v through", run, out[0].F32)
+		}
+	}
+	if got, want := log.String(), "x:[0]\nx:[1]\n"; got != want {
+		t.Errorf("log %q, want %q", got, want)
+	}
+}
