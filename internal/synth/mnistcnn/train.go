@@ -90,9 +90,10 @@ type Options struct {
 	Steps int
 	// BatchSize is the number of examples per step.
 	BatchSize int
-	// LearningRate is Adam's step size α (β1 0.9, β2 0.999, ε 1e-7, the
-	// Keras defaults).
-	LearningRate float64
+	// LearningRate is Adam's step size α in the first epoch (β1 0.9,
+	// β2 0.999, ε 1e-7, the Keras defaults); each later epoch multiplies
+	// it by Decay (0 means 1: constant).
+	LearningRate, Decay float64
 	// Log, when set, receives a line every LogEvery steps (default 100)
 	// and one at the end of each epoch.
 	Log      io.Writer
@@ -100,7 +101,7 @@ type Options struct {
 }
 
 // Default is the recipe of the committed model.
-var Default = Options{Seed: 14, Epochs: 2, BatchSize: 64, LearningRate: 1e-3, LogEvery: 100}
+var Default = Options{Seed: 14, Epochs: 2, BatchSize: 64, LearningRate: 2e-3, Decay: 0.5, LogEvery: 100}
 
 // Train trains a network of configuration c on d with Adam, from the
 // initial weights NewParams(c, opt.Seed). The result depends only on d and
@@ -135,7 +136,13 @@ func Train(c Config, d *Data, opt Options) (*Params, error) {
 	shuffler := rand.NewPCG(opt.Seed, 1)
 	perEpoch := d.Len() / opt.BatchSize
 	step := 0
+	if opt.Decay == 0 {
+		opt.Decay = 1
+	}
 	for epoch := 1; epoch <= opt.Epochs; epoch++ {
+		if epoch > 1 {
+			adam.lr *= opt.Decay
+		}
 		shuffle(order, shuffler)
 		var lossSum float64
 		var correct, seen int
