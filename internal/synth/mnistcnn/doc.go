@@ -18,9 +18,12 @@
 //	logits/MatMul 784×10, logits/BiasAdd
 //	probs (Softmax)
 //
-// conv2's input comes from a Relu through a MaxPool, so Intel's quantize
-// path turns conv2 into QuantizedConv2DWithBiasAndRelu fed by unsigned
-// quint8 activations.
+// Intel's quantize_graph quantizes a Conv2D (without its s8 option) or a
+// MatMul only when a Relu feeds it, looking back through MaxPool and
+// other pass-through ops: conv2, fed by conv1/Relu through pool1, becomes
+// QuantizedConv2DWithBiasAndRelu with quint8 input (the Conv2D → BiasAdd
+// → Relu fusion); conv1 (fed by the input) and logits/MatMul (fed by a
+// Reshape) stay FP32.
 //
 // The trainer is plain Go: forward and backward passes written out as
 // loops (im2col and three matrix products), softmax cross-entropy, Adam,
