@@ -26,10 +26,13 @@ type Data struct {
 // Len returns the number of examples.
 func (d *Data) Len() int { return len(d.Labels) }
 
-// Load reads an IDX images file and its labels file (found by name beside
-// it, "images-idx3" → "labels-idx1") with package dataset. Every example
-// must be labelled, in [0, classes), and of one size.
+// Load reads an IDX file of byte images and its labels file (found by
+// name beside it, "images-idx3" → "labels-idx1") with package dataset.
+// Every example must be labelled, in [0, classes), with 2 ≤ classes ≤ 256.
 func Load(path string, classes int) (*Data, error) {
+	if classes < 2 || classes > 256 {
+		return nil, fmt.Errorf("mnistcnn: %d classes: want 2 to 256 (labels are bytes)", classes)
+	}
 	s, err := dataset.Open(path, dataset.Options{Format: "idx", BatchSize: 1000, Classes: classes})
 	if err != nil {
 		return nil, err
@@ -57,8 +60,12 @@ func Load(path string, classes int) (*Data, error) {
 			}
 			d.Labels = append(d.Labels, uint8(b.Labels[i]))
 		}
-		for _, v := range b.X {
-			d.Images = append(d.Images, uint8(v)) // Scale 1: the bytes as they are
+		size := b.Shape[1] * b.Shape[2]
+		for i, v := range b.X { // Scale 1: the values as the file has them
+			if v < 0 || v > 255 || v != float32(uint8(v)) {
+				return nil, fmt.Errorf("%s: example %s: value %v is not a byte (want a uint8 IDX file)", path, b.IDs[i/size], v)
+			}
+			d.Images = append(d.Images, uint8(v))
 		}
 	}
 	if d.Len() == 0 {
@@ -115,6 +122,9 @@ func Train(c Config, d *Data, opt Options) (*Params, error) {
 	}
 	if opt.BatchSize <= 0 || opt.BatchSize > d.Len() {
 		return nil, fmt.Errorf("mnistcnn: batch size %d for %d examples", opt.BatchSize, d.Len())
+	}
+	if opt.Epochs < 1 || opt.LearningRate <= 0 || opt.Decay < 0 {
+		return nil, fmt.Errorf("mnistcnn: %d epochs, learning rate %g, decay %g: want at least one epoch and positive rates", opt.Epochs, opt.LearningRate, opt.Decay)
 	}
 	for i, l := range d.Labels {
 		if int(l) >= c.Classes {

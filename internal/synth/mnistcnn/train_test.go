@@ -73,11 +73,13 @@ func TestTrainErrors(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{"batch", tiny, d, Options{BatchSize: 11}, "batch size 11 for 10 examples"},
+		{"batch", tiny, d, Options{BatchSize: 11, Epochs: 1, LearningRate: 1}, "batch size 11 for 10 examples"},
 		{"zero batch", tiny, d, Options{}, "batch size 0 for 10 examples"},
-		{"size", MNIST, d, Options{BatchSize: 2}, "data of 8x8 images for a 28x28 network"},
-		{"label", Config{Height: 8, Width: 8, Conv1: 1, Conv2: 1, Classes: 4}, bad, Options{BatchSize: 2}, "example 7: label 9 for 4 classes"},
-		{"config", Config{Height: 6, Width: 8, Conv1: 1, Conv2: 1, Classes: 2}, d, Options{BatchSize: 2}, "input 6x8: want positive multiples of 4"},
+		{"epochs", tiny, d, Options{BatchSize: 2, LearningRate: 1}, "0 epochs, learning rate 1, decay 0: want at least one epoch"},
+		{"rate", tiny, d, Options{BatchSize: 2, Epochs: 1}, "1 epochs, learning rate 0, decay 0: want"},
+		{"size", MNIST, d, Options{BatchSize: 2, Epochs: 1, LearningRate: 1}, "data of 8x8 images for a 28x28 network"},
+		{"label", Config{Height: 8, Width: 8, Conv1: 1, Conv2: 1, Classes: 4}, bad, Options{BatchSize: 2, Epochs: 1, LearningRate: 1}, "example 7: label 9 for 4 classes"},
+		{"config", Config{Height: 6, Width: 8, Conv1: 1, Conv2: 1, Classes: 2}, d, Options{BatchSize: 2, Epochs: 1, LearningRate: 1}, "input 6x8: want positive multiples of 4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Train(tc.c, tc.d, tc.opt)
