@@ -220,3 +220,18 @@ func PerChannelRequantScales(out Type, minC, maxC []float32, reqMin, reqMax floa
 	}
 	return s
 }
+
+// NewMinFirst returns TF's Eigen MIN_FIRST quantizer of the range [min, max]
+// as it is, without QuantizeV2's adjustment: FloatToQuantizedStruct and
+// QuantizedToFloatStruct, as QuantizedConcat and QuantizedBiasAdd use them
+// (Quantize is the QUANTIZE macro, Dequantize the DEQUANTIZE macro).
+func NewMinFirst(t Type, minRange, maxRange float32) Quantization {
+	z := Quantization{T: t, Mode: MinFirst, RoundMode: HalfAwayFromZero, Min: minRange, Max: maxRange}
+	if maxRange != minRange {
+		steps := math.Ldexp(1, t.Bits())
+		z.rangeScale = float32((steps - 1.0) / float64(maxRange-minRange))
+	}
+	z.rangeMinScaled = float32(math.Round(float64(float32(minRange * z.rangeScale))))
+	z.deqScale, z.deqOffset = dequantizeParams(t, MinFirst, false, minRange, maxRange)
+	return z
+}

@@ -4,8 +4,9 @@
 // load a graph with Load (or New), which checks it whole before any input
 // is read — every op has a kernel in internal/kernels (one error lists
 // every missing op with its nodes), the graph is frozen, every attr a
-// kernel needs is valid, every Const decodes — and then call Run once per
-// batch.
+// kernel needs is valid, every Const decodes, every edge carries the dtype
+// its consumer expects, and the shapes known from Placeholders and Consts
+// agree through the common ops — and then call Run once per batch.
 //
 // Run plans the nodes the requested outputs need: pruned to them, in
 // topological order (ties by node order, so plans are deterministic),

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -21,7 +22,7 @@ import (
 // Graph is a checked GraphDef ready to run. Run may be called from several
 // goroutines at once.
 type Graph struct {
-	// Name prefixes load errors: the file name, or what New was given.
+	// Name prefixes errors: the file name, or what New was given.
 	Name string
 	// Inputs are the graph's Placeholders, in node order: the default feeds.
 	Inputs []Input
@@ -30,6 +31,10 @@ type Graph struct {
 	Outputs []string
 	// Log receives Print nodes' text; nil discards it. Set it before Run.
 	Log io.Writer
+	// OnStep, when set, is called after each kernel call with the op run
+	// (a fused op for fused chains), the node's name and the time it took:
+	// a per-op profile. Set it before Run; it is called from Run's goroutine.
+	OnStep func(op, node string, d time.Duration)
 	// NoFusion turns off the fusing of Conv2D/MatMul → BiasAdd → Relu
 	// chains into one kernel call. Set it before the first Run.
 	NoFusion bool
@@ -93,7 +98,9 @@ const maxListed = 5
 // checks: every node's op has a kernel (one error lists them all), the
 // graph is frozen (no variables), inputs name existing nodes, each node's
 // attrs suit its kernel, each Const decodes, each Placeholder has a dtype
-// a tensor can hold.
+// a tensor can hold, each edge carries the dtype its consumer expects,
+// and the shapes known before any input is read (Placeholder shape attrs,
+// Consts) do not contradict each other.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
@@ -154,6 +161,9 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 		gr.nodes = append(gr.nodes, nd)
 	}
 	if err := gr.checkEdges(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := gr.checkShapes(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, o := range graphinfo.Summarize(g).Outputs {
@@ -577,8 +587,18 @@ func isFloat(n *tfpb.NodeDef) bool {
 // fed tensors (keyed by node name; each feed replaces that node's first
 // output). A nil outputs means gr.Outputs. Fed tensors must match their
 // Placeholder's dtype and known dimensions. Run returns no partial result:
-// either every output or an error.
+// either every output or an error. The outputs may share elements with
+// the feeds, with the graph's Consts or with each other: treat them as
+// read-only. A later Run never writes into them.
 func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
+	out, err := gr.run(feeds, outputs)
+	if err != nil && gr.Name != "" {
+		return nil, fmt.Errorf("%s: %w", gr.Name, err)
+	}
+	return out, err
+}
+
+func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tensor.Tensor, error) {
 	if outputs == nil {
 		outputs = gr.Outputs
 	}
@@ -638,9 +658,16 @@ func (gr *Graph) Run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
 			}
+			var t0 time.Time
+			if gr.OnStep != nil {
+				t0 = time.Now()
+			}
 			outs, err = runKernel(st.run, ctx)
 			if err != nil {
 				return nil, err
+			}
+			if gr.OnStep != nil {
+				gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
 			}
 		}
 		for k, x := range outs {

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"qcal/internal/kernels"
 	"qcal/internal/tensor"
 	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
@@ -142,16 +144,17 @@ func TestReshape2Feed(t *testing.T) {
 	if y[0].Shape[0] != 2 || y[0].Shape[1] != 1 || math.Abs(float64(y[0].F32[0]-want[0])) > 1e-6 || math.Abs(float64(y[0].F32[1]-want[1])) > 1e-6 {
 		t.Errorf("y = %v %v, want [2 1] %v", y[0].Shape, y[0].F32, want)
 	}
+	g.Name = "reshape_2.pb" // errors start with it
 	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromF32([]int{2, 4}, make([]float32, 8))}, []string{"y"})
-	if err == nil || err.Error() != `input "x": fed shape [2,4], the placeholder's shape is [?,3]` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x": fed shape [2,4], the placeholder's shape is [?,3]` {
 		t.Errorf("wrong shape: %v", err)
 	}
 	_, err = g.Run(map[string]*tensor.Tensor{"x": tensor.FromI32([]int{1, 3}, make([]int32, 3))}, []string{"y"})
-	if err == nil || err.Error() != `input "x": fed int32[1,3], the placeholder wants x float[?,3]` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x": fed int32[1,3], the placeholder wants x float[?,3]` {
 		t.Errorf("wrong dtype: %v", err)
 	}
 	_, err = g.Run(nil, []string{"y"})
-	if err == nil || err.Error() != `input "x" is not fed (x float[?,3])` {
+	if err == nil || err.Error() != `reshape_2.pb: input "x" is not fed (x float[?,3])` {
 		t.Errorf("not fed: %v", err)
 	}
 }
@@ -347,7 +350,7 @@ func TestPlan(t *testing.T) {
 	if _, err := gr.Run(nil, []string{"sum:1"}); err == nil || !strings.Contains(err.Error(), `output "sum:1" has no value`) {
 		t.Errorf("sum:1: %v", err)
 	}
-	if _, err := gr.Run(nil, []string{"nope"}); err == nil || err.Error() != `fetch: no node named "nope"` {
+	if _, err := gr.Run(nil, []string{"nope"}); err == nil || err.Error() != `g: fetch: no node named "nope"` {
 		t.Errorf("nope: %v", err)
 	}
 }
@@ -481,7 +484,18 @@ func TestFusion(t *testing.T) {
 	if got := stepOps(t, plain, []string{"x"}, []string{"relu"}); got != "Const Const Conv2D BiasAdd Relu" {
 		t.Errorf("NoFusion steps %q", got)
 	}
+	var steps []string
+	plain.OnStep = func(op, node string, d time.Duration) {
+		if d < 0 {
+			t.Errorf("step %s took %v", node, d)
+		}
+		steps = append(steps, op+":"+node)
+	}
 	want, err := plain.Run(map[string]*tensor.Tensor{"x": x}, []string{"relu"})
+	// OnStep sees the kernel calls only (Consts are values, not calls).
+	if got := strings.Join(steps, " "); got != "Conv2D:conv BiasAdd:bias Relu:relu" {
+		t.Errorf("OnStep saw %q", got)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,5 +557,36 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := Prune(g, []string{"nope"}); err == nil || err.Error() != `output "nope": no node named "nope"` {
 		t.Errorf("missing output: %v", err)
+	}
+}
+
+func init() {
+	kernels.Register(kernels.Def{Op: "_TestPanics", Run: func(c *kernels.Context) ([]*tensor.Tensor, error) {
+		var s []float32
+		_ = s[len(c.Inputs)+3] // an index out of range, as a kernel bug would
+		return nil, nil
+	}})
+}
+
+// TestBadRuns: a kernel's panic becomes an error naming the node, and a
+// fed tensor whose elements do not fill its shape is refused.
+func TestBadRuns(t *testing.T) {
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_FLOAT)}),
+		mkNode("bug", "_TestPanics", []string{"x"}, nil),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromF32([]int{2}, []float32{1, 2})
+	_, err = gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"bug"})
+	if err == nil || !strings.HasPrefix(err.Error(), `g: node "bug" (_TestPanics): internal error: runtime error: index out of range`) {
+		t.Errorf("panic: %v", err)
+	}
+	bad := &tensor.Tensor{DType: tfpb.DataType_DT_FLOAT, Shape: []int{3}, F32: []float32{1}}
+	_, err = gr.Run(map[string]*tensor.Tensor{"x": bad}, []string{"x"})
+	if err == nil || err.Error() != `g: input "x": tensor float[3] holds 1 elements` {
+		t.Errorf("short tensor: %v", err)
 	}
 }

@@ -554,10 +554,13 @@ func pad(c *Context) ([]*tensor.Tensor, error) {
 	}
 	shape := make([]int, x.Rank())
 	for d := range shape {
-		if p[2*d] < 0 || p[2*d+1] < 0 {
-			return nil, c.Errorf("negative padding %v", p)
+		if p[2*d] < 0 || p[2*d+1] < 0 || p[2*d] > MaxElements || p[2*d+1] > MaxElements {
+			return nil, c.Errorf("padding %v is negative or beyond %d", p, MaxElements)
 		}
 		shape[d] = x.Shape[d] + p[2*d] + p[2*d+1]
+	}
+	if err := c.CheckSize(shape); err != nil {
+		return nil, err
 	}
 	st := strides(x.Shape)
 	n := tensor.NumElements(shape)
@@ -593,8 +596,8 @@ func fill(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tensor.CheckShape(dims); err != nil {
-		return nil, c.Wrap(err)
+	if err := c.CheckSize(dims); err != nil {
+		return nil, err
 	}
 	v := c.Inputs[1]
 	if v.Len() != 1 {

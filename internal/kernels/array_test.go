@@ -151,3 +151,13 @@ func TestTransposePadFillCast(t *testing.T) {
 	}
 	wantErr(t, "Cast", attrs{"DstT": aType(tfpb.DataType_DT_COMPLEX64)}, "DstT complex64 is not supported", f32(nil, 1))
 }
+
+// TestSizeLimits: outputs sized by input values are refused beyond
+// MaxElements instead of exhausting memory.
+func TestSizeLimits(t *testing.T) {
+	wantErr(t, "Fill", attrs{}, "output shape [1048576,1048576,4] is beyond", vec(1<<20, 1<<20, 4), f32(nil, 0))
+	wantErr(t, "Tile", attrs{}, "multiple 1099511627776 is negative or beyond", ramp(2), tensor.FromI64([]int{1}, []int64{1 << 40}))
+	wantErr(t, "Range", attrs{}, "more than", f32(nil, 0), f32(nil, 1), f32(nil, 1e-12))
+	wantErr(t, "Pad", attrs{}, "padding [0 4294967296] is negative or beyond", ramp(2), tensor.FromI64([]int{1, 2}, []int64{0, 1 << 32}))
+	wantErr(t, "Add", attrs{}, "output shape [65536,65536] is beyond", ramp(1<<16, 1), ramp(1, 1<<16))
+}

@@ -3,6 +3,8 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
+
+	"qcal/internal/tensor"
 )
 
 var sinkI32 []int32
@@ -65,4 +67,48 @@ func BenchmarkInt8Conv(b *testing.B) {
 		report(b)
 		sinkF32 = y
 	})
+}
+
+// BenchmarkInt8Elementwise: the per-activation kernels of a calibration
+// run (QuantizeV2 both ways, Requantize, RequantizationRange, Dequantize)
+// on the conv2d_1 output size (batch 16 × 24×24×50).
+func BenchmarkInt8Elementwise(b *testing.B) {
+	const n = 16 * 24 * 24 * 50
+	r := rand.New(rand.NewPCG(17, 18))
+	x := tensor.New(dtF32, []int{n})
+	for i := range x.F32 {
+		x.F32[i] = r.Float32() * 6
+	}
+	acc := qi32([]int{n})
+	for i := range acc.I32 {
+		acc.I32[i] = int32(r.IntN(1<<24) - 1<<20)
+	}
+	codes := tensor.New(dtQU8, []int{n})
+	for i := range codes.U8 {
+		codes.U8[i] = uint8(r.IntN(256))
+	}
+	cases := []struct {
+		name, op string
+		a        attrs
+		in       []*tensor.Tensor
+		bytes    int
+	}{
+		{"QuantizeV2_mkl_scaled", "QuantizeV2", quantAttrs(dtQU8, "SCALED", "HALF_TO_EVEN"), []*tensor.Tensor{x, sc(0), sc(6)}, 4 * n},
+		{"QuantizeV2_min_first", "QuantizeV2", attrs{"T": aType(dtQU8), "mode": aStr("MIN_FIRST")}, []*tensor.Tensor{x, sc(0), sc(6)}, 4 * n},
+		{"RequantizationRange", "RequantizationRange", attrs{"Tinput": aType(dtQI32)}, []*tensor.Tensor{acc, sc(-100), sc(100)}, 4 * n},
+		{"Requantize", "Requantize", attrs{"Tinput": aType(dtQI32), "out_type": aType(dtQU8)}, []*tensor.Tensor{acc, sc(-100), sc(100), sc(0), sc(6)}, 4 * n},
+		{"Dequantize_scaled", "Dequantize", attrs{"T": aType(dtQU8), "mode": aStr("SCALED")}, []*tensor.Tensor{codes, sc(0), sc(6)}, n},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(c.bytes))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := runOp(c.op, c.a, c.in...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+		})
+	}
 }

@@ -305,3 +305,30 @@ func TestQuantizedConv2DPerChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedRequantizeQuirk: Intel's fused …AndRequantize and the unfused
+// conv → Requantize path give different codes for Eigen-quantized weights
+// (INT8-ARITHMETIC §2.4 quirks). One tap: x = 1 (code 255 of [0, 1]),
+// w = 1 quantized as Eigen SCALED qint8 of [-1, 1]: s = min(128, 127) =
+// 127, range [-128/127, 1], code 127; bias 0; output range [0, 2], where
+// the exact product 1 is code 127.5.
+func TestFusedRequantizeQuirk(t *testing.T) {
+	x, w := qu8([]int{1, 1, 1, 1}, 255), qi8([]int{1, 1, 1, 1}, 127)
+	minW, maxW := float32(-128)/127, float32(1)
+	a := qconvAttrs(1, "VALID")
+	a["out_type"] = aType(dtQU8)
+	// Fused: R_w = max(|min|, |max|) = 128/127 though the step is 1/127:
+	// scale = 255·1·(128/127)/(32385·2); acc 32385 → 255·(128/127)/2 =
+	// 128.50 → 129.
+	fused := mustRun(t, "QuantizedConv2DWithBiasAndReluAndRequantize", a, x, w, f32([]int{1}, 0), sc(0), sc(1), sc(minW), sc(maxW), sc(0), sc(2))
+	if fused[0].U8[0] != 129 {
+		t.Errorf("fused %d, want 129", fused[0].U8[0])
+	}
+	// Unfused: the qint32 range counts 254 weight steps over (1 + 128/127):
+	// 32385 means 32385·(1/255)·(255/127)/254 = 1.0039 → ·127.5 = 128.0 → 128.
+	conv := mustRun(t, "QuantizedConv2DWithBiasAndRelu", qconvAttrs(1, "VALID"), x, w, f32([]int{1}, 0), sc(0), sc(1), sc(minW), sc(maxW))
+	req := mustRun(t, "Requantize", attrs{"Tinput": aType(dtQI32), "out_type": aType(dtQU8)}, conv[0], conv[1], conv[2], sc(0), sc(2))
+	if req[0].U8[0] != 128 {
+		t.Errorf("unfused %d, want 128", req[0].U8[0])
+	}
+}

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+
 	"qcal/internal/gemm"
 	"qcal/internal/tensor"
 	"qcal/quant"
@@ -25,6 +27,7 @@ func init() {
 	Register(Def{Op: "QuantizedRelu6", Run: quantizedRelu(true), Check: CheckType("Tinput", dtQU8, dtQI8, dtQI32)})
 	Register(Def{Op: "QuantizedReshape", Run: quantizedReshape})
 	Register(Def{Op: "QuantizedConcatV2", Run: quantizedConcatV2, Check: CheckType("T", dtQU8, dtQI8)})
+	Register(Def{Op: "QuantizedConcat", Run: quantizedConcat, Check: CheckType("T", dtQU8, dtQI32)})
 }
 
 // matrix returns input i as a rows×cols matrix of codes (transposed when
@@ -244,10 +247,7 @@ func quantizedBiasAdd(c *Context) ([]*tensor.Tensor, error) {
 		}
 	}
 	m := max(r[1], max(-r[0], max(r[3], -r[2]))) * (1 << 17)
-	total, err := quant.QuantizeV2{T: quant.QInt32, Mode: quant.MinFirst, RoundMode: quant.HalfAwayFromZero}.Prepare(-m, m)
-	if err != nil {
-		return nil, c.Wrap(err)
-	}
+	total := quant.NewMinFirst(quant.QInt32, -m, m)
 	zero := int32(quant.FloatToQuantized(quant.QInt32, 0, -m, m))
 	sx, ox := quant.DequantizeParams(tx, quant.MinFirst, false, r[0], r[1])
 	sb, ob := quant.DequantizeParams(tbq, quant.MinFirst, false, r[2], r[3])
@@ -384,4 +384,65 @@ func abs32(v float32) float32 {
 		return -v
 	}
 	return v
+}
+
+// quantizedConcat is TF's reference QuantizedConcat(concat_dim, values…,
+// input_mins…, input_maxes…) → (y, min, max) (quantized_concat_op.cc): the
+// output range is [min(0, min of mins), max of maxes] (made symmetric for
+// signed types); an input with another range is DEQUANTIZEd and QUANTIZEd
+// into it (the Eigen macros).
+func quantizedConcat(c *Context) ([]*tensor.Tensor, error) {
+	if (len(c.Inputs)-1)%3 != 0 || len(c.Inputs) < 4 {
+		return nil, c.Errorf("has %d inputs, want 1 + 3·N", len(c.Inputs))
+	}
+	nv := (len(c.Inputs) - 1) / 3
+	lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
+	mins := make([]float32, nv)
+	maxs := make([]float32, nv)
+	var err error
+	for i := 0; i < nv; i++ {
+		if mins[i], err = c.scalarInput(1 + nv + i); err != nil {
+			return nil, err
+		}
+		if maxs[i], err = c.scalarInput(1 + 2*nv + i); err != nil {
+			return nil, err
+		}
+		lo, hi = min(lo, mins[i]), max(hi, maxs[i])
+	}
+	lo = min(0, lo)
+	dt := c.Inputs[1].DType
+	qt, ok := quantType(dt)
+	if !ok {
+		return nil, c.Errorf("input 1 is %s, want a quantized type", tensor.TypeName(dt))
+	}
+	if qt.Lowest() < 0 {
+		m := max(abs32(lo), abs32(hi))
+		lo, hi = -m, m
+	}
+	out := quant.NewMinFirst(qt, lo, hi)
+	inputs := make([]*tensor.Tensor, 0, nv+1)
+	for i := 0; i < nv; i++ {
+		x := c.Inputs[1+i]
+		if x.DType != dt {
+			return nil, c.Errorf("input %d is %s, input 1 %s", 1+i, tensor.TypeName(x.DType), tensor.TypeName(dt))
+		}
+		if mins[i] != lo || maxs[i] != hi {
+			in := quant.NewMinFirst(qt, mins[i], maxs[i])
+			codes := codesOf(x)
+			re := make([]int32, len(codes))
+			for j, v := range codes {
+				re[j] = out.Quantize(in.Dequantize(v))
+			}
+			x = c.New(dt, x.Shape)
+			setCodes(x, re)
+		}
+		inputs = append(inputs, x)
+	}
+	sub := *c
+	sub.Inputs = append(inputs, c.Inputs[0])
+	res, err := concatV2(&sub)
+	if err != nil {
+		return nil, err
+	}
+	return []*tensor.Tensor{res[0], scalarF32(lo), scalarF32(hi)}, nil
 }

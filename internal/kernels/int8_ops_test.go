@@ -124,3 +124,16 @@ func TestQuantizedReshapeAndConcat(t *testing.T) {
 	}
 	wantRange(t, "concat", out, 0, 4)
 }
+
+func TestQuantizedConcat(t *testing.T) {
+	// A in [0, 1] (codes 255, 0), B in [-1, 1] (code 128): output range
+	// [min(0, -1), 1] = [-1, 1]. A is requantized: 255 means 1 → round(1·127.5)
+	// + 128 = 256 → 255; 0 means 0 → 128. B keeps its codes.
+	out := mustRun(t, "QuantizedConcat", attrs{"T": aType(dtQU8)},
+		i32(nil, 0), qu8([]int{2}, 255, 0), qu8([]int{1}, 128), sc(0), sc(-1), sc(1), sc(1))
+	if fmt.Sprint(out[0].U8) != "[255 128 128]" {
+		t.Errorf("concat %v, want [255 128 128]", out[0].U8)
+	}
+	wantRange(t, "concat", out, -1, 1)
+	wantErr(t, "QuantizedConcat", attrs{"T": aType(dtQU8)}, "want 1 + 3·N", i32(nil, 0), qu8([]int{1}, 1), sc(0))
+}

@@ -103,32 +103,49 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 		mode = quant.Scaled
 	}
 	y := c.New(dt, c.Inputs[0].Shape)
-	codes := make([]int32, len(x))
-	var outMin, outMax float32
 	if mode == quant.Scaled && round == quant.HalfToEven && !currentInt8Options(c).EigenQuantizeV2 && qt != quant.QInt32 {
 		z, err := quant.NewMklScaled(qt, lo, hi)
 		if err != nil {
 			return nil, c.Wrap(err)
 		}
 		Parallel(len(x), parallelGrain, func(a, b int) {
+			if qt == quant.QUInt8 {
+				for i := a; i < b; i++ {
+					y.U8[i] = uint8(z.Quantize(x[i]))
+				}
+				return
+			}
 			for i := a; i < b; i++ {
-				codes[i] = z.Quantize(x[i])
+				y.I8[i] = int8(z.Quantize(x[i]))
 			}
 		})
-		outMin, outMax = z.Min, z.Max
-	} else {
-		if !(hi >= lo) {
-			return nil, c.Errorf("input_max_range %g must be larger than input_min_range %g", hi, lo)
-		}
-		alo, ahi := quant.AdjustRangeTF1(lo, hi)
-		z, err := quant.QuantizeV2{T: qt, Mode: mode, RoundMode: round}.Prepare(alo, ahi)
-		if err != nil {
-			return nil, c.Wrap(err)
-		}
-		Parallel(len(x), parallelGrain, func(a, b int) { z.QuantizeSlice(codes[a:b], x[a:b]) })
-		outMin, outMax = z.Min, z.Max
+		return []*tensor.Tensor{y, scalarF32(z.Min), scalarF32(z.Max)}, nil
 	}
-	setCodes(y, codes)
+	if !(hi >= lo) {
+		return nil, c.Errorf("input_max_range %g must be larger than input_min_range %g", hi, lo)
+	}
+	alo, ahi := quant.AdjustRangeTF1(lo, hi)
+	z, err := quant.QuantizeV2{T: qt, Mode: mode, RoundMode: round}.Prepare(alo, ahi)
+	if err != nil {
+		return nil, c.Wrap(err)
+	}
+	outMin, outMax := z.Min, z.Max
+	Parallel(len(x), parallelGrain, func(a, b int) {
+		switch qt {
+		case quant.QUInt8:
+			for i := a; i < b; i++ {
+				y.U8[i] = uint8(z.Quantize(x[i]))
+			}
+		case quant.QInt8:
+			for i := a; i < b; i++ {
+				y.I8[i] = int8(z.Quantize(x[i]))
+			}
+		default:
+			for i := a; i < b; i++ {
+				y.I32[i] = z.Quantize(x[i])
+			}
+		}
+	})
 	return []*tensor.Tensor{y, scalarF32(outMin), scalarF32(outMax)}, nil
 }
 
@@ -179,23 +196,33 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	mode, _ := c.stringOr("mode", "MIN_COMBINED")
-	codes := codesOf(x)
 	y := c.New(dtF32, x.Shape)
-	if mode == "MIN_COMBINED" {
-		half, s := quant.MinCombinedParams(qt, lo, hi)
-		for i, v := range codes {
-			y.F32[i] = float32(float32(float32(v)+half)*s) + lo
-		}
-		return []*tensor.Tensor{y}, nil
+	// code c → float32(float32(c + add)·s) + off: MIN_COMBINED adds half
+	// and min; SCALED and MIN_FIRST add nothing before the scale.
+	var add, s, off float32
+	switch mode {
+	case "MIN_COMBINED":
+		add, s = quant.MinCombinedParams(qt, lo, hi)
+		off = lo
+	case "SCALED":
+		s, off = quant.DequantizeParams(qt, quant.Scaled, false, lo, hi)
+	default:
+		s, off = quant.DequantizeParams(qt, quant.MinFirst, false, lo, hi)
 	}
-	m := quant.MinFirst
-	if mode == "SCALED" {
-		m = quant.Scaled
-	}
-	s, off := quant.DequantizeParams(qt, m, false, lo, hi)
-	Parallel(len(codes), parallelGrain, func(a, b int) {
-		for i := a; i < b; i++ {
-			y.F32[i] = float32(float32(codes[i])*s) + off
+	Parallel(len(y.F32), parallelGrain, func(a, b int) {
+		switch qt {
+		case quant.QUInt8:
+			for i := a; i < b; i++ {
+				y.F32[i] = float32(float32(float32(x.U8[i])+add)*s) + off
+			}
+		case quant.QInt8:
+			for i := a; i < b; i++ {
+				y.F32[i] = float32(float32(float32(x.I8[i])+add)*s) + off
+			}
+		default:
+			for i := a; i < b; i++ {
+				y.F32[i] = float32(float32(float32(x.I32[i])+add)*s) + off
+			}
 		}
 	})
 	return []*tensor.Tensor{y}, nil

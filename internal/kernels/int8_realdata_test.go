@@ -53,11 +53,13 @@ func TestQuantizedGraphsVsFP32(t *testing.T) {
 		sub, graph, out string
 	}{
 		// Measured: conv 0.77 steps (0.0286 over [0, 9.41]), matmul 0.37,
-		// relu 0.90, max_pool_1 0.52 (steps of the FP32 output's range/255).
+		// relu 0.90, max_pool_1 0.52, quantized_add 0 (bit-equal to TF's
+		// FP32 output) — in steps of the FP32 output's range/255.
 		{"conv", "test_quant_conv.pb", "output_conv.idx"},
 		{"matmul", "test_quant_matmul.pb", "output_z.idx"},
 		{"relu", "test_quant_relu.pb", "output_relu.idx"},
 		{"max_pool_1", "test_quant_max_pool_1.pb", "output_pool.idx"},
+		{"quantized_add", "test_quant_quantized_add.pb", "output_z.idx"},
 	}
 	for _, c := range cases {
 		t.Run(c.sub, func(t *testing.T) {

@@ -79,7 +79,7 @@ func unaryKernel(f unaryF32) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		y := c.New(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
+		y := c.NewUninit(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
 		Parallel(len(x), parallelGrain, func(lo, hi int) {
 			for i, v := range x[lo:hi] {
 				y.F32[lo+i] = f(v)
@@ -101,7 +101,7 @@ func activationKernel(act Activation) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		y := c.New(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
+		y := c.NewUninit(tfpb.DataType_DT_FLOAT, c.Inputs[0].Shape)
 		ep := &Epilogue{Act: act}
 		Parallel(len(x), parallelGrain, func(lo, hi int) {
 			copy(y.F32[lo:hi], x[lo:hi])
@@ -111,41 +111,170 @@ func activationKernel(act Activation) Kernel {
 	}
 }
 
-// binaryOp holds one op's element functions per element type.
+// binaryOp holds one op's element functions per element type, and for the
+// four arithmetic ops a code selecting loops written out for float32.
 type binaryOp struct {
-	f32 func(a, b float32) float32
-	i32 func(a, b int32) int32
-	i64 func(a, b int64) int64
+	f32  func(a, b float32) float32
+	i32  func(a, b int32) int32
+	i64  func(a, b int64) int64
+	code f32Code
+}
+
+// f32Code names a float32 arithmetic op with written-out loops.
+type f32Code int
+
+const (
+	noCode f32Code = iota
+	codeAdd
+	codeSub
+	codeMul
+	codeDiv
+)
+
+// runF32 sets y[i] = a[i] op b[i], where a or b may hold one element
+// standing for all (a scalar, or a broadcast run of stride 0).
+func runF32(code f32Code, y, a, b []float32) {
+	n := len(y)
+	switch {
+	case len(a) == n && len(b) == n:
+		a, b = a[:n], b[:n]
+		switch code {
+		case codeAdd:
+			for i := range y {
+				y[i] = a[i] + b[i]
+			}
+		case codeSub:
+			for i := range y {
+				y[i] = a[i] - b[i]
+			}
+		case codeMul:
+			for i := range y {
+				y[i] = a[i] * b[i]
+			}
+		case codeDiv:
+			for i := range y {
+				y[i] = a[i] / b[i]
+			}
+		}
+	case len(b) == 1:
+		a = a[:n]
+		s := b[0]
+		switch code {
+		case codeAdd:
+			for i := range y {
+				y[i] = a[i] + s
+			}
+		case codeSub:
+			for i := range y {
+				y[i] = a[i] - s
+			}
+		case codeMul:
+			for i := range y {
+				y[i] = a[i] * s
+			}
+		case codeDiv:
+			for i := range y {
+				y[i] = a[i] / s
+			}
+		}
+	default: // len(a) == 1
+		b = b[:n]
+		s := a[0]
+		switch code {
+		case codeAdd:
+			for i := range y {
+				y[i] = s + b[i]
+			}
+		case codeSub:
+			for i := range y {
+				y[i] = s - b[i]
+			}
+		case codeMul:
+			for i := range y {
+				y[i] = s * b[i]
+			}
+		case codeDiv:
+			for i := range y {
+				y[i] = s / b[i]
+			}
+		}
+	}
+}
+
+// applyCodeF32 is applyBinary for the float32 ops with a code.
+func applyCodeF32(code f32Code, a, b, y []float32, aShape, bShape, out []int) {
+	if len(a) == len(y) && len(b) == len(y) || len(a) == 1 || len(b) == 1 {
+		Parallel(len(y), parallelGrain, func(lo, hi int) {
+			as, bs := a, b
+			if len(a) == len(y) {
+				as = a[lo:hi]
+			}
+			if len(b) == len(y) {
+				bs = b[lo:hi]
+			}
+			runF32(code, y[lo:hi], as, bs)
+		})
+		return
+	}
+	inner := out[len(out)-1]
+	if inner == 0 {
+		return
+	}
+	Parallel(len(y)/inner, parallelGrain/inner+1, func(lo, hi int) {
+		broadcastRows(aShape, bShape, out, lo, hi, func(dst, ia, ib, n, sa, sb int) {
+			ar, br := a[ia:ia+1], b[ib:ib+1]
+			if sa != 0 {
+				ar = a[ia : ia+n]
+			}
+			if sb != 0 {
+				br = b[ib : ib+n]
+			}
+			if sa == 0 && sb == 0 {
+				// both broadcast along the run: one value, repeated
+				var v [1]float32
+				runF32(code, v[:], ar, br)
+				for i := dst; i < dst+n; i++ {
+					y[i] = v[0]
+				}
+				return
+			}
+			runF32(code, y[dst:dst+n], ar, br)
+		})
+	})
 }
 
 var binaryOps = map[string]binaryOp{
-	"Add":     {func(a, b float32) float32 { return a + b }, func(a, b int32) int32 { return a + b }, func(a, b int64) int64 { return a + b }},
-	"AddV2":   {func(a, b float32) float32 { return a + b }, func(a, b int32) int32 { return a + b }, func(a, b int64) int64 { return a + b }},
-	"Sub":     {func(a, b float32) float32 { return a - b }, func(a, b int32) int32 { return a - b }, func(a, b int64) int64 { return a - b }},
-	"Mul":     {func(a, b float32) float32 { return a * b }, func(a, b int32) int32 { return a * b }, func(a, b int64) int64 { return a * b }},
-	"RealDiv": {f32: func(a, b float32) float32 { return a / b }},
+	"Add":     {f32: addF32, i32: addI32, i64: addI64, code: codeAdd},
+	"AddV2":   {f32: addF32, i32: addI32, i64: addI64, code: codeAdd},
+	"Sub":     {f32: func(a, b float32) float32 { return a - b }, i32: func(a, b int32) int32 { return a - b }, i64: func(a, b int64) int64 { return a - b }, code: codeSub},
+	"Mul":     {f32: func(a, b float32) float32 { return a * b }, i32: func(a, b int32) int32 { return a * b }, i64: func(a, b int64) int64 { return a * b }, code: codeMul},
+	"RealDiv": {f32: func(a, b float32) float32 { return a / b }, code: codeDiv},
 	"Maximum": {
 		// NaN propagates, as Eigen's scalar_max_op does for floats.
-		func(a, b float32) float32 {
+		f32: func(a, b float32) float32 {
 			if a != a || a > b {
 				return a
 			}
 			return b
 		},
-		func(a, b int32) int32 { return max(a, b) }, func(a, b int64) int64 { return max(a, b) }},
+		i32: func(a, b int32) int32 { return max(a, b) }, i64: func(a, b int64) int64 { return max(a, b) }},
 	"Minimum": {
-		func(a, b float32) float32 {
+		f32: func(a, b float32) float32 {
 			if a != a || a < b {
 				return a
 			}
 			return b
 		},
-		func(a, b int32) int32 { return min(a, b) }, func(a, b int64) int64 { return min(a, b) }},
+		i32: func(a, b int32) int32 { return min(a, b) }, i64: func(a, b int64) int64 { return min(a, b) }},
 	"SquaredDifference": {
-		func(a, b float32) float32 { d := a - b; return d * d },
-		func(a, b int32) int32 { d := a - b; return d * d },
-		func(a, b int64) int64 { d := a - b; return d * d }},
+		f32: func(a, b float32) float32 { d := a - b; return d * d },
+		i32: func(a, b int32) int32 { d := a - b; return d * d },
+		i64: func(a, b int64) int64 { d := a - b; return d * d }},
 }
+
+func addF32(a, b float32) float32 { return a + b }
+func addI32(a, b int32) int32     { return a + b }
+func addI64(a, b int64) int64     { return a + b }
 
 // BroadcastShape returns the shape numpy's broadcasting gives a and b:
 // shapes aligned at their last dimension, each pair of dimensions equal or
@@ -288,8 +417,13 @@ func binaryKernel(op binaryOp) Kernel {
 		if err != nil {
 			return nil, c.Wrap(err)
 		}
-		y := c.New(a.DType, out)
+		if err := c.CheckSize(out); err != nil {
+			return nil, err
+		}
+		y := c.NewUninit(a.DType, out)
 		switch {
+		case a.DType == tfpb.DataType_DT_FLOAT && op.code != noCode && len(out) > 0:
+			applyCodeF32(op.code, a.F32, b.F32, y.F32, a.Shape, b.Shape, out)
 		case a.DType == tfpb.DataType_DT_FLOAT && op.f32 != nil:
 			applyBinary(a.F32, b.F32, y.F32, a.Shape, b.Shape, out, op.f32)
 		case a.DType == tfpb.DataType_DT_INT32 && op.i32 != nil:
@@ -315,6 +449,9 @@ func equal(c *Context) ([]*tensor.Tensor, error) {
 	out, err := BroadcastShape(a.Shape, b.Shape)
 	if err != nil {
 		return nil, c.Wrap(err)
+	}
+	if err := c.CheckSize(out); err != nil {
+		return nil, err
 	}
 	y := c.New(tfpb.DataType_DT_BOOL, out)
 	var eq func(i, j int) bool

@@ -25,6 +25,7 @@ func TestUnary(t *testing.T) {
 		{"Tanh", []float32{-0.76159416, 0, 0.99932930, 0.99999834}},
 		// erf(−1) = −0.84270079, erf(4) = 0.99999998 (1 in float32), erf(7) = 1.
 		{"Erf", []float32{-0.84270079, 0, 1, 1}},
+		// e^−1 = 0.36787944, e^0 = 1, e^4 = 54.598150, e^7 = 1096.6332.
 		{"Exp", []float32{0.36787944, 1, 54.598150, 1096.6332}},
 		{"Square", []float32{1, 0, 16, 49}},
 		{"Neg", []float32{1, 0, -4, -7}},
@@ -101,51 +102,58 @@ func TestBinaryBroadcast(t *testing.T) {
 	wantErr(t, "RealDiv", attrs{"T": aType(tfpb.DataType_DT_INT32)}, "T int32 is not supported", i32([]int{1}, 1), i32([]int{1}, 1))
 }
 
-// TestBinaryAgainstReference compares the broadcast loop with an index
-// computation from the definition on shapes of mixed ranks.
+// TestBinaryAgainstReference compares the broadcast loops (the written-out
+// float32 ones and the generic ones) with an index computation from the
+// definition and each op's element function, on shapes of mixed ranks.
 func TestBinaryAgainstReference(t *testing.T) {
 	shapes := [][2][]int{
 		{{2, 3, 4, 5}, {5}}, {{2, 3, 4, 5}, {3, 1, 1}}, {{1, 3, 1, 5}, {2, 1, 4, 1}}, {{4, 1}, {1, 4}}, {{}, {2, 2}},
 		// large enough to be split over cores, each part starting mid-tensor
 		{{64, 33, 17, 8}, {17, 1}},
+		{{2, 3, 1}, {2, 1, 1}}, // runs of one element, both inputs broadcast along them
+		{{5}, {}}, {{}, {}},
 	}
 	for _, s := range shapes {
 		a, b := ramp(s[0]...), ramp(s[1]...)
 		for i := range b.F32 {
 			b.F32[i] *= 1000
 		}
-		y := mustRun(t, "Add", attrs{}, a, b)[0]
-		out, _ := BroadcastShape(s[0], s[1])
-		want := make([]float32, tensor.NumElements(out))
-		idx := make([]int, len(out))
-		for i := range want {
-			// index of the broadcast source: dimension by dimension, 0 where the input has 1
-			off := func(sh []int) int {
-				o := 0
-				for d := range sh {
-					k := len(out) - len(sh) + d
-					v := idx[k]
-					if sh[d] == 1 {
-						v = 0
+		for _, op := range []string{"Add", "Sub", "Mul", "RealDiv", "Maximum"} {
+			y := mustRun(t, op, attrs{}, a, b)[0]
+			f := binaryOps[op].f32
+			out, _ := BroadcastShape(s[0], s[1])
+			want := make([]float32, tensor.NumElements(out))
+			idx := make([]int, len(out))
+			for i := range want {
+				// index of the broadcast source: dimension by dimension, 0 where the input has 1
+				off := func(sh []int) int {
+					o := 0
+					for d := range sh {
+						k := len(out) - len(sh) + d
+						v := idx[k]
+						if sh[d] == 1 {
+							v = 0
+						}
+						o = o*sh[d] + v
 					}
-					o = o*sh[d] + v
+					return o
 				}
-				return o
-			}
-			want[i] = a.F32[off(s[0])] + b.F32[off(s[1])]
-			for d := len(out) - 1; d >= 0; d-- {
-				idx[d]++
-				if idx[d] < out[d] {
-					break
+				want[i] = f(a.F32[off(s[0])], b.F32[off(s[1])])
+				for d := len(out) - 1; d >= 0; d-- {
+					idx[d]++
+					if idx[d] < out[d] {
+						break
+					}
+					idx[d] = 0
 				}
-				idx[d] = 0
 			}
+			same(t, op+tensor.ShapeString(s[0])+tensor.ShapeString(s[1]), y, out, want, 0)
 		}
-		same(t, tensor.ShapeString(s[0])+"+"+tensor.ShapeString(s[1]), y, out, want, 0)
 	}
 }
 
 func TestEqual(t *testing.T) {
+	// [[1 2] [3 4]] == [1 4], the vector repeated for each row: 1=1, 2≠4, 3≠1, 4=4.
 	y := mustRun(t, "Equal", attrs{}, i32([]int{2, 2}, 1, 2, 3, 4), i32([]int{2}, 1, 4))[0]
 	if y.DType != tfpb.DataType_DT_BOOL || !reflect.DeepEqual(y.Bool, []bool{true, false, false, true}) {
 		t.Errorf("Equal: %s %v, want [true false false true]", y, y.Bool)

@@ -179,7 +179,7 @@ func biasAdd(c *Context) ([]*tensor.Tensor, error) {
 	if len(xs) < 2 || c.Inputs[1].Rank() != 1 || xs[len(xs)-1] != len(b) {
 		return nil, c.Errorf("bias %s does not match the last dimension of %s", c.Inputs[1], c.Inputs[0])
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, xs)
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
 	ch := len(b)
 	if ch == 0 {
 		return []*tensor.Tensor{y}, nil
@@ -321,7 +321,7 @@ func conv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, oc})
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, oc})
 	Conv2DF32(x, n, ch, f, oc, win, y.F32, c.Scratch)
 	return []*tensor.Tensor{y}, nil
 }
@@ -507,7 +507,7 @@ func maxPool(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	n, h, w, ch := xs[0], xs[1], xs[2], xs[3]
-	y := c.New(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, ch})
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, ch})
 	Parallel(n*win.OH, max(1, parallelGrain/(win.OW*ch*win.KH*win.KW+1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, oy := r/win.OH, r%win.OH
@@ -522,9 +522,7 @@ func maxPool(c *Context) ([]*tensor.Tensor, error) {
 					for ix := x0; ix < x1; ix++ {
 						in := x[((b*h+iy)*w+ix)*ch:][:ch]
 						for q, v := range in {
-							if v > out[q] || v != v {
-								out[q] = v
-							}
+							out[q] = max(out[q], v) // NaN wins, as in TensorFlow
 						}
 					}
 				}
@@ -581,7 +579,7 @@ func softmax(c *Context) ([]*tensor.Tensor, error) {
 	if len(xs) < 1 {
 		return nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, xs)
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
 	d := xs[len(xs)-1]
 	if d == 0 {
 		return []*tensor.Tensor{y}, nil
@@ -645,7 +643,7 @@ func fusedBatchNorm(c *Context) ([]*tensor.Tensor, error) {
 	for j := range mul {
 		mul[j] = scale[j] * float32(1/math.Sqrt(float64(variance[j]+eps)))
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, xs)
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
 	if ch > 0 {
 		Parallel(len(x)/ch, parallelGrain/ch+1, func(lo, hi int) {
 			for r := lo; r < hi; r++ {

@@ -239,6 +239,7 @@ func TestMatMul(t *testing.T) {
 }
 
 func TestBiasAdd(t *testing.T) {
+	// Two pixels of three channels, 1..6, plus 10, 20, 30 per channel.
 	y := mustRun(t, "BiasAdd", attrs{}, ramp(2, 1, 1, 3), f32([]int{3}, 10, 20, 30))[0]
 	same(t, "bias", y, []int{2, 1, 1, 3}, []float32{11, 22, 33, 14, 25, 36}, 0)
 	wantErr(t, "BiasAdd", attrs{}, "bias float[2] does not match the last dimension of float[2,3]", ramp(2, 3), ramp(2))

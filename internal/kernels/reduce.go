@@ -7,7 +7,7 @@ import (
 	"qcal/internal/tfpb"
 )
 
-// Reductions (Mean, Sum, Max, Min over reduction_indices, keep_dims) and
+// Reductions (Mean, Sum, Prod, Max, Min over reduction_indices, keep_dims) and
 // ArgMax.
 
 func init() {
@@ -89,6 +89,11 @@ func reduceKernel(op string) Kernel {
 				switch op {
 				case "Sum", "Mean":
 					acc[o] += f
+				case "Prod":
+					if !first[o] {
+						acc[o] = 1
+					}
+					acc[o] *= f
 				case "Max":
 					if !first[o] || f > acc[o] || f != f {
 						acc[o] = f
@@ -107,6 +112,8 @@ func reduceKernel(op string) Kernel {
 					y.F32[o] = float32(acc[o] / float64(cnt[o]))
 				case op == "Mean":
 					y.F32[o] = float32(math.NaN()) // 0/0, as TensorFlow gives
+				case op == "Prod" && cnt[o] == 0:
+					y.F32[o] = 1 // the empty product
 				case (op == "Max" || op == "Min") && cnt[o] == 0:
 					// The identity of an empty reduction: Max gives the lowest float.
 					if op == "Max" {
@@ -132,6 +139,11 @@ func reduceKernel(op string) Kernel {
 				switch op {
 				case "Sum", "Mean":
 					acc[o] += v
+				case "Prod":
+					if cnt[o] == 0 {
+						acc[o] = 1
+					}
+					acc[o] *= v
 				case "Max":
 					if cnt[o] == 0 || v > acc[o] {
 						acc[o] = v
@@ -144,6 +156,9 @@ func reduceKernel(op string) Kernel {
 				cnt[o]++
 			}
 			for o := range acc {
+				if op == "Prod" && cnt[o] == 0 {
+					acc[o] = 1
+				}
 				if op == "Mean" {
 					if cnt[o] == 0 {
 						return nil, c.Errorf("mean of an empty integer reduction")

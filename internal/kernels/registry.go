@@ -28,7 +28,8 @@ type Def struct {
 	// (the executor calls it while loading a graph): dtypes the kernel
 	// supports, paddings, data formats. Its error need not name the node.
 	Check func(n *tfpb.NodeDef) error
-	// Stateful ops (Print) are never folded away or pruned by consumers.
+	// Stateful ops (Print) have effects beyond their outputs: rewrites
+	// such as fold_constants must not evaluate them away.
 	Stateful bool
 	// TInputs says how many of the node's first data inputs have the
 	// dtype of its T attr (AllInputs: every one), so that the executor can
@@ -87,6 +88,28 @@ type Context struct {
 	// Scratch holds buffers kernels reuse across nodes and runs (im2col).
 	// It may be nil; the methods of a nil *Scratch allocate afresh.
 	Scratch *Scratch
+}
+
+// MaxElements bounds the elements of a tensor whose size comes from input
+// values rather than input sizes (Fill's dims, Tile's multiples, Range,
+// paddings, broadcasting): a corrupt graph gets an error, not an
+// allocation that exhausts memory. Tests lower it.
+var MaxElements = 1 << 31
+
+// CheckSize returns an error when shape holds more than MaxElements
+// elements.
+func (c *Context) CheckSize(shape []int) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return c.Errorf("negative dimension in shape %s", tensor.ShapeString(shape))
+		}
+		if d != 0 && n > MaxElements/d {
+			return c.Errorf("output shape %s is beyond %d elements", tensor.ShapeString(shape), MaxElements)
+		}
+		n *= d
+	}
+	return nil
 }
 
 // Errorf returns an error prefixed with the node's name: `node "x": msg`.
@@ -346,7 +369,7 @@ func (s *Scratch) Recycle(x *tensor.Tensor) {
 	}
 }
 
-// takeF32 returns a recycled buffer of length n, zeroed, or nil.
+// takeF32 returns a recycled buffer of length n, or nil.
 func (s *Scratch) takeF32(n int) []float32 {
 	if s == nil {
 		return nil
@@ -357,7 +380,6 @@ func (s *Scratch) takeF32(n int) []float32 {
 	}
 	v := l[len(l)-1]
 	s.free[n] = l[:len(l)-1]
-	clear(v)
 	return v
 }
 
@@ -399,8 +421,21 @@ func (s *Scratch) U8(n int) []uint8 {
 // their outputs through it so that float buffers the executor recycled
 // (Scratch.Recycle) are reused.
 func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor {
+	return c.newTensor(t, shape, true)
+}
+
+// NewUninit is New for kernels that write every element of the output:
+// a recycled buffer is not cleared first.
+func (c *Context) NewUninit(t tfpb.DataType, shape []int) *tensor.Tensor {
+	return c.newTensor(t, shape, false)
+}
+
+func (c *Context) newTensor(t tfpb.DataType, shape []int, zero bool) *tensor.Tensor {
 	if t == tfpb.DataType_DT_FLOAT {
 		if v := c.Scratch.takeF32(tensor.NumElements(shape)); v != nil {
+			if zero {
+				clear(v)
+			}
 			return tensor.FromF32(shape, v)
 		}
 	}

@@ -58,3 +58,17 @@ func TestParallelCoversRange(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelPanic: a panic in a worker reaches the caller's goroutine.
+func TestParallelPanic(t *testing.T) {
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Errorf("recover() = %v, want boom", r)
+		}
+	}()
+	Parallel(100, 1, func(lo, hi int) {
+		if lo == 0 {
+			panic("boom")
+		}
+	})
+}
