@@ -244,3 +244,38 @@ func TestNodeStrategy(t *testing.T) {
 		t.Errorf("Nodes %d, MethodNames %q", cal.Nodes(), cal.MethodNames())
 	}
 }
+
+// TestReadFloatThenIntDump reads a log whose first tensor is floats and
+// whose second is a quantized dump (integer codes, then [min][max]), in one
+// scan batch: the integer codes are kept beside the float values, not
+// sliced out of an empty buffer. qcal calibrate writes such logs when it
+// logs values of FP32 and quantized nodes together. Worked by hand:
+// vpercentile:100 of a is 2.5; b's codes 10…40 as qint32 over [-1, 1] are
+// 40 · (2/2^32) ≈ 1.8626e-08 at most (TF's QuantizedToFloat; the bin rule
+// of the value histogram keeps it within a bin).
+func TestReadFloatThenIntDump(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mixed.log")
+	log := ";a__print__;__KL:[0.5 1.5 2.5]\n;b__print__;__KL:[10 20 30 40][-1][1]\n"
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ParseMethods("vpercentile:100", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Read([]string{path}, Options{Methods: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]stats.Range{}
+	for _, r := range cal.Ranges(ms[0]) {
+		got[r.Node] = r
+	}
+	a, b := got["a_eightbit_requant_range"], got["b_eightbit_requant_range"]
+	if a.Max != 2.5 || a.Min != 0.5 {
+		t.Errorf("a: [%g, %g], want [0.5, 2.5]", a.Min, a.Max)
+	}
+	if b.Max < 1.8e-8 || b.Max > 1.9e-8 || b.Min <= 0 {
+		t.Errorf("b: [%g, %g], want positive values up to ≈1.86e-08", b.Min, b.Max)
+	}
+}

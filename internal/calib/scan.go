@@ -78,6 +78,11 @@ func scanAsync(r *logparse.Reader, f func(*item) error, progress func(bytes, rec
 					b.vals = append(b.vals, rec.Values...)
 					it.hi = int32(len(b.vals))
 					if it.ints = rec.Values64 != nil; it.ints {
+						// vals64 runs beside vals: float records before
+						// this one left it shorter, so pad it to lo.
+						for len(b.vals64) < int(it.lo) {
+							b.vals64 = append(b.vals64, 0)
+						}
 						b.vals64 = append(b.vals64[:it.lo], rec.Values64...)
 					}
 				}
