@@ -161,9 +161,9 @@ func TestRangesStdinAndGzip(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
+func TestDemoSynthetic(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := qcal(t, "", "demo", "-dir", dir)
+	code, out, stderr := qcal(t, "", "demo", "-synthetic", "-dir", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -181,7 +181,7 @@ func TestDemo(t *testing.T) {
 	}
 	// Same inputs, same bytes: a second run writes identical files.
 	dir2 := t.TempDir()
-	if code, _, stderr := qcal(t, "", "demo", "-dir", dir2); code != 0 {
+	if code, _, stderr := qcal(t, "", "demo", "-synthetic", "-dir", dir2); code != 0 {
 		t.Fatal(stderr)
 	}
 	for _, f := range []string{"quantized_dynamic_range_graph.pb", "min_max_log.txt", "freezed_range_graph.pb"} {
@@ -190,5 +190,46 @@ func TestDemo(t *testing.T) {
 		if len(a) == 0 || !bytes.Equal(a, b) {
 			t.Errorf("%s differs between two demo runs (or is empty)", f)
 		}
+	}
+}
+
+// TestDemoMNIST runs the README's first command on real MNIST (first 500
+// test images): the project's CNN tuned, a strategy chosen that passes,
+// the best graph and the report left in the folder, and the same bytes
+// from a second run.
+func TestDemoMNIST(t *testing.T) {
+	mnist := testutil.MNIST(t)
+	var graphs [2][]byte
+	for i := range graphs {
+		dir := t.TempDir()
+		code, out, stderr := qcal(t, "", "demo", "-dir", dir, "-data", mnist, "-limit", "500")
+		if code != 0 {
+			t.Fatalf("exit %d: %s\n%s", code, out, stderr)
+		}
+		for _, want := range []string{"qcal's own MNIST CNN", "$ qcal tune -graph", "VERDICT: PASS", "Best int8 graph: " + filepath.Join(dir, "final_int8_graph.pb")} {
+			if !strings.Contains(out, want) {
+				t.Errorf("demo output lacks %q:\n%s", want, out)
+			}
+		}
+		if !strings.Contains(stderr, "qcal tune: best strategy ") {
+			t.Errorf("stderr lacks the chosen strategy: %s", stderr)
+		}
+		var err error
+		if graphs[i], err = os.ReadFile(filepath.Join(dir, "final_int8_graph.pb")); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "tune.html")); err != nil || fi.Size() == 0 {
+			t.Errorf("tune.html: %v", err)
+		}
+	}
+	if !bytes.Equal(graphs[0], graphs[1]) {
+		t.Error("two demo runs wrote different int8 graphs")
+	}
+}
+
+func TestDemoWithoutMNIST(t *testing.T) {
+	code, out, stderr := qcal(t, "", "demo", "-dir", t.TempDir(), "-data", t.TempDir())
+	if code != 0 || !strings.Contains(out, "MNIST could not be had") || !strings.Contains(out, "RequantizationRange nodes replaced") {
+		t.Errorf("exit %d, stdout %.300q, stderr %.300q: want the synthetic example, said so", code, out, stderr)
 	}
 }

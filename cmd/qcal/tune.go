@@ -25,6 +25,7 @@ func runTune(e *env, args []string) error {
 	calibData := fs.String("calib", "", "calibration data set (its first -batches batches are run; the evaluation set's preprocessing applies)")
 	evalData := fs.String("eval", "", "evaluation data set (labels: -labels, or found beside IDX files)")
 	batches := fs.Int("batches", 10, "calibration batches")
+	evalLimit := fs.Int("eval-limit", 0, "evaluate on the first `N` examples of -eval only (0: as -limit, which applies to both sets)")
 	strategies := fs.String("strategies", tune.DefaultStrategies, "comma-separated range strategies to try")
 	maxDrop := fs.Float64("max-drop", accuracy.DefaultTarget.MaxDrop, "largest top-1 drop (points) a candidate may have")
 	warnDrop := fs.Float64("warn-drop", accuracy.DefaultTarget.WarnDrop, "largest drop that warns")
@@ -72,6 +73,9 @@ func runTune(e *env, args []string) error {
 	}
 	evalOpt := ef.data0
 	calibOpt := ef.data0
+	if *evalLimit > 0 {
+		evalOpt.Limit = *evalLimit
+	}
 	calibOpt.Labels = "" // calibration needs no labels
 	// The data laid out as the graph's input, as qcal eval does.
 	gr, err := exec.New(g, ef.graph)

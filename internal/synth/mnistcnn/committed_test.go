@@ -20,7 +20,7 @@ import (
 )
 
 // committed is the generated model (`go generate` in this folder).
-const committed = "../../../testdata/mnist_demo_cnn.pb"
+const committed = "mnist_demo_cnn.pb"
 
 // What `go run ./gen` printed when it wrote the committed file (doc.go
 // records the same): its sha256, and the trainer's own count of right

