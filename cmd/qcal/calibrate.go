@@ -54,6 +54,7 @@ func runCalibrate(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	defer ef.useKernels()()
 	if gr.CountOps("Print") == 0 {
 		return fmt.Errorf("%s: the graph has no Print node, so a run would log nothing; add them with qcal insert-logging", ef.graph)
 	}

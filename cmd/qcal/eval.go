@@ -11,6 +11,7 @@ import (
 	"qcal/internal/dataset"
 	"qcal/internal/evaluate"
 	"qcal/internal/exec"
+	"qcal/internal/kernels"
 )
 
 // evalFlags are the flags of every command that runs a graph over a data
@@ -23,6 +24,19 @@ type evalFlags struct {
 	// at random (seeded by seed) instead of reading the data set in order.
 	sampleBatches int
 	seed          uint64
+	// eigen selects TensorFlow's reference int8 kernels (-int8-kernels).
+	eigen bool
+}
+
+// useKernels sets the int8 kernels the flags chose for this command and
+// returns the function that restores the default (the options are
+// package-wide in internal/kernels).
+func (f *evalFlags) useKernels() func() {
+	if !f.eigen {
+		return func() {}
+	}
+	kernels.SetInt8Options(kernels.Int8Options{EigenQuantizeV2: true, EigenAvgPool: true})
+	return func() { kernels.SetInt8Options(kernels.Int8Options{}) }
 }
 
 // register defines the flags on fs: the graph, the data set and its
@@ -36,6 +50,13 @@ func (f *evalFlags) register(fs *flag.FlagSet, scores bool) {
 		fs.IntVar(&f.labelOffset, "label-offset", 0, "subtract from each predicted index before comparing with the label (1 for a background class at output 0)")
 		fs.IntVar(&f.workers, "workers", 0, "batches run at once (default: one a core)")
 	}
+	fs.Func("int8-kernels", "int8 arithmetic: mkl (Intel's kernels, what the workflow's graphs run on; default) or eigen (TensorFlow's reference kernels: QuantizeV2 SCALED and QuantizedAvgPool differ)", func(s string) error {
+		if s != "mkl" && s != "eigen" {
+			return fmt.Errorf("want mkl or eigen, got %q", s)
+		}
+		f.eigen = s == "eigen"
+		return nil
+	})
 	f.data0.RegisterFlags(fs)
 }
 
@@ -108,6 +129,7 @@ func runEval(e *env, args []string) error {
 		return err
 	}
 	defer src.Close()
+	defer ef.useKernels()()
 	bar := newCountBar(e.stderr, "qcal eval:", ef.data0.Limit)
 	opt := evaluate.Options{Input: ef.input, Output: ef.output, LabelOffset: ef.labelOffset, Workers: ef.workers, Progress: bar.set}
 	if pred != nil {

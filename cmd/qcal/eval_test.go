@@ -97,6 +97,7 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{"eval", "-graph", graph}, 2, "-data is required"},
 		{[]string{"eval", "-graph", graph, "-data", bad, "-o", "-"}, 2, "-o names the predictions file"},
 		{[]string{"eval", "-graph", graph, "-data", bad, "-input", "nope"}, 1, `no Placeholder named "nope"`},
+		{[]string{"eval", "-graph", graph, "-data", bad, "-int8-kernels", "onednn"}, 2, `want mkl or eigen, got "onednn"`},
 		// Two images of 28×28 promised, 3 bytes given.
 		{[]string{"eval", "-graph", graph, "-data", bad}, 1, "bad-images-idx3-ubyte"},
 		{[]string{"eval", "-graph", graph, "-data", bad, "-o", graph}, 1, "refusing to overwrite input file"},

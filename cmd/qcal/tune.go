@@ -93,6 +93,7 @@ func runTune(e *env, args []string) error {
 	if evalOpt.BatchSize == 0 && (len(evalOpt.Shape) == 0 || evalOpt.Shape[0] <= 0) {
 		evalOpt.BatchSize, calibOpt.BatchSize = 64, 64
 	}
+	defer ef.useKernels()()
 	bar := (*countBar)(nil)
 	stage := ""
 	start := time.Now()
