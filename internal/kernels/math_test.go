@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -237,4 +238,37 @@ func TestFakeQuant(t *testing.T) {
 	y = mustRun(t, "FakeQuantWithMinMaxVars", attrs{}, f32([]int{2}, 3, -3), f32(nil, 0), f32(nil, 0))[0]
 	same(t, "min=max=0", y, []int{2}, []float32{0, 0}, 0)
 	wantErr(t, "FakeQuantWithMinMaxVars", attrs{"num_bits": aInt(1)}, "num_bits 1 is outside 2…16", f32(nil, 0), f32(nil, 0), f32(nil, 1))
+}
+
+// TestMaxMinWholeTensor checks the whole-tensor fast path of Max and Min
+// (quantize_graph's range prologue) against the general loop: the same
+// rows, reduced along their axis as a [2, n] tensor (two outputs, so the
+// general loop runs), give the same bits — first of equal zeros, NaN once
+// seen.
+func TestMaxMinWholeTensor(t *testing.T) {
+	nan := float32(math.NaN())
+	negz := float32(math.Copysign(0, -1))
+	rows := [][]float32{
+		{3, -1, 7, 7, 2},
+		{0, negz, -5},
+		{negz, 0, 5},
+		{1, nan, 9},
+		{nan},
+		{-2},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	big := make([]float32, 10007)
+	for i := range big {
+		big[i] = float32(rng.NormFloat64())
+	}
+	rows = append(rows, big)
+	for _, row := range rows {
+		for _, op := range []string{"Max", "Min"} {
+			all := mustRun(t, op, attrs{}, f32([]int{len(row)}, row...), i32(nil, 0))[0]
+			two := mustRun(t, op, attrs{}, f32([]int{2, len(row)}, append(append([]float32{}, row...), row...)...), i32(nil, 1))[0]
+			if math.Float32bits(all.F32[0]) != math.Float32bits(two.F32[0]) || math.Float32bits(two.F32[0]) != math.Float32bits(two.F32[1]) {
+				t.Errorf("%s of %d values: whole tensor %v, general loop %v", op, len(row), all.F32[0], two.F32)
+			}
+		}
+	}
 }

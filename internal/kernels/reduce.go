@@ -73,9 +73,15 @@ func reduceKernel(op string) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		idx := reduceIndex(x, red)
 		n := tensor.NumElements(shape)
 		y := c.New(x.DType, shape)
+		if x.DType == tfpb.DataType_DT_FLOAT && n == 1 && (op == "Max" || op == "Min") && len(x.F32) > 0 {
+			// The whole tensor to one value: the activation ranges of
+			// quantize_graph's Min/Max prologues, once a batch.
+			y.F32[0] = extreme(x.F32, op == "Max")
+			return []*tensor.Tensor{y}, nil
+		}
+		idx := reduceIndex(x, red)
 		switch x.DType {
 		case tfpb.DataType_DT_FLOAT:
 			// Sums accumulate in float64, closer to the exact sum than any
@@ -176,6 +182,25 @@ func reduceKernel(op string) Kernel {
 		}
 		return []*tensor.Tensor{y}, nil
 	}
+}
+
+// extreme returns the largest (max) or smallest element of v, exactly as
+// the general loop of reduceKernel picks it: the first of equal values
+// (so -0 or +0 as it comes first), and NaN once a NaN is seen.
+func extreme(v []float32, max bool) float32 {
+	m := v[0]
+	if m != m {
+		return m
+	}
+	for _, f := range v[1:] {
+		switch {
+		case f != f:
+			return f
+		case max && f > m, !max && f < m:
+			m = f
+		}
+	}
+	return m
 }
 
 // argMax returns the index of the largest element along an axis; the first
