@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"qcal/freeze"
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -42,7 +43,8 @@ func runFreeze(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := graphio.CheckNotInput(*out, append([]string{*graph}, logs...)); err != nil {
+	inputs := append([]string{*graph, cf.mapFile}, logs...)
+	if err := graphio.CheckNotInput(*out, inputs); err != nil {
 		return err
 	}
 	g, _, err := graphio.Load(*graph)
@@ -69,10 +71,10 @@ func runFreeze(e *env, args []string) error {
 	if err := graphinfo.Check(res.Graph).Err(); err != nil {
 		return fmt.Errorf("%s: internal error: the frozen graph is invalid: %w", *graph, err)
 	}
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, res.Graph, f)
 	} else {
-		err = graphio.Save(*out, res.Graph, f, append([]string{*graph}, logs...)...)
+		err = graphio.Save(*out, res.Graph, f, inputs...)
 	}
 	if err != nil {
 		return err

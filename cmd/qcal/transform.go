@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/exec"
 	"slices"
@@ -105,7 +106,7 @@ func runTransform(e *env, args []string) error {
 		}
 	}
 	warnProblems(e, *out, graphinfo.Check(result))
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, result, f)
 	} else {
 		err = graphio.Save(*out, result, f, append([]string{*in}, logs...)...)

@@ -188,6 +188,11 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 	if cal.Acc.Len() == 0 && cal.Hist.Len() == 0 && len(cal.Bad) == 0 {
 		return nil, fmt.Errorf("no usable records left in %s", strings.Join(logs, ", "))
 	}
+	for _, m := range opt.Methods {
+		if m.Batch == nil && cal.Hist.Len() == 0 {
+			return nil, &NoValuesError{Strategy: m.Name(), Logs: logs, Records: cal.Counts.Records, Nodes: cal.Acc.Len()}
+		}
+	}
 	return cal, nil
 }
 
@@ -220,6 +225,22 @@ type BadRecordsError struct {
 func (e *BadRecordsError) Error() string {
 	return fmt.Sprintf("%d record(s) unusable for calibration (use -drop-bad to skip them):\n\t%s%s",
 		e.Count, strings.Join(e.Shown, "\n\t"), e.More)
+}
+
+// NoValuesError is Read's error when a strategy that reads only tensor
+// values (kl, entropy, mse, vpercentile) is asked of logs that hold none:
+// a mistake in the request, not in the data.
+type NoValuesError struct {
+	Strategy string
+	Logs     []string
+	Records  int64 // per-batch range records the logs held
+	Nodes    int
+}
+
+func (e *NoValuesError) Error() string {
+	return fmt.Sprintf("strategy %s reads logged tensor values, but %s hold(s) only per-batch extremes "+
+		"(%d range records of %d nodes, no tensor values); use a per-batch strategy (%s) or log the tensor values",
+		e.Strategy, strings.Join(e.Logs, ", "), e.Records, e.Nodes, stats.Strategies)
 }
 
 // Errors in how Read was asked (Options.Check).
