@@ -46,7 +46,7 @@ type Node struct {
 	FirstLine, LastLine int64
 
 	mins, maxs series
-	next       [2]*Node   // the nodes that most recently followed this one in the log
+	next       [2]*Node    // the nodes that most recently followed this one in the log
 	lines      *lineSeries // with Accumulator.KeepLines only
 }
 
