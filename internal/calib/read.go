@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -103,6 +104,10 @@ type config struct {
 	values   bool
 	splitMin int64
 	meter    *meter
+	// fixedTh, set in the second pass of a kl reading, is max|v| of each
+	// node's values (by RequantizationRange name): the ranges of Intel's
+	// histograms.
+	fixedTh map[string]float32
 }
 
 // Read streams every log into one Calibration, checking each record. A log
@@ -119,6 +124,21 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 	}
 	all := newPart(cfg)
 	cal := &Calibration{Acc: all.acc, Hist: all.hist, Logs: logs, Methods: opt.Methods}
+	// kl searches Intel's histogram, whose range is max|v| of all a node's
+	// values: a second pass bins them once the first has found it. Standard
+	// input is kept in a temporary file for that pass.
+	twoPass := wantsFixed(opt.Methods)
+	var spool *os.File
+	if twoPass && slices.Contains(logs, "-") {
+		var err error
+		if spool, err = os.CreateTemp("", "qcal-stdin-*.log"); err != nil {
+			return nil, fmt.Errorf("<stdin>: keeping a copy for kl's second pass: %w", err)
+		}
+		defer func() {
+			spool.Close()
+			os.Remove(spool.Name())
+		}()
+	}
 	for _, path := range logs {
 		name := path
 		if path == "-" {
@@ -130,7 +150,11 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 		var n logparse.Counts
 		var err error
 		if path == "-" {
-			n, err = all.read(logparse.NewReader(opt.Stdin, name), name, true)
+			in := opt.Stdin
+			if spool != nil {
+				in = io.TeeReader(in, spool)
+			}
+			n, err = all.read(logparse.NewReader(in, name), name, true)
 		} else {
 			n, err = all.readFile(path)
 		}
@@ -193,7 +217,57 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 			return nil, &NoValuesError{Strategy: m.Name(), Logs: logs, Records: cal.Counts.Records, Nodes: cal.Acc.Len()}
 		}
 	}
+	if twoPass && cal.Hist.Len() > 0 {
+		if err := binFixed(cfg, cal, spool); err != nil {
+			return nil, err
+		}
+	}
 	return cal, nil
+}
+
+// wantsFixed reports whether a method searches Intel's fixed-range
+// histogram (kl).
+func wantsFixed(ms []Method) bool {
+	for _, m := range ms {
+		if _, ok := m.Values.(stats.KL); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// binFixed is the second pass of a kl reading: every log is read again
+// (standard input from spool), each node's values binned into Intel's
+// histogram over [-max|v|, max|v|] (max|v| from the first pass), which is
+// attached to the node's Histogram. Only tensor values are taken; the first
+// pass has counted and checked the rest.
+func binFixed(cfg *config, cal *Calibration, spool *os.File) error {
+	second := *cfg
+	second.meter = nil
+	second.fixedTh = map[string]float32{}
+	for _, name := range cal.Hist.Nodes() {
+		if h := cal.Hist.Node(name); h.Count() > 0 {
+			second.fixedTh[name] = h.AbsMax()
+		}
+	}
+	p := newPart(&second)
+	for _, path := range cal.Logs {
+		var err error
+		if path == "-" {
+			if _, err = spool.Seek(0, io.SeekStart); err == nil {
+				_, err = p.read(logparse.NewReader(spool, "<stdin>"), "<stdin>", true)
+			}
+		} else {
+			_, err = p.readFile(path)
+		}
+		if err != nil {
+			return fmt.Errorf("kl's second pass: %w", err)
+		}
+	}
+	for name, f := range p.fixed {
+		cal.Hist.Node(name).SetFixed(f)
+	}
+	return nil
 }
 
 // Check returns the error Read gives before reading anything when asked
