@@ -76,6 +76,9 @@ func runAudit(e *env, args []string) error {
 		return &usageError{err.Error()}
 	}
 	inputs := append(append(slices.Clone(logs), f.against...), f.graph, f.calib.mapFile)
+	if err := checkDistinct(inputs...); err != nil {
+		return err
+	}
 	if err := graphio.CheckNotInput(f.out, inputs); err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func runAudit(e *env, args []string) error {
 		Logs:        logs,
 	}
 	if f.graph != "" {
-		g, _, err := graphio.Load(f.graph)
+		g, err := loadGraphArg(e, f.graph)
 		if err != nil {
 			return err
 		}

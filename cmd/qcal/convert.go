@@ -26,7 +26,7 @@ func runConvert(e *env, args []string) error {
 	if err := graphio.CheckNotInput(out, []string{in}); err != nil {
 		return err
 	}
-	g, _, err := graphio.Load(in)
+	g, err := loadGraphArg(e, in)
 	if err != nil {
 		return err
 	}

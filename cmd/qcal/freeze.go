@@ -44,10 +44,13 @@ func runFreeze(e *env, args []string) error {
 		return err
 	}
 	inputs := append([]string{*graph, cf.mapFile}, logs...)
+	if err := checkDistinct(inputs...); err != nil {
+		return err
+	}
 	if err := graphio.CheckNotInput(*out, inputs); err != nil {
 		return err
 	}
-	g, _, err := graphio.Load(*graph)
+	g, err := loadGraphArg(e, *graph)
 	if err != nil {
 		return err
 	}
@@ -65,6 +68,10 @@ func runFreeze(e *env, args []string) error {
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
+	}
+	if len(res.Frozen) == 0 && len(res.Missing) > 0 {
+		return fmt.Errorf("%s: none of the %d logged node(s) is in the graph (-allow-missing skipped them all: %s); "+
+			"is this the graph the log was recorded from?", *graph, len(res.Missing), shortList(res.Missing))
 	}
 	// The input passed the checks, so a problem now would be qcal's own bug:
 	// refuse to write such a graph.

@@ -73,6 +73,9 @@ func runTransform(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDistinct(append([]string{*in}, logs...)...); err != nil {
+		return err
+	}
 	if err := graphio.CheckNotInput(*out, append([]string{*in}, logs...)); err != nil {
 		return err
 	}

@@ -77,13 +77,41 @@ func Decode(data []byte, name string) (*tfpb.GraphDef, Format, error) {
 	return nil, Binary, notGraphDef(name, err.Error())
 }
 
-// Load reads and decodes the GraphDef in the file at path; see Decode.
+// Load reads and decodes the GraphDef in the file at path; see Read.
 func Load(path string) (*tfpb.GraphDef, Format, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, Binary, err
 	}
-	return Decode(data, path)
+	defer f.Close()
+	return Read(f, path)
+}
+
+// sniffLen is how much of a large input Read looks at before deciding
+// whether the rest is worth reading.
+const sniffLen = 1 << 20
+
+// Read reads and decodes the GraphDef r holds (named name in errors); see
+// Decode. An input longer than 1 MiB whose first bytes can start neither a
+// binary GraphDef (a tag of one of GraphDef's fields, or the SavedModel
+// version that Decode names) nor a text one is refused after its first MiB,
+// without reading the rest: a gigabyte of zeros costs a megabyte.
+func Read(r io.Reader, name string) (*tfpb.GraphDef, Format, error) {
+	data, err := io.ReadAll(io.LimitReader(r, sniffLen+1))
+	if err != nil {
+		return nil, Binary, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > sniffLen {
+		if reason := badStart(data); reason != "" {
+			return nil, Binary, notGraphDef(name, reason+" (refused after its first MiB, without reading the rest)")
+		}
+		rest, err := io.ReadAll(r)
+		if err != nil {
+			return nil, Binary, fmt.Errorf("%s: %w", name, err)
+		}
+		data = append(data, rest...)
+	}
+	return Decode(data, name)
 }
 
 // Encode serializes g in format f. The same graph always gives the same
