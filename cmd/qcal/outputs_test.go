@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"qcal/internal/testutil"
 )
 
 // TestOutputsNeverDestroy gives every graph-writing command outputs that
@@ -126,5 +128,16 @@ func TestValueStrategyOnRangeLog(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("%s written", out)
+	}
+}
+
+// TestValueStrategyOnRealRangeLog: the real ResNet-50 min/max log (520
+// records of 52 nodes, no tensor values) with -strategy kl exited 0 with an
+// empty table; it is a usage error saying what the log holds.
+func TestValueStrategyOnRealRangeLog(t *testing.T) {
+	log := filepath.Join(testutil.RealData(t, "calib_logs"), "resnet50_min_max_log.txt")
+	code, stdout, stderr := qcal(t, "", "ranges", "-strategy", "kl", log)
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "hold(s) only per-batch extremes (520 range records of 52 nodes, no tensor values)") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
