@@ -145,6 +145,28 @@ func installHandler() {
 	})
 }
 
+// TempFile creates a scratch file in dir (os.TempDir() when dir is "")
+// that is removed on SIGINT or SIGTERM like an output's temporary file
+// (calib keeps a copy of standard input in one). remove closes and removes
+// it.
+func TempFile(dir, pattern string) (f *os.File, remove func(), err error) {
+	installHandler()
+	pendingMu.Lock()
+	f, err = os.CreateTemp(dir, pattern)
+	if err == nil {
+		pending[f.Name()] = struct{}{}
+	}
+	pendingMu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() {
+		f.Close()
+		os.Remove(f.Name())
+		forget(f.Name())
+	}, nil
+}
+
 // forget drops a temporary file from the pending set.
 func forget(name string) {
 	pendingMu.Lock()

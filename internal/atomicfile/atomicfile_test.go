@@ -165,3 +165,28 @@ func TestStdoutAndCheck(t *testing.T) {
 	}
 	f.Abort()
 }
+
+func TestTempFile(t *testing.T) {
+	dir := t.TempDir()
+	f, remove, err := TempFile(dir, "spool-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("x"))
+	pendingMu.Lock()
+	_, registered := pending[f.Name()]
+	pendingMu.Unlock()
+	if !registered {
+		t.Error("scratch file not registered for removal on a signal")
+	}
+	remove()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("after remove the folder holds %v", ents)
+	}
+	pendingMu.Lock()
+	_, registered = pending[f.Name()]
+	pendingMu.Unlock()
+	if registered {
+		t.Error("removed scratch file still registered")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"qcal/internal/atomicfile"
 	"qcal/logparse"
 	"qcal/stats"
 )
@@ -130,14 +131,12 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 	twoPass := wantsFixed(opt.Methods)
 	var spool *os.File
 	if twoPass && slices.Contains(logs, "-") {
+		var remove func()
 		var err error
-		if spool, err = os.CreateTemp("", "qcal-stdin-*.log"); err != nil {
+		if spool, remove, err = atomicfile.TempFile("", "qcal-stdin-*.log"); err != nil {
 			return nil, fmt.Errorf("<stdin>: keeping a copy for kl's second pass: %w", err)
 		}
-		defer func() {
-			spool.Close()
-			os.Remove(spool.Name())
-		}()
+		defer remove()
 	}
 	for _, path := range logs {
 		name := path
