@@ -143,3 +143,51 @@ func TestFixedHistogramBins(t *testing.T) {
 		t.Errorf("%d values counted, want 4 (1.5 and NaN dropped)", n)
 	}
 }
+
+// BenchmarkFixedHistogramAddSlice: the second pass of a kl reading bins
+// every value again, into Intel's histogram.
+func BenchmarkFixedHistogramAddSlice(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vs := make([]float32, 1<<16)
+	for i := range vs {
+		vs[i] = float32(r.NormFloat64())
+		if i%2 == 0 {
+			vs[i] = max(vs[i], 0)
+		}
+	}
+	h := NewHistogram()
+	h.AddSlice(vs)
+	f := NewFixedHistogram(h.AbsMax())
+	b.SetBytes(int64(4 * len(vs)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f.AddSlice(vs)
+	}
+	b.ReportMetric(float64(len(vs))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mvalues/s")
+}
+
+// BenchmarkKLFixedSearch250Nodes is BenchmarkKLSearch250Nodes on Intel's
+// 2048-bin histograms (the search kl runs after calib's second pass).
+func BenchmarkKLFixedSearch250Nodes(b *testing.B) {
+	hs := make([]*Histogram, 250)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range hs {
+		vs := make([]float32, 1<<16)
+		for j := range vs {
+			vs[j] = float32(dists[i%len(dists)].gen(r))
+		}
+		h2 := NewHistogram()
+		h2.AddSlice(vs)
+		f := NewFixedHistogram(h2.AbsMax())
+		f.AddSlice(vs)
+		h2.SetFixed(f)
+		hs[i] = h2
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, h := range hs {
+			KL{}.Range(h)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/250nodes")
+}
