@@ -53,7 +53,8 @@ const (
 // grows past 2048 and the bin edges depend on the first batch. qcal's
 // doubling keeps 2048 bins and makes merges exact. The price is resolution: the values fill between half and all of
 // [-T, T), so the bins over [-max|v|, max|v|] number between 1024 and 2048
-// (Intel's fill 2048 at the first batch).
+// (Intel's fill 2048 at the first batch). KL therefore searches a
+// FixedHistogram, Intel's own bins, which calib fills in a second pass.
 //
 // The zero value is not ready; use NewHistogram.
 type Histogram struct {
