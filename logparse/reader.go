@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -106,6 +107,8 @@ type Reader struct {
 	in     io.Reader
 	closer io.Closer
 	gz     *gzip.Reader
+	// gzipped: the input is gzip (an unexpected EOF is a truncated stream)
+	gzipped bool
 
 	blockSize int  // bytes asked of the source per Read (tests shrink it)
 	maxName   int  // longest node name accepted (tests shrink it)
@@ -270,6 +273,10 @@ func (r *Reader) Counts() Counts {
 
 func (r *Reader) setErr(err error) {
 	if r.err == nil {
+		if r.gzipped && errors.Is(err, io.ErrUnexpectedEOF) {
+			r.err = fmt.Errorf("%s: truncated gzip stream: %w", r.name, err)
+			return
+		}
 		r.err = fmt.Errorf("%s: %w", r.name, err)
 	}
 }
@@ -298,6 +305,7 @@ func (r *Reader) begin() {
 		r.pendErr = err
 	}
 	if len(head) == 2 && head[0] == gzipMagic0 && head[1] == gzipMagic1 {
+		r.gzipped = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			r.setErr(err)

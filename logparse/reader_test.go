@@ -599,3 +599,57 @@ func TestSyntaxErrorString(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestTruncatedGzip: a gzip log cut short (in its header or in its data)
+// is an error that says so, naming the file; the records before the cut
+// are read.
+func TestTruncatedGzip(t *testing.T) {
+	var plain strings.Builder
+	for i := range 20000 {
+		plain.WriteString(";n" + strings.Repeat("x", i%7) + "__print__;__requant_min_max:[-" + string(rune('1'+i%9)) + ".25][" + string(rune('1'+i*7%9)) + ".5]\n")
+	}
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte(plain.String()))
+	w.Close()
+	for _, cut := range []int{5, gz.Len() / 2, gz.Len() - 4} {
+		r := NewReader(bytes.NewReader(gz.Bytes()[:cut]), "cut.log.gz")
+		n := 0
+		for r.Scan() {
+			n++
+		}
+		err := r.Err()
+		if err == nil || !strings.HasPrefix(err.Error(), "cut.log.gz: truncated gzip stream") || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d of %d bytes: %v after %d records, want \"cut.log.gz: truncated gzip stream\"", cut, gz.Len(), err, n)
+		}
+	}
+	// A plain log cut short is no error: the last line simply ends early.
+	r := NewReader(strings.NewReader(plain.String()[:1000]), "cut.log")
+	for r.Scan() {
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("plain log cut short: %v", err)
+	}
+}
+
+// TestBOMBeforeName: a UTF-8 byte order mark at the start of a log (an
+// editor's) is not part of the first node's name, with or without the ';'
+// before it, in the default and the tf-compat parser.
+func TestBOMBeforeName(t *testing.T) {
+	for _, text := range []string{
+		"\xef\xbb\xbfa__print__;__requant_min_max:[-1][1]\n",
+		"\xef\xbb\xbf;a__print__;__requant_min_max:[-1][1]\n",
+	} {
+		for _, tf := range []bool{false, true} {
+			r := NewReader(strings.NewReader(text), "bom.log")
+			r.TFCompat = tf
+			if !r.Scan() || r.Record() == nil || r.Record().Node != "a" {
+				var got any
+				if r.Record() != nil {
+					got = r.Record().Node
+				}
+				t.Errorf("%q (tf-compat %v): node %q, want \"a\"", text, tf, got)
+			}
+		}
+	}
+}

@@ -285,7 +285,7 @@ func (r *Reader) startPiece(q int) {
 		t.cur.name = tfNameLong
 		t.marker = true
 	default:
-		t.curNode = r.intern(r.buf[start:segEnd])
+		t.curNode = r.intern(bytes.TrimPrefix(r.buf[start:segEnd], bom))
 		t.marker = true
 	}
 }

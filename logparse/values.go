@@ -163,8 +163,14 @@ func (r *Reader) nodeName(q int) (start, end int, exact bool, line int64) {
 		}
 	}
 	r.nlPos = end
+	if bytes.HasPrefix(buf[start:end], bom) {
+		start += len(bom) // a file saved by an editor that marks UTF-8
+	}
 	return start, end, exact, r.line + 1
 }
+
+// bom is the UTF-8 byte order mark, stripped from the start of a node name.
+var bom = []byte("\xef\xbb\xbf")
 
 // internMsg returns b as a string, the same string for the same text for
 // the life of the Reader (as intern does for node names).

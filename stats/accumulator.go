@@ -6,6 +6,12 @@ import (
 	"unsafe"
 )
 
+// nodeOverhead bounds the bytes an Accumulator keeps a distinct node
+// besides 8 a record and the name (TestAccumulatorMemoryPerNode measures
+// it): the Node, its map entry and order slot, two series headers and the
+// slack of their first blocks.
+const nodeOverhead = 384
+
 // Side says which extremes a node logs.
 type Side uint8
 
@@ -40,8 +46,8 @@ type Node struct {
 	FirstLine, LastLine int64
 
 	mins, maxs series
-	next       [2]*Node   // the nodes that most recently followed this one in the log
-	lines      lineSeries // with Accumulator.KeepLines only
+	next       [2]*Node    // the nodes that most recently followed this one in the log
+	lines      *lineSeries // with Accumulator.KeepLines only
 }
 
 // Count returns the number of batches (records) seen for the node.
@@ -75,7 +81,7 @@ func (n *Node) Maxs() []float32 {
 // The slice is freshly allocated (24 bytes a record): callers that audit
 // many nodes ask for one node's positions at a time.
 func (n *Node) Positions() []Position {
-	if n.lines.n == 0 || n.lines.n != n.Count() {
+	if n.lines == nil || n.lines.n == 0 || n.lines.n != n.Count() {
 		return nil
 	}
 	return n.lines.positions()
@@ -88,8 +94,12 @@ type Position struct {
 }
 
 // Accumulator collects per-node samples. Memory is 8 bytes a min/max record
-// (4 for a min-only or max-only record) plus one partly filled block of 4 KiB
-// per series. The zero value is not ready; use NewAccumulator.
+// (4 for a min-only or max-only record) plus at most nodeOverhead bytes a
+// distinct node (its Node, map entry and the slack of its series, which
+// start at 4 values and double up to 1,024, then grow by blocks of 1,024),
+// plus the node's name; a series wastes at most one partly filled block
+// (4 KiB) once it holds more than 1,024 values. The zero value is not
+// ready; use NewAccumulator.
 type Accumulator struct {
 	// KeepLines makes Add keep the file and line of every record, for
 	// Node.Positions (audits name the log line of an outlier batch). Set it
@@ -165,6 +175,9 @@ func (a *Accumulator) Add(name string, side Side, min, max float32, file string,
 		n.maxs.add(max)
 	}
 	if a.KeepLines {
+		if n.lines == nil {
+			n.lines = new(lineSeries)
+		}
 		n.lines.add(file, line)
 	}
 	n.LastLine = line
@@ -202,7 +215,10 @@ func (a *Accumulator) MergeShifted(b *Accumulator, lineOffset int64) error {
 		}
 		bn.mins.each(n.mins.add)
 		bn.maxs.each(n.maxs.add)
-		if a.KeepLines {
+		if a.KeepLines && bn.lines != nil {
+			if n.lines == nil {
+				n.lines = new(lineSeries)
+			}
 			bn.lines.eachPosition(func(file string, line int64) { n.lines.add(file, line+lineOffset) })
 		}
 		n.LastLine = bn.LastLine + lineOffset
@@ -215,8 +231,7 @@ func (a *Accumulator) MergeShifted(b *Accumulator, lineOffset int64) error {
 // that starts a new file (or the series), comes before its predecessor, or
 // lies 2³²-1 lines or more after it is a jump, stored in full.
 type lineSeries struct {
-	blocks   []*[blockLen]uint32
-	n        int
+	chunks[uint32]
 	last     int64
 	lastFile string
 	jumps    []lineJump
@@ -230,19 +245,14 @@ type lineJump struct {
 }
 
 func (s *lineSeries) add(file string, line int64) {
-	i := s.n & (blockLen - 1)
-	if i == 0 {
-		s.blocks = append(s.blocks, new([blockLen]uint32))
-	}
 	var d uint32
 	if s.n == 0 || file != s.lastFile || line < s.last || line-s.last >= 1<<32-1 {
 		s.jumps = append(s.jumps, lineJump{index: s.n, file: file, line: line})
 	} else {
 		d = uint32(line - s.last)
 	}
-	s.blocks[len(s.blocks)-1][i] = d
+	s.chunks.add(d)
 	s.last, s.lastFile = line, file
-	s.n++
 }
 
 // eachPosition calls f with each record's file and line, in order.
@@ -255,7 +265,7 @@ func (s *lineSeries) eachPosition(f func(file string, line int64)) {
 			file, line = s.jumps[j].file, s.jumps[j].line
 			j++
 		} else {
-			line += int64(s.blocks[i/blockLen][i%blockLen])
+			line += int64(s.at(i))
 		}
 		f(file, line)
 	}

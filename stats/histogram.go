@@ -53,7 +53,8 @@ const (
 // grows past 2048 and the bin edges depend on the first batch. qcal's
 // doubling keeps 2048 bins and makes merges exact. The price is resolution: the values fill between half and all of
 // [-T, T), so the bins over [-max|v|, max|v|] number between 1024 and 2048
-// (Intel's fill 2048 at the first batch).
+// (Intel's fill 2048 at the first batch). KL therefore searches a
+// FixedHistogram, Intel's own bins, which calib fills in a second pass.
 //
 // The zero value is not ready; use NewHistogram.
 type Histogram struct {
@@ -67,6 +68,7 @@ type Histogram struct {
 	min    float32 // +Inf while n == 0; never -0
 	max    float32 // -Inf while n == 0; never -0
 	sum    exactSum
+	fixed  *FixedHistogram // Intel's histogram of the same values, for KL (SetFixed)
 }
 
 // NewHistogram returns an empty histogram (T = 2^-149).
@@ -245,14 +247,26 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.sum.merge(&o.sum)
 }
 
-// Clone returns a copy of h.
+// Clone returns a copy of h (and of its FixedHistogram).
 func (h *Histogram) Clone() *Histogram {
 	c := *h
 	if h.sum.big != nil {
 		c.sum.big = new(big.Int).Set(h.sum.big)
 	}
+	if h.fixed != nil {
+		f := *h.fixed
+		c.fixed = &f
+	}
 	return &c
 }
+
+// SetFixed attaches f, Intel's fixed-range histogram of the same values
+// (over [-AbsMax, AbsMax]), which KL searches instead of h's own bins.
+// Merge and Add leave it as it is: attach it once every value is in.
+func (h *Histogram) SetFixed(f *FixedHistogram) { h.fixed = f }
+
+// Fixed returns the attached FixedHistogram, or nil.
+func (h *Histogram) Fixed() *FixedHistogram { return h.fixed }
 
 // Counts returns a copy of the HistogramBins bin counts; bin j spans
 // [Edges()[j], Edges()[j+1]).

@@ -4,11 +4,15 @@ import "math"
 
 // KL is Intel's KL-divergence calibration: the threshold whose 255-level
 // quantization of the histogram loses the least information
-// (get_optimal_scaling_factor in intel/neural-compressor), applied to the
-// symmetric part of the histogram that holds the values; the range is
-// [0, t] for non-negative values, else [-t, t]. The rule step by step,
-// where qcal differs from Intel's code on purpose, and the O(L +
-// candidates × 255) evaluation: docs/STRATEGIES.md#kl.
+// (get_optimal_scaling_factor in intel/neural-compressor), searched on
+// Intel's histogram: the FixedHistogram attached to h (2048 bins over
+// [-max|v|, max|v|]; calib.Read attaches it when kl is asked for). The
+// range is [0, t] for non-negative values, else [-t, t]. Without an
+// attached FixedHistogram, KL searches the symmetric part of h's own
+// power-of-two bins that holds the values (1024 to 2048 bins, so its
+// threshold may differ from Intel's by up to a few tens of percent). The
+// rule step by step, where qcal differs from Intel's code on purpose, and
+// the O(L + candidates × 255) evaluation: docs/STRATEGIES.md#kl.
 type KL struct{}
 
 // Name implements HistStrategy.
@@ -25,13 +29,25 @@ func (KL) Range(h *Histogram) (lo, hi float32) {
 	}
 	s := scratchPool.Get().(*histScratch)
 	defer scratchPool.Put(s)
+	mn, mx := h.Min(), h.Max()
+	absMin, absMax := math.Abs(float64(mn)), math.Abs(float64(mx))
+	if f := h.Fixed(); f != nil {
+		s.sub = grow64(s.sub, 0)
+		for _, c := range f.counts {
+			s.sub = append(s.sub, float64(c))
+		}
+		m := intelKLIndex(s, h.NonNegative(), absMax > absMin)
+		t := (float64(m) + 0.5 - halfBins) * f.BinWidth()
+		if !(t > 0) {
+			t = a
+		}
+		return symmetricRange(h, t)
+	}
 	top := min(halfBins+int(math.Floor(a*h.scale)), HistogramBins-1)
 	s.sub = grow64(s.sub, 0)
 	for _, c := range h.counts[HistogramBins-1-top : top+1] {
 		s.sub = append(s.sub, float64(c))
 	}
-	mn, mx := h.Min(), h.Max()
-	absMin, absMax := math.Abs(float64(mn)), math.Abs(float64(mx))
 	m := intelKLIndex(s, h.NonNegative(), absMax > absMin)
 	t := (float64(m) + 0.5 - float64(len(s.sub)/2)) * h.BinWidth()
 	if !(t > 0) {

@@ -139,19 +139,6 @@ func fillSubset(dst, src *Node, batches []int) {
 	}
 }
 
-// refill replaces the values of s with v(0), ..., v(n-1), keeping the blocks
-// it has.
-func (s *series) refill(n int, v func(i int) float32) {
-	for len(s.blocks)*blockLen < n {
-		s.blocks = append(s.blocks, new([blockLen]float32))
-	}
-	for i := 0; i < n; i++ {
-		s.blocks[i/blockLen][i%blockLen] = v(i)
-	}
-	s.blocks = s.blocks[:(n+blockLen-1)/blockLen]
-	s.n = n
-}
-
 // ConvergenceOptions tune Converge. Zero fields take the defaults.
 type ConvergenceOptions struct {
 	// Tolerance is how far, as a fraction of the full range's width, a

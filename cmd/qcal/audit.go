@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/graphio"
 	"qcal/report"
@@ -74,7 +75,10 @@ func runAudit(e *env, args []string) error {
 	if err := audit.CheckMethods(readOpt.Methods); err != nil {
 		return &usageError{err.Error()}
 	}
-	inputs := append(append(slices.Clone(logs), f.against...), f.graph)
+	inputs := append(append(slices.Clone(logs), f.against...), f.graph, f.calib.mapFile)
+	if err := checkDistinct(inputs...); err != nil {
+		return err
+	}
 	if err := graphio.CheckNotInput(f.out, inputs); err != nil {
 		return err
 	}
@@ -85,13 +89,13 @@ func runAudit(e *env, args []string) error {
 		Logs:        logs,
 	}
 	if f.graph != "" {
-		g, _, err := graphio.Load(f.graph)
+		g, err := loadGraphArg(e, f.graph)
 		if err != nil {
 			return err
 		}
 		opt.Graph = audit.NewGraph(g, f.graph)
 	}
-	cur, err := calib.Read(logs, readOpt)
+	cur, err := readCalib(logs, readOpt)
 	if err != nil {
 		return err
 	}
@@ -100,7 +104,7 @@ func runAudit(e *env, args []string) error {
 	}
 	opt.Bad, opt.Records = cur.Bad, cur.Counts.Records
 	if len(f.against) > 0 {
-		old, err := calib.Read(f.against, readOpt)
+		old, err := readCalib(f.against, readOpt)
 		if err != nil {
 			return err
 		}
@@ -130,7 +134,7 @@ func runAudit(e *env, args []string) error {
 		}
 	}
 	if f.plots != "" {
-		if err := writePlots(f.plots, plots); err != nil {
+		if err := writePlots(f.plots, plots, inputs); err != nil {
 			return err
 		}
 	}
@@ -139,18 +143,18 @@ func runAudit(e *env, args []string) error {
 	if err := report.Write(&out, a, format); err != nil {
 		return err
 	}
-	if f.out == "-" {
+	if atomicfile.IsStdout(f.out) {
 		if _, err := e.stdout.Write(out.Bytes()); err != nil {
 			return err
 		}
-	} else if err := graphio.WriteFile(f.out, out.Bytes()); err != nil {
+	} else if err := graphio.WriteFile(f.out, out.Bytes(), inputs...); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "qcal: %s\n", a.Heading())
 	if a.Changes != nil {
 		fmt.Fprintf(e.stderr, "qcal: %s\n", a.ChangesHeading())
 	}
-	if f.out != "-" {
+	if !atomicfile.IsStdout(f.out) {
 		fmt.Fprintf(e.stderr, "qcal: wrote %s\n", f.out)
 	}
 	if f.plots != "" {
@@ -160,7 +164,7 @@ func runAudit(e *env, args []string) error {
 }
 
 // writePlots writes each plot as NAME.png and NAME.svg into dir.
-func writePlots(dir string, plots []*audit.Plot) error {
+func writePlots(dir string, plots []*audit.Plot, inputs []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -173,10 +177,10 @@ func writePlots(dir string, plots []*audit.Plot) error {
 		if err != nil {
 			return err
 		}
-		if err := graphio.WriteFile(filepath.Join(dir, p.Name+".svg"), svg); err != nil {
+		if err := graphio.WriteFile(filepath.Join(dir, p.Name+".svg"), svg, inputs...); err != nil {
 			return err
 		}
-		if err := graphio.WriteFile(filepath.Join(dir, p.Name+".png"), png); err != nil {
+		if err := graphio.WriteFile(filepath.Join(dir, p.Name+".png"), png, inputs...); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -73,7 +74,18 @@ func readCalibFlags(e *env, logs []string, c *calibFlags, bad calib.BadPolicy) (
 	if err != nil {
 		return nil, err
 	}
-	return calib.Read(logs, opt)
+	return readCalib(logs, opt)
+}
+
+// readCalib is calib.Read with a strategy asked of logs that lack its data
+// turned into a usage error.
+func readCalib(logs []string, opt calib.Options) (*calib.Calibration, error) {
+	cal, err := calib.Read(logs, opt)
+	var nv *calib.NoValuesError
+	if errors.As(err, &nv) {
+		return nil, &usageError{err.Error()}
+	}
+	return cal, err
 }
 
 // readNameMap reads a -map file.

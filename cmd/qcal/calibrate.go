@@ -41,7 +41,7 @@ func runCalibrate(e *env, args []string) error {
 	}
 	var w io.Writer = e.stdout
 	var log *atomicfile.File
-	if *out != "-" {
+	if !atomicfile.IsStdout(*out) {
 		var err error
 		if log, err = atomicfile.Create(*out, ef.graph, ef.data, ef.data0.Labels); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 )
@@ -25,7 +26,7 @@ func runConvert(e *env, args []string) error {
 	if err := graphio.CheckNotInput(out, []string{in}); err != nil {
 		return err
 	}
-	g, _, err := graphio.Load(in)
+	g, err := loadGraphArg(e, in)
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func runConvert(e *env, args []string) error {
 			return fmt.Errorf("%s: %w", in, err)
 		}
 	}
-	if out == "-" {
+	if atomicfile.IsStdout(out) {
 		return graphio.Write(e.stdout, g, f)
 	}
 	return graphio.Save(out, g, f, in)

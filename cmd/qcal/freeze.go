@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"qcal/freeze"
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -42,10 +43,14 @@ func runFreeze(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := graphio.CheckNotInput(*out, append([]string{*graph}, logs...)); err != nil {
+	inputs := append([]string{*graph, cf.mapFile}, logs...)
+	if err := checkDistinct(inputs...); err != nil {
 		return err
 	}
-	g, _, err := graphio.Load(*graph)
+	if err := graphio.CheckNotInput(*out, inputs); err != nil {
+		return err
+	}
+	g, err := loadGraphArg(e, *graph)
 	if err != nil {
 		return err
 	}
@@ -64,15 +69,19 @@ func runFreeze(e *env, args []string) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "qcal: warning: %s\n", w)
 	}
+	if len(res.Frozen) == 0 && len(res.Missing) > 0 {
+		return fmt.Errorf("%s: none of the %d logged node(s) is in the graph (-allow-missing skipped them all: %s); "+
+			"is this the graph the log was recorded from?", *graph, len(res.Missing), shortList(res.Missing))
+	}
 	// The input passed the checks, so a problem now would be qcal's own bug:
 	// refuse to write such a graph.
 	if err := graphinfo.Check(res.Graph).Err(); err != nil {
 		return fmt.Errorf("%s: internal error: the frozen graph is invalid: %w", *graph, err)
 	}
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, res.Graph, f)
 	} else {
-		err = graphio.Save(*out, res.Graph, f, append([]string{*graph}, logs...)...)
+		err = graphio.Save(*out, res.Graph, f, inputs...)
 	}
 	if err != nil {
 		return err

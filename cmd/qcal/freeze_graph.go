@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/freezegraph"
 )
@@ -84,7 +85,7 @@ func runFreezeGraph(e *env, args []string) error {
 	if err := checkGraph(e, "frozen graph", res.Graph, true); err != nil {
 		return fmt.Errorf("%s: %w", src.Files[0], err)
 	}
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, res.Graph, f)
 	} else {
 		err = graphio.Save(*out, res.Graph, f, src.Files...)

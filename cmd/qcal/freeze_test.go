@@ -93,8 +93,14 @@ func TestFreezeBadInput(t *testing.T) {
 		t.Errorf("-o = log: exit %d, %s", code, stderr)
 	}
 	// A file that is not a GraphDef.
+	notGraph := writeText(t, dir, "not-a-graph.log", rec(rrA, "-1", "2"))
+	code, _, stderr = qcal(t, "", "freeze", "-graph", notGraph, "-log", good, "-o", filepath.Join(dir, "x.pb"))
+	if code != 1 || !strings.Contains(stderr, "not-a-graph.log: not a TensorFlow GraphDef") {
+		t.Errorf("graph = a log: exit %d, %s", code, stderr)
+	}
+	// The same file as graph and log is a usage error before anything is read.
 	code, _, stderr = qcal(t, "", "freeze", "-graph", good, "-log", good, "-o", filepath.Join(dir, "x.pb"))
-	if code != 1 || !strings.Contains(stderr, "good.log: not a TensorFlow GraphDef") {
+	if code != 2 || !strings.Contains(stderr, good+" is given twice as an input") {
 		t.Errorf("graph = log: exit %d, %s", code, stderr)
 	}
 }

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"qcal/internal/graphinfo"
@@ -17,12 +18,46 @@ func loadGraphArg(e *env, path string) (*tfpb.GraphDef, error) {
 		g, _, err := graphio.LoadModel(path)
 		return g, err
 	}
-	data, err := io.ReadAll(e.stdin)
-	if err != nil {
-		return nil, fmt.Errorf("stdin: %w", err)
-	}
-	g, _, err := graphio.Decode(data, "stdin")
+	g, _, err := graphio.Read(e.stdin, "<stdin>")
 	return g, err
+}
+
+// checkDistinct returns a usage error when two of a command's inputs are
+// the same: standard input ("-") twice, or one file under two names (the
+// same path, or the same file through a link). "" entries are unset flags.
+func checkDistinct(inputs ...string) error {
+	type seen struct {
+		name string
+		info os.FileInfo
+		abs  string
+	}
+	var prev []seen
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		cur := seen{name: in}
+		if in != "-" {
+			cur.abs, _ = filepath.Abs(in)
+			cur.info, _ = os.Stat(in)
+		}
+		for _, p := range prev {
+			same := in == "-" && p.name == "-" ||
+				in != "-" && p.name != "-" && (cur.abs == p.abs || cur.info != nil && p.info != nil && os.SameFile(cur.info, p.info))
+			if same {
+				what := "standard input (-)"
+				if in != "-" {
+					what = in
+					if p.name != in {
+						what = fmt.Sprintf("%s (the same file as %s)", in, p.name)
+					}
+				}
+				return usagef("%s is given twice as an input", what)
+			}
+		}
+		prev = append(prev, cur)
+	}
+	return nil
 }
 
 // checkGraph runs the graph checks every command applies to a graph it

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/insertlogging"
@@ -90,7 +91,7 @@ func runInsertLogging(e *env, args []string) error {
 		return fmt.Errorf("%s: %w", *graph, err)
 	}
 	warnProblems(e, *out, graphinfo.Check(logged))
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, logged, f)
 	} else {
 		err = graphio.Save(*out, logged, f, *graph)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"qcal/internal/atomicfile"
 	"qcal/internal/tfname"
 	"strconv"
 	"strings"
@@ -132,7 +133,7 @@ func runQuantize(e *env, args []string) error {
 		return fmt.Errorf("%s: %w", graph, err)
 	}
 	warnProblems(e, out, graphinfo.Check(res.Graph))
-	if out == "-" {
+	if atomicfile.IsStdout(out) {
 		err = graphio.Write(e.stdout, res.Graph, f)
 	} else {
 		err = graphio.Save(out, res.Graph, f, graph)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"time"
 
 	"qcal/internal/calib"
@@ -17,6 +18,9 @@ func runRanges(e *env, args []string) error {
 	}
 	f, err := pickFormat(*format, "", (*report.RangesDoc)(nil))
 	if err != nil {
+		return err
+	}
+	if err := checkDistinct(append(slices.Clone(fs.Args()), cf.mapFile)...); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/exec"
 	"slices"
@@ -72,6 +73,9 @@ func runTransform(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDistinct(append([]string{*in}, logs...)...); err != nil {
+		return err
+	}
 	if err := graphio.CheckNotInput(*out, append([]string{*in}, logs...)); err != nil {
 		return err
 	}
@@ -105,7 +109,7 @@ func runTransform(e *env, args []string) error {
 		}
 	}
 	warnProblems(e, *out, graphinfo.Check(result))
-	if *out == "-" {
+	if atomicfile.IsStdout(*out) {
 		err = graphio.Write(e.stdout, result, f)
 	} else {
 		err = graphio.Save(*out, result, f, append([]string{*in}, logs...)...)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,9 +92,7 @@ func TestValueStrategies(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range nodes {
-			h := stats.NewHistogram()
-			h.AddSlice(vals[n])
-			lo, hi := hs.Range(h)
+			lo, hi := hs.Range(histOfValues(vals[n]))
 			key := spec + " " + n + tfname.RequantRangeSuffix
 			if g, ok := got[key]; !ok || g != [2]float32{lo, hi} {
 				t.Errorf("%s: qcal %v, direct %v", key, g, [2]float32{lo, hi})
@@ -125,9 +126,7 @@ func TestFreezeKL(t *testing.T) {
 	}
 	want := map[string]float32{}
 	for logged, rr := range map[string]string{"net/conv1/Conv2D": layers[0].RequantRange(), "logged_as_something_else": layers[1].RequantRange()} {
-		h := stats.NewHistogram()
-		h.AddSlice(vals[logged])
-		lo, hi := stats.KL{}.Range(h)
+		lo, hi := stats.KL{}.Range(histOfValues(vals[logged]))
 		want[rr+"/frozen_min"], want[rr+"/frozen_max"] = lo, hi
 	}
 	found := 0
@@ -176,5 +175,48 @@ func TestQuantizedDump(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "2 quantized tensor dump(s)") || strings.Contains(stderr, "beyond a Print's first output") {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// histOfValues is the histogram calib builds of a node's values in two
+// passes: the power-of-two Histogram, and Intel's FixedHistogram over
+// [-max|v|, max|v|] attached for kl.
+func histOfValues(vs []float32) *stats.Histogram {
+	h := stats.NewHistogram()
+	h.AddSlice(vs)
+	f := stats.NewFixedHistogram(h.AbsMax())
+	f.AddSlice(vs)
+	h.SetFixed(f)
+	return h
+}
+
+// TestKLFromStdin: kl reads its logs twice (max|v| first, then Intel's
+// bins); standard input is kept in a temporary file for the second pass,
+// so a log on stdin, plain or gzip, gives the ranges the file gives, and
+// the temporary file is gone afterwards.
+func TestKLFromStdin(t *testing.T) {
+	dir := t.TempDir()
+	text, vals := valueLog([]string{"a/Conv2D", "b/Conv2D"}, 5, 400, 11)
+	path := writeText(t, dir, "v.log", text)
+	_, fromFile, stderr := qcal(t, "", "ranges", "-format", "csv", "-strategy", "kl", path)
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte(text))
+	w.Close()
+	tmpBefore, _ := filepath.Glob(filepath.Join(os.TempDir(), "qcal-stdin-*"))
+	for name, in := range map[string]string{"plain": text, "gzip": gz.String()} {
+		code, out, errs := qcal(t, in, "ranges", "-format", "csv", "-strategy", "kl", "-")
+		if code != 0 || out != fromFile {
+			t.Errorf("%s stdin: exit %d, %s\n%s\nwant the file's\n%s\n%s", name, code, errs, out, fromFile, stderr)
+		}
+	}
+	if tmpAfter, _ := filepath.Glob(filepath.Join(os.TempDir(), "qcal-stdin-*")); len(tmpAfter) != len(tmpBefore) {
+		t.Errorf("temporary copies of stdin left: %v (before: %v)", tmpAfter, tmpBefore)
+	}
+	// And the file's ranges are Intel's: the node's own FixedHistogram.
+	lo, hi := stats.KL{}.Range(histOfValues(vals["a/Conv2D"]))
+	want := "a/Conv2D_eightbit_requant_range,2000," + report.FormatFloat(lo) + "," + report.FormatFloat(hi) + "\n"
+	if !strings.Contains(fromFile, want) {
+		t.Errorf("file ranges\n%s\nlack %q", fromFile, want)
 	}
 }

@@ -4,7 +4,14 @@
 // inputs, and never over something that is not a regular file.
 //
 // Its place in qcal's flow: cmd/qcal and the packages that write outputs
-// (predictions, logs, graphs) create their files with Create.
+// (predictions, logs, graphs: graphio.Save and graphio.WriteFile) create
+// their files with Create.
+//
+// A temporary file not yet committed or aborted is removed when the process
+// gets SIGINT or SIGTERM: the first Create installs a handler that removes
+// every pending temporary file, then lets the signal kill the process as it
+// would have (signal.Reset and the same signal sent again), so the exit
+// status is the usual one for that signal.
 package atomicfile
 
 import (
@@ -12,7 +19,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"sync"
+	"syscall"
 )
 
 // File is an output being written. Write to it, then Commit to put it in
@@ -32,30 +42,136 @@ type File struct {
 // inputs (by cleaned absolute path, or as the same file through a link).
 // An existing output keeps its permission bits; a new one gets 0644.
 func Create(path string, inputs ...string) (*File, error) {
-	if path == "-" || path == "/dev/stdout" {
-		return &File{path: path, w: os.Stdout, closed: true}, nil
+	return CreateStdout(path, os.Stdout, inputs...)
+}
+
+// CreateStdout is Create with stdout as the writer for "-" and
+// "/dev/stdout" (a command's own standard output, which tests replace).
+func CreateStdout(path string, stdout io.Writer, inputs ...string) (*File, error) {
+	if IsStdout(path) {
+		return &File{path: path, w: stdout, closed: true}, nil
 	}
-	perm := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: refusing to write: it exists and is not a regular file (%s)", path, kind(fi.Mode()))
-		}
-		perm = fi.Mode().Perm()
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if err := CheckNotInput(path, inputs); err != nil {
+	perm, err := check(path, inputs)
+	if err != nil {
 		return nil, err
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
+	installHandler()
+	pendingMu.Lock()
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err == nil {
+		pending[tmp.Name()] = struct{}{}
+	}
+	pendingMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &File{path: path, tmp: tmp, w: tmp, perm: perm}, nil
+}
+
+// IsStdout reports whether path means standard output: "-" or
+// "/dev/stdout" (written directly, never replaced by a regular file).
+func IsStdout(path string) bool { return path == "-" || path == "/dev/stdout" }
+
+// Check returns the error Create would give for path before anything is
+// written: path exists and is not a regular file, or is one of inputs.
+// Commands call it before doing any work, so that a refused output costs
+// nothing. Standard output passes.
+func Check(path string, inputs []string) error {
+	if IsStdout(path) {
+		return nil
+	}
+	_, err := check(path, inputs)
+	return err
+}
+
+// check returns the permission bits the output will get.
+func check(path string, inputs []string) (os.FileMode, error) {
+	perm := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return 0, fmt.Errorf("%s: refusing to write: it exists and is not a regular file (%s)", path, kind(fi.Mode()))
+		}
+		perm = fi.Mode().Perm()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	if err := CheckNotInput(path, inputs); err != nil {
+		return 0, err
+	}
+	return perm, nil
+}
+
+// WriteFile writes data to path through Create and Commit.
+func WriteFile(path string, data []byte, inputs ...string) error {
+	f, err := Create(path, inputs...)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// The temporary files not yet committed or aborted, removed on a signal.
+var (
+	pendingMu   sync.Mutex
+	pending     = map[string]struct{}{}
+	handlerOnce sync.Once
+)
+
+// installHandler starts the goroutine that cleans up on SIGINT or SIGTERM.
+func installHandler() {
+	handlerOnce.Do(func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			sig := <-ch
+			pendingMu.Lock() // held until the process dies: no new temporary file
+			for name := range pending {
+				os.Remove(name)
+			}
+			signal.Reset(sig)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Signal(sig)
+			}
+			select {} // the signal ends the process
+		}()
+	})
+}
+
+// TempFile creates a scratch file in dir (os.TempDir() when dir is "")
+// that is removed on SIGINT or SIGTERM like an output's temporary file
+// (calib keeps a copy of standard input in one). remove closes and removes
+// it.
+func TempFile(dir, pattern string) (f *os.File, remove func(), err error) {
+	installHandler()
+	pendingMu.Lock()
+	f, err = os.CreateTemp(dir, pattern)
+	if err == nil {
+		pending[f.Name()] = struct{}{}
+	}
+	pendingMu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() {
+		f.Close()
+		os.Remove(f.Name())
+		forget(f.Name())
+	}, nil
+}
+
+// forget drops a temporary file from the pending set.
+func forget(name string) {
+	pendingMu.Lock()
+	delete(pending, name)
+	pendingMu.Unlock()
 }
 
 // Name returns the output's path (never the temporary file's).
@@ -65,7 +181,7 @@ func (f *File) Name() string { return f.path }
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.w.Write(p)
 	if err != nil {
-		err = fmt.Errorf("%s: %w", f.path, err)
+		err = fmt.Errorf("%s: %w", f.path, plain(err))
 	}
 	return n, err
 }
@@ -78,9 +194,10 @@ func (f *File) Commit() (err error) {
 	f.closed = true
 	name := f.tmp.Name()
 	defer func() {
+		forget(name)
 		if err != nil {
 			os.Remove(name)
-			err = fmt.Errorf("%s: %w", f.path, err)
+			err = fmt.Errorf("%s: %w", f.path, plain(err))
 		}
 	}()
 	if err = f.tmp.Chmod(f.perm); err != nil {
@@ -112,6 +229,7 @@ func (f *File) Abort() {
 	f.closed = true
 	f.tmp.Close()
 	os.Remove(f.tmp.Name())
+	forget(f.tmp.Name())
 }
 
 // CheckNotInput returns an error when path is one of inputs, by cleaned
@@ -139,6 +257,20 @@ func CheckNotInput(path string, inputs []string) error {
 		}
 	}
 	return nil
+}
+
+// plain strips the temporary file's name from an error of the os package,
+// so that messages name the output only.
+func plain(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
+	}
+	return err
 }
 
 func kind(m os.FileMode) string {

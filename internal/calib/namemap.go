@@ -58,6 +58,9 @@ func ParseNameMap(r io.Reader, file string) (map[string]string, error) {
 			}
 			break
 		}
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a byte order mark an editor wrote
+		}
 		if i := strings.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}

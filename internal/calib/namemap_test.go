@@ -86,3 +86,12 @@ func FuzzParseNameMap(f *testing.F) {
 		}
 	})
 }
+
+// TestParseNameMapBOM: a byte order mark before the first logged name is
+// not part of it.
+func TestParseNameMapBOM(t *testing.T) {
+	m, err := ParseNameMap(strings.NewReader("\ufeffconv1 conv1_eightbit_requant_range\n"), "bom.map")
+	if err != nil || m["conv1"] != "conv1_eightbit_requant_range" || len(m) != 1 {
+		t.Errorf("got %q, %v; want conv1 mapped", m, err)
+	}
+}

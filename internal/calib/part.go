@@ -11,9 +11,13 @@ import (
 // part accumulates a stretch of the logs: all of them, or the second half
 // of a large file, read on the other core and merged in afterwards.
 type part struct {
-	acc                      *stats.Accumulator
-	hist                     *stats.HistogramSet
-	hists                    map[string]*stats.Histogram // by logged name
+	acc   *stats.Accumulator
+	hist  *stats.HistogramSet
+	hists map[string]binner // by logged name
+	// fixed holds, in the second pass of a kl reading, Intel's histograms
+	// by RequantizationRange name (cfg.fixedTh gives their ranges); nil in
+	// the first pass.
+	fixed                    map[string]*stats.FixedHistogram
 	cfg                      *config
 	syntax                   []logparse.SyntaxError // the first maxShown
 	bad                      []badRecord            // the first maxShown
@@ -52,19 +56,45 @@ type badRecord struct {
 func newPart(cfg *config) *part {
 	acc := stats.NewAccumulator()
 	acc.KeepLines = cfg.opt.KeepLines
-	return &part{acc: acc, hist: stats.NewHistogramSet(), hists: map[string]*stats.Histogram{}, cfg: cfg,
+	p := &part{acc: acc, hist: stats.NewHistogramSet(), hists: map[string]binner{}, cfg: cfg,
 		counted: map[string]*BadRecords{}, quantized: map[string]*qtensor{}, qtype: quant.QInt32}
+	if cfg.fixedTh != nil {
+		p.fixed = map[string]*stats.FixedHistogram{}
+	}
+	return p
 }
 
+// binner takes a node's values: a Histogram in the first pass, a
+// FixedHistogram in the second.
+type binner interface{ AddSlice([]float32) }
+
+// discard is the binner of a node without a range in the second pass (it
+// logged nothing finite in the first).
+type discard struct{}
+
+func (discard) AddSlice([]float32) {}
+
 // histogram returns the histogram a logged node's values go to.
-func (p *part) histogram(node string) *stats.Histogram {
+func (p *part) histogram(node string) binner {
 	h := p.hists[node]
 	if h == nil {
 		target, ok := p.cfg.opt.NameMap[node]
 		if !ok {
 			target = MapName(node)
 		}
-		h = p.hist.Histogram(target)
+		switch th, ok := p.cfg.fixedTh[target]; {
+		case p.fixed == nil:
+			h = p.hist.Histogram(target)
+		case ok:
+			f := p.fixed[target]
+			if f == nil {
+				f = stats.NewFixedHistogram(th)
+				p.fixed[target] = f
+			}
+			h = f
+		default:
+			h = discard{}
+		}
 		p.hists[node] = h
 	}
 	return h
@@ -178,8 +208,15 @@ func (p *part) read(r *logparse.Reader, name string, head bool) (logparse.Counts
 	return r.Counts(), r.Err()
 }
 
-// consume takes one item, checking range records.
+// consume takes one item, checking range records. The second pass takes
+// only tensor values: the first counted and checked everything else.
 func (p *part) consume(it *item, file string) error {
+	if p.fixed != nil {
+		if it.se == nil && it.kind == logparse.Values {
+			p.values(it)
+		}
+		return nil
+	}
 	if se := it.se; se != nil {
 		p.nSyntax++
 		if len(p.syntax) < maxShown {
@@ -223,6 +260,13 @@ func (p *part) merge(q *part, lineOffset int64) error {
 		return err
 	}
 	p.hist.Merge(q.hist)
+	for target, f := range q.fixed {
+		if g := p.fixed[target]; g != nil {
+			g.Merge(f)
+		} else {
+			p.fixed[target] = f
+		}
+	}
 	for _, se := range q.syntax {
 		if len(p.syntax) < maxShown {
 			se.Line += lineOffset

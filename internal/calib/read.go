@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 
+	"qcal/internal/atomicfile"
 	"qcal/logparse"
 	"qcal/stats"
 )
@@ -103,6 +105,10 @@ type config struct {
 	values   bool
 	splitMin int64
 	meter    *meter
+	// fixedTh, set in the second pass of a kl reading, is max|v| of each
+	// node's values (by RequantizationRange name): the ranges of Intel's
+	// histograms.
+	fixedTh map[string]float32
 }
 
 // Read streams every log into one Calibration, checking each record. A log
@@ -119,6 +125,19 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 	}
 	all := newPart(cfg)
 	cal := &Calibration{Acc: all.acc, Hist: all.hist, Logs: logs, Methods: opt.Methods}
+	// kl searches Intel's histogram, whose range is max|v| of all a node's
+	// values: a second pass bins them once the first has found it. Standard
+	// input is kept in a temporary file for that pass.
+	twoPass := wantsFixed(opt.Methods)
+	var spool *os.File
+	if twoPass && slices.Contains(logs, "-") {
+		var remove func()
+		var err error
+		if spool, remove, err = atomicfile.TempFile("", "qcal-stdin-*.log"); err != nil {
+			return nil, fmt.Errorf("<stdin>: keeping a copy for kl's second pass: %w", err)
+		}
+		defer remove()
+	}
 	for _, path := range logs {
 		name := path
 		if path == "-" {
@@ -130,7 +149,11 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 		var n logparse.Counts
 		var err error
 		if path == "-" {
-			n, err = all.read(logparse.NewReader(opt.Stdin, name), name, true)
+			in := opt.Stdin
+			if spool != nil {
+				in = io.TeeReader(in, spool)
+			}
+			n, err = all.read(logparse.NewReader(in, name), name, true)
 		} else {
 			n, err = all.readFile(path)
 		}
@@ -188,7 +211,62 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 	if cal.Acc.Len() == 0 && cal.Hist.Len() == 0 && len(cal.Bad) == 0 {
 		return nil, fmt.Errorf("no usable records left in %s", strings.Join(logs, ", "))
 	}
+	for _, m := range opt.Methods {
+		if m.Batch == nil && cal.Hist.Len() == 0 {
+			return nil, &NoValuesError{Strategy: m.Name(), Logs: logs, Records: cal.Counts.Records, Nodes: cal.Acc.Len()}
+		}
+	}
+	if twoPass && cal.Hist.Len() > 0 {
+		if err := binFixed(cfg, cal, spool); err != nil {
+			return nil, err
+		}
+	}
 	return cal, nil
+}
+
+// wantsFixed reports whether a method searches Intel's fixed-range
+// histogram (kl).
+func wantsFixed(ms []Method) bool {
+	for _, m := range ms {
+		if _, ok := m.Values.(stats.KL); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// binFixed is the second pass of a kl reading: every log is read again
+// (standard input from spool), each node's values binned into Intel's
+// histogram over [-max|v|, max|v|] (max|v| from the first pass), which is
+// attached to the node's Histogram. Only tensor values are taken; the first
+// pass has counted and checked the rest.
+func binFixed(cfg *config, cal *Calibration, spool *os.File) error {
+	second := *cfg
+	second.meter = nil
+	second.fixedTh = map[string]float32{}
+	for _, name := range cal.Hist.Nodes() {
+		if h := cal.Hist.Node(name); h.Count() > 0 {
+			second.fixedTh[name] = h.AbsMax()
+		}
+	}
+	p := newPart(&second)
+	for _, path := range cal.Logs {
+		var err error
+		if path == "-" {
+			if _, err = spool.Seek(0, io.SeekStart); err == nil {
+				_, err = p.read(logparse.NewReader(spool, "<stdin>"), "<stdin>", true)
+			}
+		} else {
+			_, err = p.readFile(path)
+		}
+		if err != nil {
+			return fmt.Errorf("kl's second pass: %w", err)
+		}
+	}
+	for name, f := range p.fixed {
+		cal.Hist.Node(name).SetFixed(f)
+	}
+	return nil
 }
 
 // Check returns the error Read gives before reading anything when asked
@@ -220,6 +298,22 @@ type BadRecordsError struct {
 func (e *BadRecordsError) Error() string {
 	return fmt.Sprintf("%d record(s) unusable for calibration (use -drop-bad to skip them):\n\t%s%s",
 		e.Count, strings.Join(e.Shown, "\n\t"), e.More)
+}
+
+// NoValuesError is Read's error when a strategy that reads only tensor
+// values (kl, entropy, mse, vpercentile) is asked of logs that hold none:
+// a mistake in the request, not in the data.
+type NoValuesError struct {
+	Strategy string
+	Logs     []string
+	Records  int64 // per-batch range records the logs held
+	Nodes    int
+}
+
+func (e *NoValuesError) Error() string {
+	return fmt.Sprintf("strategy %s reads logged tensor values, but %s hold(s) only per-batch extremes "+
+		"(%d range records of %d nodes, no tensor values); use a per-batch strategy (%s) or log the tensor values",
+		e.Strategy, strings.Join(e.Logs, ", "), e.Records, e.Nodes, stats.Strategies)
 }
 
 // Errors in how Read was asked (Options.Check).

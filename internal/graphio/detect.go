@@ -39,6 +39,30 @@ type invalidGraph struct{ reason string }
 
 func (e *invalidGraph) Error() string { return e.reason }
 
+// badStart returns why head, the start of an input, cannot begin a GraphDef
+// in either format, or "" when it may.
+func badStart(head []byte) string {
+	num, typ, n := protowire.ConsumeTag(head)
+	if n > 0 {
+		switch {
+		case num == 1 && typ == protowire.BytesType, num == 2 && typ == protowire.BytesType,
+			num == 3 && typ == protowire.VarintType, num == 4 && typ == protowire.BytesType,
+			num == 5 && typ == protowire.BytesType:
+			return "" // node, library, version, versions, debug_info
+		case num == 1 && typ == protowire.VarintType:
+			return "" // a SavedModel's version: Decode says so
+		}
+	}
+	s := skipSpaceAndComments(trimBOM(head))
+	if len(s) == 0 || s[0] == '_' || 'a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z' {
+		return "" // blank so far, or an identifier: maybe text format
+	}
+	if line, ok := printableText(head); ok {
+		return fmt.Sprintf("it is text but not a GraphDef in protobuf text format (first line: %q)", line)
+	}
+	return fmt.Sprintf("its first bytes (% x) start neither a binary GraphDef (whose first byte is a tag of one of its fields) nor a text one", head[:min(8, len(head))])
+}
+
 func trimBOM(data []byte) []byte {
 	return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 }

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/tfpb"
 )
 
@@ -76,13 +77,41 @@ func Decode(data []byte, name string) (*tfpb.GraphDef, Format, error) {
 	return nil, Binary, notGraphDef(name, err.Error())
 }
 
-// Load reads and decodes the GraphDef in the file at path; see Decode.
+// Load reads and decodes the GraphDef in the file at path; see Read.
 func Load(path string) (*tfpb.GraphDef, Format, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, Binary, err
 	}
-	return Decode(data, path)
+	defer f.Close()
+	return Read(f, path)
+}
+
+// sniffLen is how much of a large input Read looks at before deciding
+// whether the rest is worth reading.
+const sniffLen = 1 << 20
+
+// Read reads and decodes the GraphDef r holds (named name in errors); see
+// Decode. An input longer than 1 MiB whose first bytes can start neither a
+// binary GraphDef (a tag of one of GraphDef's fields, or the SavedModel
+// version that Decode names) nor a text one is refused after its first MiB,
+// without reading the rest: a gigabyte of zeros costs a megabyte.
+func Read(r io.Reader, name string) (*tfpb.GraphDef, Format, error) {
+	data, err := io.ReadAll(io.LimitReader(r, sniffLen+1))
+	if err != nil {
+		return nil, Binary, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > sniffLen {
+		if reason := badStart(data); reason != "" {
+			return nil, Binary, notGraphDef(name, reason+" (refused after its first MiB, without reading the rest)")
+		}
+		rest, err := io.ReadAll(r)
+		if err != nil {
+			return nil, Binary, fmt.Errorf("%s: %w", name, err)
+		}
+		data = append(data, rest...)
+	}
+	return Decode(data, name)
 }
 
 // Encode serializes g in format f. The same graph always gives the same
@@ -123,99 +152,25 @@ func FormatForPath(path string) Format {
 	return Binary
 }
 
-// Save encodes g in format f and stores it at path. Path "-" writes to
-// os.Stdout (use Write for another writer). Otherwise the file is written
-// atomically: the bytes go to a temporary file in the same directory, which
-// is synced and then renamed over path, and removed if anything fails. The
-// file gets mode 0644. If path is a symbolic link, the link itself is
-// replaced, not its target.
+// Save encodes g in format f and stores it at path through
+// atomicfile.Create: "-" and "/dev/stdout" write to os.Stdout (use Write for
+// another writer); otherwise the bytes go to a temporary file in the same
+// directory, which is synced and then renamed over path, and removed if
+// anything fails or the process is interrupted. A path that exists and is
+// not a regular file (a device, FIFO, directory or socket) is refused. An
+// existing file keeps its permission bits; a new one gets 0644. If path is a
+// symbolic link, the link itself is replaced, not its target.
 //
 // inputs are the files the graph was computed from; Save refuses to write
 // when path names one of them, by cleaned absolute path or, for existing
 // files, as the same file (a hard link, or a symbolic link to it).
 func Save(path string, g *tfpb.GraphDef, f Format, inputs ...string) error {
-	if path == "-" {
-		return Write(os.Stdout, g, f)
-	}
-	if err := checkNotInput(path, inputs); err != nil {
+	if err := atomicfile.Check(path, inputs); err != nil {
 		return err
 	}
 	data, err := Encode(g, f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeFileAtomic(path, data, 0o644)
-}
-
-// checkNotInput reports an error if path is one of inputs.
-func checkNotInput(path string, inputs []string) error {
-	absOut, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	outInfo, outErr := os.Stat(path)
-	for _, in := range inputs {
-		if in == "" || in == "-" {
-			continue
-		}
-		same := false
-		if absIn, err := filepath.Abs(in); err == nil && absIn == absOut {
-			same = true
-		} else if outErr == nil {
-			if inInfo, err := os.Stat(in); err == nil && os.SameFile(outInfo, inInfo) {
-				same = true
-			}
-		}
-		if same {
-			return fmt.Errorf("%s: refusing to overwrite input file %s; choose a different output path", path, in)
-		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, so that readers see either the old file or the complete new one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				tmp.Close()
-			}
-			os.Remove(tmpName)
-			err = fmt.Errorf("%s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable. Not every system can sync a
-	// directory; the data is already safe, so a failure here is ignored.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, inputs...)
 }

@@ -723,3 +723,53 @@ func realGraphsDirIfPresent() string {
 		dir = parent
 	}
 }
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestReadRefusesEarly: a gigabyte of zeros (byte 0 is field 0, which no
+// protobuf message has) is refused after the first MiB + 1 bytes; so is a
+// large text file that is not a text GraphDef. A large valid graph is read
+// whole.
+func TestReadRefusesEarly(t *testing.T) {
+	zeros := &countingReader{r: io.LimitReader(zeroReader{}, 1<<30)}
+	_, _, err := Read(zeros, "zeros.pb")
+	if err == nil || !errors.Is(err, ErrNotGraphDef) || !strings.Contains(err.Error(), "zeros.pb: ") ||
+		!strings.Contains(err.Error(), "(00 00 00 00 00 00 00 00)") {
+		t.Errorf("zeros: %v, want a refusal naming the file and its first bytes", err)
+	}
+	if zeros.n != sniffLen+1 {
+		t.Errorf("read %d bytes of the zeros, want %d", zeros.n, sniffLen+1)
+	}
+	log := &countingReader{r: io.LimitReader(strings.NewReader(strings.Repeat(";a__print__;__requant_min_max:[-1][1]\n", 100000)), 1<<30)}
+	if _, _, err := Read(log, "x.log"); err == nil || !strings.Contains(err.Error(), "it is text but not a GraphDef") || log.n != sniffLen+1 {
+		t.Errorf("log: %v after %d bytes, want a refusal after %d", err, log.n, sniffLen+1)
+	}
+	// A graph over 1 MiB: one node with a 2 MiB attribute.
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{{Name: "c", Op: "Const", Attr: map[string]*tfpb.AttrValue{
+		"value": {Value: &tfpb.AttrValue_S{S: make([]byte, 2<<20)}}}}}}
+	data, err := Encode(g, Binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := Read(bytes.NewReader(data), "big.pb")
+	if err != nil || len(got.GetNode()[0].GetAttr()["value"].GetS()) != 2<<20 {
+		t.Errorf("big graph: %v", err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
