@@ -31,6 +31,8 @@ func runReport(e *env, args []string) error {
 	relative := fs.Bool("relative", false, "measure the drop relative to FP32, (fp32 - int8)/fp32 in percent (Intel Neural Compressor's criterion), not in absolute points")
 	maxDrop := fs.Float64("max-drop", accuracy.DefaultTarget.MaxDrop, "largest drop that passes")
 	warnDrop := fs.Float64("warn-drop", accuracy.DefaultTarget.WarnDrop, "largest drop that warns; a larger one fails (exit status 1)")
+	minCov := fs.Float64("min-coverage", accuracy.DefaultMinCoverage*100, "percentage of the FP32 samples (prediction ids, or a log's image count) int8 must cover; "+
+		"below it the verdict is FAIL, and any difference in the samples caps it at WARN")
 	format := fs.String("format", "", "output format: text, markdown, json or html (default: from -o's extension, else text)")
 	out := fs.String("o", "-", "output file (- for stdout); written atomically")
 	if err := parseFlags(fs, args); err != nil {
@@ -47,6 +49,9 @@ func runReport(e *env, args []string) error {
 	}
 	if math.IsNaN(*maxDrop) || math.IsNaN(*warnDrop) || *maxDrop < 0 || *warnDrop < *maxDrop {
 		return usagef("want 0 ≤ -max-drop ≤ -warn-drop, got %g and %g", *maxDrop, *warnDrop)
+	}
+	if math.IsNaN(*minCov) || *minCov <= 0 || *minCov > 100 {
+		return usagef("want 0 < -min-coverage ≤ 100, got %g", *minCov)
 	}
 	f, err := pickFormat(*format, *out, (*accuracy.Comparison)(nil))
 	if err != nil {
@@ -100,7 +105,7 @@ func runReport(e *env, args []string) error {
 		cands = append(cands, s)
 	}
 	c, err := accuracy.Compare(base, cands, accuracy.Options{Metric: *metric,
-		Target: accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}})
+		Target: accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}, MinCoverage: *minCov / 100})
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,34 @@ type Options struct {
 	// prediction files top1 (the default) or top5.
 	Metric string
 	Target Target
+	// MinCoverage is the fraction of the FP32 samples (prediction ids, or
+	// a log's sample count) that an int8 candidate must cover for a
+	// verdict better than FAIL; 0 means DefaultMinCoverage. Any
+	// difference in the samples caps the verdict at WARN.
+	MinCoverage float64
+}
+
+// DefaultMinCoverage is the coverage int8 must have of the FP32 samples:
+// 99%.
+const DefaultMinCoverage = 0.99
+
+// Coverage compares the samples behind the two sides of a comparison.
+type Coverage struct {
+	// FP32 and Int8 are the sample counts (rows of prediction files, or
+	// the counts logs print).
+	FP32, Int8 int64
+	// Matched is the number of ids in both prediction files; for logs,
+	// which name no ids, the smaller count.
+	Matched int64
+	// Fraction is Matched/FP32 for prediction files and
+	// min(FP32, Int8)/max(FP32, Int8) for logs.
+	Fraction float64
+	Paired   bool
+}
+
+// Equal reports whether both sides were measured on the same samples.
+func (v *Coverage) Equal() bool {
+	return v.FP32 == v.Int8 && v.Matched == v.FP32
 }
 
 // Comparison is the model of an accuracy report: the FP32 baseline and the
@@ -96,6 +124,11 @@ type Comparison struct {
 	Target     Target
 	Baseline   *Model
 	Candidates []*Model // ranked, best first
+	// LowerBetter says the metric is better when lower (perplexity, WER,
+	// loss, latency): the drop is int8 − FP32.
+	LowerBetter bool
+	// minCoverage is the coverage a candidate needs (Options.MinCoverage).
+	minCoverage float64
 }
 
 // Model is one side of a comparison: the FP32 baseline or an int8
@@ -117,6 +150,16 @@ type Model struct {
 	Rank    int
 	Drop    float64 // in Target.Unit()
 	Verdict Verdict
+	// DropVerdict is the verdict of the drop alone; Verdict is worse when
+	// the two sides were not measured on the same samples (Coverage).
+	DropVerdict Verdict
+	// Coverage compares the sample counts of both sides, when both are
+	// known.
+	Coverage *Coverage
+	// TrialOf names the candidate whose Intel Neural Compressor tuning
+	// log this trial is from; trials are shown but do not make the
+	// overall verdict.
+	TrialOf string
 	Paired  *PairedStats // when both sides are prediction files
 	Notes   []string
 }
@@ -163,15 +206,29 @@ func Compare(fp32 Source, candidates []Source, opts Options) (*Comparison, error
 	}
 	c.Baseline = base
 	c.Metric = base.Metric
+	minCov := opts.MinCoverage
+	if minCov == 0 {
+		minCov = DefaultMinCoverage
+	}
+	if math.IsNaN(minCov) || minCov < 0 || minCov > 1 {
+		return nil, fmt.Errorf("minimum coverage %g is not a fraction in [0, 1]", minCov)
+	}
+	c.minCoverage = minCov
 	for _, src := range candidates {
 		m, err := c.candidate(src, preds, opts.Metric)
 		if err != nil {
 			return nil, err
 		}
+		c.judge(m, minCov)
+		m.Notes = append(m.Notes, m.Accuracy.Notes...)
 		c.Candidates = append(c.Candidates, m)
+		c.Candidates = append(c.Candidates, c.trials(m, minCov)...)
 	}
 	sort.SliceStable(c.Candidates, func(i, j int) bool {
 		a, b := c.Candidates[i], c.Candidates[j]
+		if ra, rb := verdictRank[a.Verdict], verdictRank[b.Verdict]; ra != rb {
+			return ra < rb
+		}
 		if a.Drop != b.Drop {
 			return a.Drop < b.Drop
 		}
@@ -181,6 +238,53 @@ func Compare(fp32 Source, candidates []Source, opts Options) (*Comparison, error
 		m.Rank = i + 1
 	}
 	return c, nil
+}
+
+var verdictRank = map[Verdict]int{Pass: 0, Warn: 1, Fail: 2}
+
+func worse(a, b Verdict) Verdict {
+	if verdictRank[b] > verdictRank[a] {
+		return b
+	}
+	return a
+}
+
+// judge sets m's verdict from its drop and its coverage of the FP32
+// samples: any difference caps it at WARN, coverage below minCov fails.
+func (c *Comparison) judge(m *Model, minCov float64) {
+	m.DropVerdict = c.Target.Judge(m.Drop)
+	m.Verdict = m.DropVerdict
+	if m.Coverage == nil {
+		fp, in := c.Baseline.Accuracy.Samples, m.Accuracy.Samples
+		if fp > 0 && in > 0 {
+			m.Coverage = &Coverage{FP32: fp, Int8: in, Matched: min(fp, in), Fraction: float64(min(fp, in)) / float64(max(fp, in))}
+		}
+	}
+	v := m.Coverage
+	if v == nil || v.Equal() {
+		return
+	}
+	if v.Fraction < minCov-1e-12 {
+		m.Verdict = Fail
+	} else {
+		m.Verdict = worse(m.Verdict, Warn)
+	}
+}
+
+// trials returns a row for each trial of m's INC tuning log, judged like
+// m.
+func (c *Comparison) trials(m *Model, minCov float64) []*Model {
+	var ts []*Model
+	for _, t := range m.Accuracy.Trials {
+		tm := &Model{Name: fmt.Sprintf("%s trial %d", m.Name, t.N), Accuracy: m.Accuracy, Metric: m.Metric, Value: t.Value, TrialOf: m.Name}
+		tm.Drop = c.Target.Drop(c.Baseline.Value, t.Value)
+		if c.LowerBetter {
+			tm.Drop = -tm.Drop
+		}
+		c.judge(tm, minCov)
+		ts = append(ts, tm)
+	}
+	return ts
 }
 
 // readSource reads a baseline: a prediction file (returned too, for
@@ -321,10 +425,12 @@ func (c *Comparison) candidate(src Source, fp32 *Predictions, metric string) (*M
 		return nil, fmt.Errorf("%s: the FP32 %s is 0, so a relative drop is undefined", c.Baseline.Accuracy.File, c.Metric)
 	}
 	m.Drop = c.Target.Drop(base, m.Value)
+	if c.LowerBetter {
+		m.Drop = -m.Drop
+	}
 	if m.Paired != nil && !c.Target.Relative {
 		m.Drop = float64(m.Paired.Counts.FP32Only-m.Paired.Counts.Int8Only) / float64(m.Paired.Counts.N()) * 100
 	}
-	m.Verdict = c.Target.Judge(m.Drop)
 	return m, nil
 }
 
@@ -382,7 +488,8 @@ func (c *Comparison) paired(name string, fp32 *Predictions, pr *predReader) (*Mo
 	if pd.Int8K >= topK {
 		acc.Metrics[MetricTop5] = pct(pd.Int8Top5, n)
 	}
-	m := &Model{Name: name, Accuracy: acc, Metric: c.Metric, Value: ps.Int8, CI: &ps.Int8CI, Paired: ps}
+	m := &Model{Name: name, Accuracy: acc, Metric: c.Metric, Value: ps.Int8, CI: &ps.Int8CI, Paired: ps,
+		Coverage: &Coverage{FP32: fp32.Rows, Int8: pd.Int8Rows, Matched: n, Fraction: float64(n) / float64(fp32.Rows), Paired: true}}
 	if pd.Missing > 0 {
 		m.Notes = append(m.Notes, fmt.Sprintf("%d of %d FP32 ids are missing from %s (first: %s); statistics are over the %d matched rows, on which FP32 scores %s",
 			pd.Missing, fp32.Rows, pd.File, quoteList(pd.FirstMissing), n, fmtPct(ps.FP32)))
@@ -398,10 +505,20 @@ func (c *Comparison) paired(name string, fp32 *Predictions, pr *predReader) (*Mo
 // candidates are alternatives — calibration strategies, say — and the
 // report says whether one of them meets the target.)
 func (c *Comparison) Verdict() Verdict {
-	if len(c.Candidates) == 0 {
-		return Fail
+	if m := c.best(); m != nil {
+		return m.Verdict
 	}
-	return c.Candidates[0].Verdict
+	return Fail
+}
+
+// best returns the best candidate that is not a trial row, or nil.
+func (c *Comparison) best() *Model {
+	for _, m := range c.Candidates {
+		if m.TrialOf == "" {
+			return m
+		}
+	}
+	return nil
 }
 
 // Line returns the one-line verdict of candidate m, such as
@@ -413,9 +530,18 @@ func (c *Comparison) Line(m *Model) string {
 	if m.Paired != nil {
 		base = m.Paired.FP32
 	}
-	fmt.Fprintf(&b, "%s %s: %s %s vs FP32 %s, ", strings.ToUpper(string(m.Verdict)), m.Name, m.Metric, fmtPct(m.Value), fmtPct(base))
+	fmt.Fprintf(&b, "%s %s: %s %s vs FP32 %s", strings.ToUpper(string(m.Verdict)), m.Name, m.Metric, fmtPct(m.Value), fmtPct(base))
+	v := m.Coverage
+	if v != nil && !v.Equal() {
+		if v.Paired {
+			fmt.Fprintf(&b, " on %d matched ids (FP32 has %d, int8 %d)", v.Matched, v.FP32, v.Int8)
+		} else {
+			fmt.Fprintf(&b, " on %d int8 vs %d FP32 samples", v.Int8, v.FP32)
+		}
+	}
+	b.WriteString(", ")
 	unit := c.Target.Unit()
-	switch m.Verdict {
+	switch m.DropVerdict {
 	case Pass:
 		if m.Drop < -dropTolerance {
 			fmt.Fprintf(&b, "int8 is %s %s better", fmtPct(-m.Drop), unit)
@@ -426,6 +552,17 @@ func (c *Comparison) Line(m *Model) string {
 		fmt.Fprintf(&b, "drop %s %s > %s target, ≤ %s limit", fmtPct(m.Drop), unit, fmtPct(c.Target.MaxDrop), fmtPct(c.Target.WarnDrop))
 	case Fail:
 		fmt.Fprintf(&b, "drop %s %s > %s limit", fmtPct(m.Drop), unit, fmtPct(c.Target.WarnDrop))
+	}
+	if v != nil && !v.Equal() {
+		what := "samples"
+		if v.Paired {
+			what = "ids"
+		}
+		if v.Fraction < c.minCoverage-1e-12 {
+			fmt.Fprintf(&b, "; unfair: int8 covers %s%% of the FP32 %s, below the %s%% required", fmtPct(v.Fraction*100), what, fmtPct(c.minCoverage*100))
+		} else {
+			fmt.Fprintf(&b, "; at best WARN: the two sides were not measured on the same %s (coverage %s%%)", what, fmtPct(v.Fraction*100))
+		}
 	}
 	if ps := m.Paired; ps != nil {
 		if ps.Significant {
@@ -440,10 +577,11 @@ func (c *Comparison) Line(m *Model) string {
 // Summary returns the headline: the overall verdict and the best
 // candidate's line.
 func (c *Comparison) Summary() string {
-	if len(c.Candidates) == 0 {
+	m := c.best()
+	if m == nil {
 		return "FAIL: no candidates"
 	}
-	return "VERDICT: " + c.Line(c.Candidates[0])
+	return "VERDICT: " + c.Line(m)
 }
 
 // TargetText describes the target, as in "drop ≤ 0.50 points passes,

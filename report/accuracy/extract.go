@@ -76,6 +76,20 @@ type Accuracy struct {
 	// Line is the line the primary value was read from; 0 for prediction
 	// files and whole-file JSON.
 	Line int
+	// Trials are the trials of an Intel Neural Compressor tuning log read
+	// as int8 (when it has two or more); the primary value is the best
+	// tune result.
+	Trials []Trial
+	// Notes say what the reader should know about how the value was read
+	// (a guessed scale, the trial chosen, the line used).
+	Notes []string
+}
+
+// Trial is one trial of an Intel Neural Compressor tuning log.
+type Trial struct {
+	N     int     // INC's trial number
+	Value float64 // int8 accuracy, in percent
+	Line  int
 }
 
 // Value returns the primary metric's value.
@@ -99,10 +113,15 @@ const lookedFor = `"Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)"
 const numRE = `([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*%?)`
 
 var (
-	reIntelAI  = regexp.MustCompile(`Processed\s+(\d+)\s+images\.?\s*\(([^)]*)\)\s*=\s*\(([^)]*)\)`)
-	reBaseline = regexp.MustCompile(`FP32 baseline is:\s*\[\s*Accuracy:\s*` + numRE)
-	reTune     = regexp.MustCompile(`Tune\s+\d+\s+result is:\s*\[\s*Accuracy\s*\(int8\|fp32\):\s*` + numRE + `\s*\|\s*` + numRE)
-	reBest     = regexp.MustCompile(`Best tune result is:\s*\[\s*Accuracy:\s*` + numRE)
+	reIntelAI = regexp.MustCompile(`Processed\s+(\d+)\s+images\.?\s*\(([^)]*)\)\s*=\s*\(([^)]*)\)`)
+	// Intel Neural Compressor tuning logs. 1.x prints "FP32 baseline is:
+	// [accuracy: x, duration (seconds): d]" and "Tune N result is:
+	// [accuracy: x, ...]" in lower case; 2.x "FP32 baseline is: [Accuracy:
+	// x, ...]" and "Tune N result is: [Accuracy (int8|fp32): x|y, ...]";
+	// 3.x "Fp32 baseline is x". All print fractions.
+	reBaseline = regexp.MustCompile(`(?i)fp32 baseline is:?\s*\[?\s*(?:accuracy\s*:\s*)?` + numRE)
+	reTune     = regexp.MustCompile(`(?i)(?:tune|trial)\s+(\d+)\s+result is:?\s*\[?\s*(?:accuracy\s*(?:\(\w+\|\w+\)\s*)?:\s*)?` + numRE + `(?:\s*\|\s*` + numRE + `)?`)
+	reBest     = regexp.MustCompile(`(?i)best tune result is:?\s*(?:\[\s*accuracy\s*:\s*` + numRE + `|(n/a))`)
 	rePlain    = regexp.MustCompile(`(?i)(?:^|[^\w.\[])accuracy\s*:\s*` + numRE)
 	reCOCO     = regexp.MustCompile(`Average (?:Precision|Recall)\s*\((AP|AR)\)\s*@\[\s*IoU=\s*([0-9.:]+)\s*\|\s*area=\s*(\w+)\s*\|\s*maxDets=\s*(\d+)\s*\]\s*=\s*` + numRE)
 	reNumber   = regexp.MustCompile(`^` + numRE + `$`)
@@ -116,6 +135,8 @@ type found struct {
 	// primary is the key of the format's primary metric in metrics ("" if
 	// the format has none for the requested metric).
 	primary string
+	trials  []Trial  // INC's trials, for the int8 side
+	notes   []string // what the reader should know about the value
 }
 
 // value is one number read from the input, in percent.
@@ -123,6 +144,9 @@ type value struct {
 	v    float64
 	res  float64 // half a unit of the last printed digit, in percent
 	line int
+	// guessed: the format does not say whether it prints fractions or
+	// percentages, so the value decided.
+	guessed bool
 }
 
 // Extract reads an inference log (or a JSON metrics file) line by
@@ -181,9 +205,10 @@ type extractor struct {
 	intelAI        map[string]value
 	intelAISamples int64
 	incBaseline    *value
-	incTuneInt8    *value
-	incTuneFP32    *value
+	incTrials      []incTrial // in log order
 	incBest        *value
+	incBestNA      bool     // "Best tune result is: n/a" last
+	incColumns     []string // the header of INC's table of tuning results
 	incPlain       *value
 	coco           map[string]value
 	json           map[string]value
@@ -279,7 +304,8 @@ func (x *extractor) line(b []byte, n int, name string) {
 			x.intelAILine(m, n, name)
 		}
 	}
-	if bytes.Contains(b, []byte("ccuracy")) || bytes.Contains(b, []byte("CCURACY")) {
+	if bytes.Contains(b, []byte("ccuracy")) || bytes.Contains(b, []byte("CCURACY")) ||
+		bytes.Contains(b, []byte("aseline")) || bytes.Contains(b, []byte("result")) || x.incColumns != nil {
 		x.incLine(b, n)
 	}
 	if bytes.Contains(b, []byte("Average")) {
@@ -332,7 +358,7 @@ func intelAIName(s string) string {
 
 func (x *extractor) incLine(b []byte, n int) {
 	set := func(dst **value, num []byte) {
-		if v, ok := parseValue(num, n); ok {
+		if v, ok := parseScaled(num, n, scaleFraction); ok {
 			*dst = &v
 		}
 	}
@@ -342,20 +368,117 @@ func (x *extractor) incLine(b []byte, n int) {
 		structured = true
 	}
 	if m := reTune.FindSubmatch(b); m != nil {
-		set(&x.incTuneInt8, m[1])
-		set(&x.incTuneFP32, m[2])
+		var t incTrial
+		t.n, _ = strconv.Atoi(string(m[1]))
+		set(&t.int8, m[2])
+		if len(m[3]) > 0 {
+			set(&t.fp32, m[3])
+		}
+		if t.int8 != nil {
+			x.addTrial(t)
+		}
 		structured = true
 	}
 	if m := reBest.FindSubmatch(b); m != nil {
-		set(&x.incBest, m[1])
+		if len(m[2]) > 0 { // "Best tune result is: n/a"
+			x.incBestNA, x.incBest = true, nil
+		} else {
+			set(&x.incBest, m[1])
+			x.incBestNA = false
+		}
 		structured = true
+	}
+	if !structured && bytes.Count(b, []byte("|")) >= 3 {
+		structured = x.incTableLine(b, n)
 	}
 	if structured {
 		return
 	}
-	if m := rePlain.FindAllSubmatch(b, -1); m != nil {
-		set(&x.incPlain, m[len(m)-1][1])
+	if !bytes.Contains(b, []byte("ccuracy")) && !bytes.Contains(b, []byte("CCURACY")) {
+		return
 	}
+	if m := rePlain.FindAllSubmatch(b, -1); m != nil {
+		if v, ok := parseValue(m[len(m)-1][1], n); ok {
+			x.incPlain = &v
+		}
+	}
+}
+
+// incTrial is one "Tune N result is" line of an INC tuning log.
+type incTrial struct {
+	n          int
+	int8, fp32 *value
+}
+
+// addTrial records trial t; a later line for the same trial replaces an
+// earlier one.
+func (x *extractor) addTrial(t incTrial) {
+	for i := range x.incTrials {
+		if x.incTrials[i].n == t.n {
+			x.incTrials[i] = t
+			return
+		}
+	}
+	x.incTrials = append(x.incTrials, t)
+}
+
+// reINCColumn matches the column headers of INC's "Tune Result Statistics"
+// table: Baseline, Tune N result (Trial N), Best tune result.
+var reINCColumn = regexp.MustCompile(`(?i)^(?:(fp32 )?baseline|(?:tune|trial) (\d+)(?: result)?|best (?:tune result|trial))$`)
+
+// incTableLine reads a row of INC's table of tuning results:
+//
+//	| Info Type | Baseline | Tune 1 result | Best tune result |
+//	| Accuracy  | 0.7613   | 0.7590        | 0.7590           |
+//
+// It reports whether the line was such a row. Values fill only what the
+// log's own lines have not given.
+func (x *extractor) incTableLine(b []byte, n int) bool {
+	cells := strings.Split(strings.Trim(strings.TrimSpace(string(b)), "|"), "|")
+	for i := range cells {
+		cells[i] = strings.TrimSpace(cells[i])
+	}
+	header := false
+	for _, c := range cells[1:] {
+		if reINCColumn.MatchString(c) {
+			header = true
+		}
+	}
+	if header {
+		x.incColumns = cells
+		return true
+	}
+	if x.incColumns == nil || len(cells) != len(x.incColumns) || !strings.EqualFold(cells[0], "accuracy") {
+		return false
+	}
+	for i, c := range cells[1:] {
+		m := reINCColumn.FindStringSubmatch(x.incColumns[i+1])
+		v, ok := parseScaled([]byte(c), n, scaleFraction)
+		if m == nil || !ok {
+			continue
+		}
+		h := strings.ToLower(m[0])
+		switch {
+		case strings.Contains(h, "baseline"):
+			if x.incBaseline == nil {
+				x.incBaseline = &v
+			}
+		case strings.HasPrefix(h, "best"):
+			if x.incBest == nil {
+				x.incBest = &v
+			}
+		default:
+			k, _ := strconv.Atoi(m[2])
+			seen := false
+			for _, t := range x.incTrials {
+				seen = seen || t.n == k
+			}
+			if !seen {
+				x.incTrials = append(x.incTrials, incTrial{n: k, int8: &v})
+			}
+		}
+	}
+	return true
 }
 
 func (x *extractor) cocoLine(m [][]byte, n int) {
@@ -466,8 +589,29 @@ func (x *extractor) readJSONFile(r io.Reader, name string) error {
 	}
 }
 
-// parseValue reads a number such as 0.7612, 76.12 or "76.12%" into percent.
+// scale says how a format prints a metric.
+type scale int
+
+// Scales. A number with a "%" sign is a percentage whatever the scale.
+const (
+	// scaleGuess: the format does not say; a bare number ≤ 1 is taken as a
+	// fraction, a larger one as a percentage (and the report says so).
+	scaleGuess scale = iota
+	scaleFraction
+	scalePercent
+	// scaleRaw: not a proportion (perplexity, loss, latency): kept as is.
+	scaleRaw
+)
+
+// parseValue reads a number such as 0.7612, 76.12 or "76.12%" into percent,
+// guessing the scale of a bare number from its value.
 func parseValue(b []byte, line int) (value, bool) {
+	return parseScaled(b, line, scaleGuess)
+}
+
+// parseScaled reads a number printed in scale sc into percent (raw values
+// stay as they are).
+func parseScaled(b []byte, line int, sc scale) (value, bool) {
 	s := strings.TrimSpace(string(b))
 	if !reNumber.MatchString(s) {
 		return value{}, false
@@ -483,11 +627,17 @@ func parseValue(b []byte, line int) (value, bool) {
 		_, frac, _ := strings.Cut(mant, ".")
 		res = 0.5 * math.Pow(10, -float64(len(frac)))
 	}
-	if !pct && math.Abs(f) <= 1 {
-		f *= 100
-		res *= 100
+	v := value{v: f, res: res, line: line}
+	switch {
+	case pct || sc == scalePercent || sc == scaleRaw:
+	case sc == scaleFraction:
+		v.v, v.res = f*100, res*100
+	case math.Abs(f) <= 1:
+		v.v, v.res, v.guessed = f*100, res*100, true
+	default:
+		v.guessed = true
 	}
-	return value{v: f, res: res, line: line}, true
+	return v, true
 }
 
 func isASCII(s string) bool {
@@ -545,9 +695,16 @@ func (x *extractor) findings() []found {
 	if x.intelAI != nil {
 		fs = append(fs, found{format: InputIntelAI, metrics: x.intelAI, samples: x.intelAISamples, primary: pick(x.intelAI, MetricTop1, MetricAccuracy)})
 	}
-	if inc := x.incValue(); inc != nil {
+	if inc, note := x.incValue(); inc != nil {
 		ms := map[string]value{MetricAccuracy: *inc}
-		fs = append(fs, found{format: InputINC, metrics: ms, primary: pick(ms, MetricAccuracy)})
+		f := found{format: InputINC, metrics: ms, primary: pick(ms, MetricAccuracy)}
+		if f.primary != "" {
+			f.trials = x.trials()
+			if note != "" {
+				f.notes = append(f.notes, note)
+			}
+		}
+		fs = append(fs, f)
 	}
 	if x.coco != nil {
 		p := pick(x.coco, MetricCOCOAP)
@@ -570,30 +727,62 @@ func (x *extractor) findings() []found {
 }
 
 // incValue returns INC's accuracy for the extractor's role: the FP32
-// baseline (or a tune line's fp32 value) for FP32, the best tune result
-// (or the last tune line's int8 value) for int8. Plain "Accuracy: x" lines
-// count only when the log has none of these: in a tuning log they are the
+// baseline (or a tune line's fp32 value) for FP32; for int8 the best tune
+// result, or when INC names none ("n/a", or the log ends first) the best
+// of the trials, with a note saying so. Plain "Accuracy: x" lines count
+// only when the log has none of these: in a tuning log they are the
 // evaluations of every trial, FP32 and int8 alike.
-func (x *extractor) incValue() *value {
+func (x *extractor) incValue() (v *value, note string) {
 	if x.opts.Role == RoleFP32 {
 		if x.incBaseline != nil {
-			return x.incBaseline
+			return x.incBaseline, ""
 		}
-		if x.incTuneFP32 != nil {
-			return x.incTuneFP32
+		for _, t := range x.incTrials {
+			if t.fp32 != nil {
+				return t.fp32, ""
+			}
 		}
 	} else {
-		if x.incBest != nil {
-			return x.incBest
+		if x.incBest != nil && !x.incBestNA {
+			return x.incBest, ""
 		}
-		if x.incTuneInt8 != nil {
-			return x.incTuneInt8
+		if t := x.bestTrial(); t != nil {
+			why := "the log ends before INC names a best tune result"
+			if x.incBestNA {
+				why = "INC found no trial meeting its accuracy criterion (Best tune result is: n/a)"
+			}
+			return t.int8, fmt.Sprintf("%s; judged on the best of its %d trials, trial %d (line %d)", why, len(x.incTrials), t.n, t.int8.line)
 		}
 	}
-	if x.incBaseline != nil || x.incTuneFP32 != nil || x.incBest != nil {
-		return nil // a tuning log without the role's value
+	if x.incBaseline != nil || len(x.incTrials) > 0 || x.incBest != nil || x.incBestNA {
+		return nil, "" // a tuning log without the role's value
 	}
-	return x.incPlain
+	return x.incPlain, ""
+}
+
+// bestTrial returns the INC trial with the highest int8 accuracy (the
+// first of equals), or nil.
+func (x *extractor) bestTrial() *incTrial {
+	var best *incTrial
+	for i := range x.incTrials {
+		if t := &x.incTrials[i]; best == nil || t.int8.v > best.int8.v {
+			best = t
+		}
+	}
+	return best
+}
+
+// trials returns INC's trials for the int8 side, in trial order.
+func (x *extractor) trials() []Trial {
+	if x.opts.Role != RoleInt8 || len(x.incTrials) < 2 {
+		return nil
+	}
+	ts := make([]Trial, len(x.incTrials))
+	for i, t := range x.incTrials {
+		ts[i] = Trial{N: t.n, Value: t.int8.v, Line: t.int8.line}
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].N < ts[j].N })
+	return ts
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -658,6 +847,8 @@ func (x *extractor) result(name string) (*Accuracy, error) {
 	pv := best.metrics[best.primary]
 	acc.Metrics[best.primary] = pv.v
 	acc.Line = pv.line
+	acc.Trials = best.trials
+	acc.Notes = append(acc.Notes, best.notes...)
 	if pv.v < 0 || pv.v > 100+1e-9 {
 		return nil, fmt.Errorf("%s: %s = %s (%s) is not a percentage", name, best.primary, strconv.FormatFloat(pv.v, 'g', -1, 64), where(best.format, pv.line))
 	}

@@ -254,6 +254,9 @@ func (c *Comparison) ClassTable(max int) (t *report.Table, shown, total int) {
 // Notes returns the notes of every candidate, prefixed by its name.
 func (c *Comparison) Notes() []string {
 	var ns []string
+	for _, n := range c.Baseline.Accuracy.Notes {
+		ns = append(ns, c.Baseline.Name+": "+n)
+	}
 	for _, m := range c.Candidates {
 		for _, n := range m.Notes {
 			ns = append(ns, m.Name+": "+n)
