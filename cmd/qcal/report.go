@@ -27,7 +27,9 @@ func runReport(e *env, args []string) error {
 	var int8s listFlag
 	fs.Var(&int8s, "int8", "int8 inference log or prediction file as [NAME=]FILE (repeatable: candidates are ranked)")
 	metric := fs.String("metric", "", "metric to compare (default: the input's own: top1, accuracy, COCO AP@[.50:.95,all,100]); "+
-		"for other logs the NAME of \"NAME: value\" lines")
+		"for other logs the NAME of \"NAME: value\" lines (a summary line wins over per-batch progress lines); "+
+		"bbox or segm picks one of several COCO summaries")
+	lowerBetter := fs.Bool("lower-better", false, "the metric is better when lower (recognised without this flag by name: perplexity, ppl, WER, CER, loss, latency, err, MSE, MAE): the drop is int8 - FP32")
 	relative := fs.Bool("relative", false, "measure the drop relative to FP32, (fp32 - int8)/fp32 in percent (Intel Neural Compressor's criterion), not in absolute points")
 	maxDrop := fs.Float64("max-drop", accuracy.DefaultTarget.MaxDrop, "largest drop that passes")
 	warnDrop := fs.Float64("warn-drop", accuracy.DefaultTarget.WarnDrop, "largest drop that warns; a larger one fails (exit status 1)")
@@ -104,7 +106,7 @@ func runReport(e *env, args []string) error {
 		}
 		cands = append(cands, s)
 	}
-	c, err := accuracy.Compare(base, cands, accuracy.Options{Metric: *metric,
+	c, err := accuracy.Compare(base, cands, accuracy.Options{Metric: *metric, LowerBetter: *lowerBetter,
 		Target: accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop, Relative: *relative}, MinCoverage: *minCov / 100})
 	if err != nil {
 		return err

@@ -36,6 +36,10 @@ type Target struct {
 	// (fp32 − int8)/fp32 · 100 (Intel Neural Compressor's relative
 	// criterion) instead of in absolute points, fp32 − int8.
 	Relative bool
+	// LowerBetter is for metrics that are better when lower (perplexity,
+	// WER, loss, latency): the drop is int8 − fp32 (relative: over fp32),
+	// in the metric's own units. Compare sets it for such metric names.
+	LowerBetter bool
 }
 
 // DefaultTarget is the target of `qcal report` without flags.
@@ -55,19 +59,26 @@ func (t Target) Judge(drop float64) Verdict {
 
 // Drop returns the drop from fp32 to int8 (both in percent) under t.
 func (t Target) Drop(fp32, int8 float64) float64 {
+	d := fp32 - int8
+	if t.LowerBetter {
+		d = -d
+	}
 	if t.Relative {
 		if fp32 == 0 {
 			return 0
 		}
-		return (fp32 - int8) / fp32 * 100
+		return d / math.Abs(fp32) * 100
 	}
-	return fp32 - int8
+	return d
 }
 
 // Unit returns the unit of drops under t.
 func (t Target) Unit() string {
-	if t.Relative {
+	switch {
+	case t.Relative:
 		return "% of FP32"
+	case t.LowerBetter:
+		return "units"
 	}
 	return "points"
 }
@@ -85,7 +96,10 @@ type Options struct {
 	// Metric names the metric to compare (see ExtractOptions.Metric); for
 	// prediction files top1 (the default) or top5.
 	Metric string
-	Target Target
+	// LowerBetter says the metric is better when lower (see
+	// ExtractOptions.LowerBetter and Target.LowerBetter).
+	LowerBetter bool
+	Target      Target
 	// MinCoverage is the fraction of the FP32 samples (prediction ids, or
 	// a log's sample count) that an int8 candidate must cover for a
 	// verdict better than FAIL; 0 means DefaultMinCoverage. Any
@@ -120,13 +134,11 @@ func (v *Coverage) Equal() bool {
 // int8 candidates judged against the target, best first. Every renderer
 // (text, Markdown, JSON, HTML) draws from it.
 type Comparison struct {
-	Metric     string // the compared metric
-	Target     Target
-	Baseline   *Model
-	Candidates []*Model // ranked, best first
-	// LowerBetter says the metric is better when lower (perplexity, WER,
-	// loss, latency): the drop is int8 − FP32.
-	LowerBetter bool
+	Metric      string // the compared metric
+	Target      Target
+	Baseline    *Model
+	Candidates  []*Model // ranked, best first
+	lowerBetter bool     // ExtractOptions.LowerBetter for every input
 	// minCoverage is the coverage a candidate needs (Options.MinCoverage).
 	minCoverage float64
 }
@@ -200,12 +212,17 @@ func Compare(fp32 Source, candidates []Source, opts Options) (*Comparison, error
 		return nil, errors.New("no int8 candidate to compare")
 	}
 	c := &Comparison{Target: opts.Target}
-	base, preds, err := readSource(fp32, RoleFP32, opts.Metric)
+	c.lowerBetter = opts.LowerBetter
+	base, preds, err := c.readSource(fp32, RoleFP32, opts.Metric)
 	if err != nil {
 		return nil, err
 	}
 	c.Baseline = base
 	c.Metric = base.Metric
+	if opts.LowerBetter || base.Accuracy.LowerBetter {
+		c.Target.LowerBetter = true
+		c.lowerBetter = true
+	}
 	minCov := opts.MinCoverage
 	if minCov == 0 {
 		minCov = DefaultMinCoverage
@@ -278,9 +295,6 @@ func (c *Comparison) trials(m *Model, minCov float64) []*Model {
 	for _, t := range m.Accuracy.Trials {
 		tm := &Model{Name: fmt.Sprintf("%s trial %d", m.Name, t.N), Accuracy: m.Accuracy, Metric: m.Metric, Value: t.Value, TrialOf: m.Name}
 		tm.Drop = c.Target.Drop(c.Baseline.Value, t.Value)
-		if c.LowerBetter {
-			tm.Drop = -tm.Drop
-		}
 		c.judge(tm, minCov)
 		ts = append(ts, tm)
 	}
@@ -289,7 +303,7 @@ func (c *Comparison) trials(m *Model, minCov float64) []*Model {
 
 // readSource reads a baseline: a prediction file (returned too, for
 // pairing) or a log.
-func readSource(src Source, role Role, metric string) (*Model, *Predictions, error) {
+func (c *Comparison) readSource(src Source, role Role, metric string) (*Model, *Predictions, error) {
 	br, err := maybeGunzip(bufio.NewReaderSize(src.R, 64<<10), src.File)
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +313,7 @@ func readSource(src Source, role Role, metric string) (*Model, *Predictions, err
 		return nil, nil, err
 	}
 	if pr == nil {
-		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: role})
+		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: role, LowerBetter: c.lowerBetter})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -320,7 +334,7 @@ func readSource(src Source, role Role, metric string) (*Model, *Predictions, err
 
 func newModel(name string, acc *Accuracy) *Model {
 	m := &Model{Name: name, Accuracy: acc, Metric: acc.Metric, Value: acc.Value()}
-	if acc.Samples > 0 {
+	if acc.Samples > 0 && !acc.LowerBetter {
 		k := int64(math.Round(m.Value / 100 * float64(acc.Samples)))
 		m.CI = wilsonPct(k, acc.Samples)
 	}
@@ -392,7 +406,7 @@ func (c *Comparison) candidate(src Source, fp32 *Predictions, metric string) (*M
 	var m *Model
 	switch {
 	case pr == nil:
-		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: RoleInt8})
+		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: RoleInt8, LowerBetter: c.lowerBetter})
 		if err != nil {
 			return nil, err
 		}
@@ -425,9 +439,6 @@ func (c *Comparison) candidate(src Source, fp32 *Predictions, metric string) (*M
 		return nil, fmt.Errorf("%s: the FP32 %s is 0, so a relative drop is undefined", c.Baseline.Accuracy.File, c.Metric)
 	}
 	m.Drop = c.Target.Drop(base, m.Value)
-	if c.LowerBetter {
-		m.Drop = -m.Drop
-	}
 	if m.Paired != nil && !c.Target.Relative {
 		m.Drop = float64(m.Paired.Counts.FP32Only-m.Paired.Counts.Int8Only) / float64(m.Paired.Counts.N()) * 100
 	}
@@ -587,7 +598,11 @@ func (c *Comparison) Summary() string {
 // TargetText describes the target, as in "drop ≤ 0.50 points passes,
 // ≤ 1.00 warns, more fails".
 func (c *Comparison) TargetText() string {
-	return fmt.Sprintf("drop ≤ %s %s passes, ≤ %s warns, more fails", fmtPct(c.Target.MaxDrop), c.Target.Unit(), fmtPct(c.Target.WarnDrop))
+	s := fmt.Sprintf("drop ≤ %s %s passes, ≤ %s warns, more fails", fmtPct(c.Target.MaxDrop), c.Target.Unit(), fmtPct(c.Target.WarnDrop))
+	if c.Target.LowerBetter {
+		s += " (lower is better: drop = int8 − FP32)"
+	}
+	return s
 }
 
 // fmtP formats a p-value with three significant digits.

@@ -59,8 +59,11 @@ const maxLine = 1 << 20
 
 // Accuracy is the accuracy of one model as read from one file. Every value
 // is in percentage points: 76.12 means 76.12% (a fraction 0.7612 and the
-// text "76.12%" both read as 76.12; a bare number above 1 is taken to be a
-// percentage already).
+// text "76.12%" both read as 76.12). A bare number is scaled by what its
+// format is known to print (INC, IntelAI, TensorFlow and COCO fractions;
+// MLPerf, accuracy_checker, PyTorch and timm percentages); only where the
+// format does not say is it guessed from its size, with a note. Metrics
+// that are better when lower (LowerBetter) keep their printed values.
 type Accuracy struct {
 	File   string      // the file's name, for messages
 	Format InputFormat // the format the primary value was read from
@@ -83,6 +86,10 @@ type Accuracy struct {
 	// Notes say what the reader should know about how the value was read
 	// (a guessed scale, the trial chosen, the line used).
 	Notes []string
+	// LowerBetter reports that the metric is better when lower
+	// (perplexity, WER, loss, latency); its values are as printed, not
+	// percentages.
+	LowerBetter bool
 }
 
 // Trial is one trial of an Intel Neural Compressor tuning log.
@@ -103,12 +110,19 @@ type ExtractOptions struct {
 	// for as "NAME: x" or "NAME = x" (case-insensitive).
 	Metric string
 	Role   Role
+	// LowerBetter says the metric is better when lower, so that its
+	// values are kept as printed (not read as percentages). Names such as
+	// perplexity, WER, loss and latency are recognised without it (see
+	// LowerIsBetter).
+	LowerBetter bool
 }
 
 // lookedFor lists, for error messages, what Extract recognises.
 const lookedFor = `"Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)", "Accuracy: x", ` +
 	`INC "FP32 baseline is: [Accuracy: x" / "Tune N result is: [Accuracy (int8|fp32): x|y", ` +
-	`COCO "Average Precision", JSON objects`
+	`COCO "Average Precision", JSON objects, MLPerf "accuracy=x%", accuracy_checker "accuracy@top1: x%", ` +
+	`TF Estimator "Saving dict for global step N: accuracy = x", TF-slim "eval/Accuracy[x]", BERT "eval_accuracy = x", ` +
+	`DIEN "test_accuracy: x", PyTorch/timm " * Acc@1 x Acc@5 y", 3D-UNet "Accuracy: mean = x"`
 
 const numRE = `([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*%?)`
 
@@ -155,10 +169,16 @@ type value struct {
 // such line is the result), Intel Neural Compressor's "Accuracy: x",
 // "FP32 baseline is: [Accuracy: x, ...]", "Tune N result is: [Accuracy
 // (int8|fp32): x|y, ...]" and "Best tune result is: [Accuracy: x, ...]"
-// lines, the twelve lines of a pycocotools summary (named AP@[.50:.95,all,100],
-// AP@[.50,all,100], AR@[.50:.95,small,100] ...), JSON objects on a line or
-// filling the file, and with opts.Metric "NAME: x" / "NAME = x". Gzip input
-// is detected.
+// lines (INC 1.x's lower-case ones and 3.x's "Fp32 baseline is x" too, and
+// INC's table of tuning results), the twelve lines of a pycocotools summary
+// (named AP@[.50:.95,all,100], AP@[.50,all,100], AR@[.50:.95,small,100] ...;
+// several summaries, bbox and segm, are refused unless opts.Metric names
+// one), JSON objects on a line, filling the file or pretty-printed in the
+// log (timm's --result), the lines of MLPerf, OpenVINO accuracy_checker,
+// TF Estimator, TF-slim, BERT, DIEN, PyTorch/timm and 3D-UNet (see the
+// Input constants), and with opts.Metric "NAME: x" / "NAME = x" (the last
+// summary line, else the last per-batch progress line, with a note naming
+// it). Gzip input is detected.
 //
 // Memory does not grow with the log: lines are read one at a time through
 // a bufio.Reader and only the first MiB of a longer line is examined.
@@ -210,10 +230,18 @@ type extractor struct {
 	incBestNA      bool     // "Best tune result is: n/a" last
 	incColumns     []string // the header of INC's table of tuning results
 	incPlain       *value
-	coco           map[string]value
+	coco           []*cocoBlock
+	cocoLabel      string // the kind the last "annotation type" line named
 	json           map[string]value
 	jsonSamples    int64
-	metric         *value
+	tools          map[InputFormat]*tool
+	good           int64      // MLPerf's good=N
+	block          *jsonBlock // a pretty-printed JSON object being read
+	// metric is the last summary line's value of -metric NAME,
+	// metricProgress the last per-batch progress line's; metricText
+	// holds their lines, for the note that says which was used.
+	metric, metricProgress         *value
+	metricText, metricProgressText string
 
 	lines      int
 	nonBlank   bool
@@ -299,6 +327,9 @@ func readLine(br *bufio.Reader, buf *[]byte) (line []byte, truncated bool, err e
 
 // line examines one line.
 func (x *extractor) line(b []byte, n int, name string) {
+	if x.jsonBlockLine(b, n) {
+		return
+	}
 	if bytes.Contains(b, []byte("Processed")) {
 		if m := reIntelAI.FindSubmatch(b); m != nil {
 			x.intelAILine(m, n, name)
@@ -312,14 +343,21 @@ func (x *extractor) line(b []byte, n int, name string) {
 		if m := reCOCO.FindSubmatch(b); m != nil {
 			x.cocoLine(m, n)
 		}
+	} else if m := reCOCOType.FindSubmatch(b); m != nil {
+		x.cocoLabel = strings.ToLower(string(m[1]) + string(m[2]))
 	}
+	x.toolLine(b, n)
 	if t := bytes.TrimSpace(b); len(t) > 1 && t[0] == '{' && t[len(t)-1] == '}' {
 		x.jsonLine(t, n)
 	}
 	if x.generic != nil && containsFold(b, x.lowerMetric) {
 		if m := x.generic.FindAllSubmatch(b, -1); m != nil {
-			if v, ok := parseValue(m[len(m)-1][1], n); ok {
-				x.metric = &v
+			if v, ok := parseScaled(m[len(m)-1][1], n, x.metricScale()); ok {
+				if progressRE.Match(b) {
+					x.metricProgress, x.metricProgressText = &v, lineText(b)
+				} else {
+					x.metric, x.metricText = &v, lineText(b)
+				}
 			}
 		}
 	}
@@ -339,7 +377,7 @@ func (x *extractor) intelAILine(m [][]byte, n int, name string) {
 	}
 	got := make(map[string]value, len(names))
 	for i, nm := range names {
-		v, ok := parseValue([]byte(vals[i]), n)
+		v, ok := parseScaled([]byte(vals[i]), n, scaleFraction) // IntelAI's scripts print fractions
 		if !ok {
 			x.syntaxErrs = append(x.syntaxErrs, fmt.Errorf("%s:%d: bad %s value %q in \"Processed N images\" line", name, n, strings.TrimSpace(nm), strings.TrimSpace(vals[i])))
 			return
@@ -482,16 +520,41 @@ func (x *extractor) incTableLine(b []byte, n int) bool {
 }
 
 func (x *extractor) cocoLine(m [][]byte, n int) {
-	v, ok := parseValue(m[5], n)
+	iou := strings.ReplaceAll(string(m[2]), "0.", ".")
+	key := fmt.Sprintf("%s@[%s,%s,%s]", m[1], iou, m[3], m[4])
+	var blk *cocoBlock
+	if k := len(x.coco); k > 0 {
+		blk = x.coco[k-1]
+	}
+	// A summary's first line, or a line already seen, starts a new one.
+	if _, seen := blk.metricsOrNil()[key]; blk == nil || seen || key == MetricCOCOAP && len(blk.metrics) > 0 {
+		blk = &cocoBlock{label: x.cocoLabel, metrics: make(map[string]value), first: n}
+		x.coco = append(x.coco, blk)
+		x.cocoLabel = ""
+	}
+	blk.last = n
+	v, ok := parseScaled(m[5], n, scaleFraction)
 	if !ok || v.v < 0 { // pycocotools prints -1 when an area has no objects
 		return
 	}
-	iou := strings.ReplaceAll(string(m[2]), "0.", ".")
-	key := fmt.Sprintf("%s@[%s,%s,%s]", m[1], iou, m[3], m[4])
-	if x.coco == nil {
-		x.coco = make(map[string]value)
+	blk.metrics[key] = v
+}
+
+func (b *cocoBlock) metricsOrNil() map[string]value {
+	if b == nil {
+		return nil
 	}
-	x.coco[key] = v
+	return b.metrics
+}
+
+// metricScale is the scale of -metric NAME's values: raw with
+// ExtractOptions.LowerBetter or a lower-is-better name, percent for
+// Acc@1/Acc@5, else unknown.
+func (x *extractor) metricScale() scale {
+	if x.opts.LowerBetter {
+		return scaleRaw
+	}
+	return scaleOf(x.opts.Metric, scaleGuess)
 }
 
 // jsonNames maps JSON field names, lower-cased without "_", "-", " ", to
@@ -526,13 +589,13 @@ func (x *extractor) jsonLine(b []byte, n int) {
 	if err := d.Decode(&obj); err != nil {
 		return // not JSON after all: a log line that happens to be in braces
 	}
-	x.jsonObject(obj, "", n)
+	x.jsonObject(obj, "", n, jsonScale(obj))
 }
 
 // jsonObject collects the accuracy fields of obj; nested objects are
 // flattened with "." ({"eval": {"top1": 0.76}} is eval.top1, which is
 // primary when no top-level field is).
-func (x *extractor) jsonObject(obj map[string]any, prefix string, n int) {
+func (x *extractor) jsonObject(obj map[string]any, prefix string, n int, sc scale) {
 	if x.json == nil {
 		x.json = make(map[string]value)
 	}
@@ -544,7 +607,7 @@ func (x *extractor) jsonObject(obj map[string]any, prefix string, n int) {
 		case string:
 			num = []byte(v)
 		case map[string]any:
-			x.jsonObject(v, prefix+k+".", n)
+			x.jsonObject(v, prefix+k+".", n, sc)
 			continue
 		default:
 			continue
@@ -563,7 +626,11 @@ func (x *extractor) jsonObject(obj map[string]any, prefix string, n int) {
 		if !known {
 			name = x.opts.Metric
 		}
-		v, ok := parseValue(num, n)
+		vsc := scaleOf(k, sc)
+		if !known && x.opts.LowerBetter {
+			vsc = scaleRaw
+		}
+		v, ok := parseScaled(num, n, vsc)
 		if !ok {
 			continue
 		}
@@ -585,7 +652,7 @@ func (x *extractor) readJSONFile(r io.Reader, name string) error {
 		if err != nil {
 			return fmt.Errorf("%s: bad JSON at byte %d: %w", name, d.InputOffset(), err)
 		}
-		x.jsonObject(obj, "", 0)
+		x.jsonObject(obj, "", 0, jsonScale(obj))
 	}
 }
 
@@ -668,13 +735,22 @@ func containsFold(b, lower []byte) bool {
 }
 
 // findings returns what each format found, in a fixed order.
-func (x *extractor) findings() []found {
+func (x *extractor) findings(name string) ([]found, error) {
 	var fs []found
 	want := x.opts.Metric
+	canon := want // -metric Acc@1 is top1, -metric acc is accuracy
+	if c, ok := jsonNames[normKey(want)]; ok {
+		canon = c
+	} else if c := slimName(want); c != want {
+		canon = c
+	} else if c := estimatorName(want); c != want {
+		canon = c
+	}
+	var ambiguous error
 	pick := func(ms map[string]value, def ...string) string {
 		keys := sortedKeys(ms)
 		if want != "" {
-			def = []string{want}
+			def = []string{want, canon}
 		}
 		for _, d := range def {
 			for _, k := range keys {
@@ -684,10 +760,21 @@ func (x *extractor) findings() []found {
 			}
 		}
 		for _, d := range def { // nested JSON: eval.top1
+			var hits []string
 			for _, k := range keys {
 				if strings.HasSuffix(normKey(k), "."+normKey(d)) {
-					return k
+					hits = append(hits, k)
 				}
+			}
+			if len(hits) > 1 && ambiguous == nil {
+				var list []string
+				for _, h := range hits {
+					list = append(list, fmt.Sprintf("%s = %s", h, fmtPct(ms[h].v)))
+				}
+				ambiguous = fmt.Errorf("%s: %d metrics could be %s: %s; choose one with -metric %s", name, len(hits), d, strings.Join(list, ", "), hits[0])
+			}
+			if len(hits) > 0 {
+				return hits[0]
 			}
 		}
 		return ""
@@ -706,25 +793,49 @@ func (x *extractor) findings() []found {
 		}
 		fs = append(fs, f)
 	}
-	if x.coco != nil {
-		p := pick(x.coco, MetricCOCOAP)
-		if k := normKey(want); k == "ap" || k == "map" { // COCO's AP is what "mAP" means
-			p = pick(x.coco)
-			if _, ok := x.coco[MetricCOCOAP]; ok {
+	if len(x.coco) > 0 {
+		coco, err := x.cocoChoice(name)
+		if err != nil {
+			return nil, err
+		}
+		p := pick(coco, MetricCOCOAP)
+		if k := normKey(want); k == "ap" || k == "map" || len(x.coco) > 1 && !strings.Contains(want, ".") { // COCO's AP is what "mAP" means
+			p = pick(coco)
+			if _, ok := coco[MetricCOCOAP]; ok {
 				p = MetricCOCOAP
 			}
 		}
-		fs = append(fs, found{format: InputCOCO, metrics: x.coco, primary: p})
+		fs = append(fs, found{format: InputCOCO, metrics: coco, primary: p})
 	}
 	if len(x.json) > 0 {
 		fs = append(fs, found{format: InputJSON, metrics: x.json, samples: x.jsonSamples, primary: pick(x.json, jsonPrimary...)})
 	}
-	if x.metric != nil {
-		ms := map[string]value{want: *x.metric}
-		fs = append(fs, found{format: InputMetric, metrics: ms, primary: want})
+	for _, f := range toolOrder {
+		if t := x.tools[f]; t != nil {
+			fs = append(fs, found{format: f, metrics: t.metrics, samples: t.samples, primary: pick(t.metrics, t.primary...)})
+		}
 	}
-	return fs
+	switch {
+	case x.metric != nil:
+		ms := map[string]value{want: *x.metric}
+		note := fmt.Sprintf("-metric %s: read from the summary line %d, %s", want, x.metric.line, x.metricText)
+		if x.metricProgress != nil {
+			note += fmt.Sprintf(" (per-batch progress lines, the last on line %d, were passed over)", x.metricProgress.line)
+		}
+		fs = append(fs, found{format: InputMetric, metrics: ms, primary: want, notes: []string{note}})
+	case x.metricProgress != nil:
+		ms := map[string]value{want: *x.metricProgress}
+		note := fmt.Sprintf("-metric %s: no summary line has it; read from the last per-batch progress line, %d: %s", want, x.metricProgress.line, x.metricProgressText)
+		fs = append(fs, found{format: InputMetric, metrics: ms, primary: want, notes: []string{note}})
+	}
+	if ambiguous != nil {
+		return nil, ambiguous
+	}
+	return fs, nil
 }
+
+// toolOrder is the order in which the tools' findings are considered.
+var toolOrder = []InputFormat{InputMLPerf, InputOpenVINO, InputEstimator, InputSlim, InputBERT, InputDIEN, InputTorch, InputUNet3D}
 
 // incValue returns INC's accuracy for the extractor's role: the FP32
 // baseline (or a tune line's fp32 value) for FP32; for int8 the best tune
@@ -796,11 +907,19 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // formatDesc describes a format in error messages.
 var formatDesc = map[InputFormat]string{
-	InputIntelAI: `"Processed N images" line`,
-	InputINC:     `"Accuracy: x" line`,
-	InputCOCO:    `COCO "Average Precision" line`,
-	InputJSON:    `JSON object`,
-	InputMetric:  `"NAME: x" line`,
+	InputIntelAI:   `"Processed N images" line`,
+	InputINC:       `"Accuracy: x" line`,
+	InputCOCO:      `COCO "Average Precision" line`,
+	InputJSON:      `JSON object`,
+	InputMetric:    `"NAME: x" line`,
+	InputMLPerf:    `MLPerf "accuracy=x%" line`,
+	InputOpenVINO:  `accuracy_checker "accuracy@topN: x%" line`,
+	InputEstimator: `TF Estimator "Saving dict for global step" line`,
+	InputSlim:      `TF-slim "eval/NAME[x]" line`,
+	InputBERT:      `BERT "eval_NAME = x" line`,
+	InputDIEN:      `DIEN "test_NAME: x" line`,
+	InputTorch:     `PyTorch/timm " * Acc@1 x Acc@5 y" line`,
+	InputUNet3D:    `3D-UNet "Accuracy: mean = x" line`,
 }
 
 func (x *extractor) result(name string) (*Accuracy, error) {
@@ -810,7 +929,13 @@ func (x *extractor) result(name string) (*Accuracy, error) {
 	if x.lines == 0 {
 		return nil, fmt.Errorf("%s: empty file (want an inference log with an accuracy line, or a prediction file)", name)
 	}
-	fs := x.findings()
+	if x.block != nil {
+		return nil, fmt.Errorf("%s:%d: JSON object not closed by the end of the file", name, x.block.line)
+	}
+	fs, err := x.findings(name)
+	if err != nil {
+		return nil, err
+	}
 	var prim []found
 	for _, f := range fs {
 		if f.primary != "" {
@@ -849,6 +974,14 @@ func (x *extractor) result(name string) (*Accuracy, error) {
 	acc.Line = pv.line
 	acc.Trials = best.trials
 	acc.Notes = append(acc.Notes, best.notes...)
+	acc.LowerBetter = x.opts.LowerBetter || LowerIsBetter(best.primary)
+	if pv.guessed && !acc.LowerBetter {
+		acc.Notes = append(acc.Notes, fmt.Sprintf("%s (line %d) has no %% sign and its format does not say whether it prints fractions or percentages; "+
+			"read as %s%% by its size (a bare number ≤ 1 is a fraction, a larger one a percentage)", best.primary, pv.line, fmtPct(pv.v)))
+	}
+	if acc.LowerBetter {
+		return acc, nil
+	}
 	if pv.v < 0 || pv.v > 100+1e-9 {
 		return nil, fmt.Errorf("%s: %s = %s (%s) is not a percentage", name, best.primary, strconv.FormatFloat(pv.v, 'g', -1, 64), where(best.format, pv.line))
 	}

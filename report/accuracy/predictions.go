@@ -23,7 +23,7 @@ import (
 // first name of a list that the header has wins.
 var (
 	idColumns    = []string{"id", "imageid", "sampleid", "image", "img", "filename", "file", "path", "imagepath", "sample", "name", "key", "uid"}
-	labelColumns = []string{"label", "target", "gt", "groundtruth", "gtlabel", "truelabel", "truth", "ytrue", "labelid", "classid", "class", "true", "y"}
+	labelColumns = []string{"label", "actual", "target", "gt", "groundtruth", "gtlabel", "truelabel", "truth", "ytrue", "labelid", "classid", "class", "true", "y"}
 	predColumns  = []string{"pred", "prediction", "predicted", "predlabel", "top1", "top1pred", "ypred", "pred1", "argmax", "output"}
 	topkColumns  = []string{"top5", "topk", "top5pred", "top5preds", "topkpred", "topkpreds", "top5predictions", "topkpredictions", "predtop5", "preds", "predictions", "ranked"}
 )

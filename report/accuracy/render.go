@@ -37,7 +37,7 @@ type section struct {
 // accuracy (when candidates were paired).
 func (c *Comparison) sections() []section {
 	ss := []section{{id: "candidates", title: titleCandidates,
-		caption: fmt.Sprintf("Accuracy (%s) in percent, best first; target: %s", c.Metric, c.TargetText()),
+		caption: fmt.Sprintf("Accuracy (%s) %s, best first; target: %s", c.Metric, c.inUnit(), c.TargetText()),
 		table:   c.CandidatesTable()}}
 	if t := c.MetricsTable(); t != nil {
 		ss = append(ss, section{id: "metrics", title: titleMetrics, caption: "Every metric found, in percent", table: t})
@@ -265,9 +265,18 @@ func (c *Comparison) Notes() []string {
 	return ns
 }
 
+// inUnit says how values are given: "in percent", or for a metric that
+// is better when lower "as printed".
+func (c *Comparison) inUnit() string {
+	if c.Target.LowerBetter {
+		return "as printed (lower is better)"
+	}
+	return "in percent"
+}
+
 // heading is the first line of text and Markdown output.
 func (c *Comparison) heading() string {
-	return fmt.Sprintf("FP32 vs int8 accuracy: %s in percent; target: %s", c.Metric, c.TargetText())
+	return fmt.Sprintf("FP32 vs int8 accuracy: %s %s; target: %s", c.Metric, c.inUnit(), c.TargetText())
 }
 
 // WriteText renders the comparison as plain text: the heading, the
@@ -297,7 +306,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 // WriteMarkdown renders the comparison as Markdown.
 func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# FP32 vs int8 accuracy\n\n%s in percent; target: %s.\n\n**%s**\n", c.Metric, c.TargetText(), c.Summary())
+	fmt.Fprintf(&b, "# FP32 vs int8 accuracy\n\n%s %s; target: %s.\n\n**%s**\n", c.Metric, c.inUnit(), c.TargetText(), c.Summary())
 	if len(c.Candidates) > 1 {
 		b.WriteString("\n")
 		for _, m := range c.Candidates[1:] {
