@@ -89,6 +89,17 @@ type Source struct {
 	Name string // "fp32", or the candidate's name
 	File string // the file's name, for messages
 	R    io.Reader
+	// Shards are further files of the same side, from a sharded
+	// evaluation (qcal eval -shard K/N): prediction files are merged by
+	// id (an id in two shards is an error naming both), logs by their
+	// sample counts. All must be of one kind.
+	Shards []Shard
+}
+
+// Shard is one more file of a Source.
+type Shard struct {
+	File string
+	R    io.Reader
 }
 
 // Options control Compare.
@@ -304,22 +315,18 @@ func (c *Comparison) trials(m *Model, minCov float64) []*Model {
 // readSource reads a baseline: a prediction file (returned too, for
 // pairing) or a log.
 func (c *Comparison) readSource(src Source, role Role, metric string) (*Model, *Predictions, error) {
-	br, err := maybeGunzip(bufio.NewReaderSize(src.R, 64<<10), src.File)
+	sd, err := openSide(src)
 	if err != nil {
 		return nil, nil, err
 	}
-	pr, err := newPredReader(br, src.File, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	if pr == nil {
-		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: role, LowerBetter: c.lowerBetter})
+	if sd.prs == nil {
+		acc, err := c.extractShards(sd, role, metric)
 		if err != nil {
 			return nil, nil, err
 		}
 		return newModel(src.Name, acc), nil, nil
 	}
-	p, err := readPredictions(pr)
+	p, err := readShards(sd.prs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -330,6 +337,106 @@ func (c *Comparison) readSource(src Source, role Role, metric string) (*Model, *
 	m := newModel(src.Name, acc)
 	m.CI = wilsonPct(p.count(acc.Metric), p.Rows)
 	return m, p, nil
+}
+
+// side is the opened files of one side: prediction readers, or log
+// readers when the files are not prediction files.
+type side struct {
+	prs   []*predReader
+	logs  []*bufio.Reader
+	files []string
+}
+
+// openSide opens the files of src (its shards too) and checks that they
+// are all prediction files or all logs.
+func openSide(src Source) (*side, error) {
+	sd := &side{}
+	parts := append([]Shard{{File: src.File, R: src.R}}, src.Shards...)
+	for _, p := range parts {
+		br, err := maybeGunzip(bufio.NewReaderSize(p.R, 64<<10), p.File)
+		if err != nil {
+			return nil, err
+		}
+		pr, err := newPredReader(br, p.File, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(sd.files) > 0 && (pr == nil) != (sd.prs == nil) {
+			kind := func(isPred bool) string {
+				if isPred {
+					return "a prediction file"
+				}
+				return "a log"
+			}
+			return nil, fmt.Errorf("%s is %s but %s is %s: the shards of one side must be alike", p.File, kind(pr != nil), sd.files[0], kind(sd.prs != nil))
+		}
+		sd.files = append(sd.files, p.File)
+		if pr != nil {
+			sd.prs = append(sd.prs, pr)
+		} else {
+			sd.logs = append(sd.logs, br)
+		}
+	}
+	return sd, nil
+}
+
+// extractShards reads the logs of one side; the logs of several shards
+// are merged by their sample counts.
+func (c *Comparison) extractShards(sd *side, role Role, metric string) (*Accuracy, error) {
+	var accs []*Accuracy
+	for i, br := range sd.logs {
+		acc, err := Extract(br, sd.files[i], ExtractOptions{Metric: metric, Role: role, LowerBetter: c.lowerBetter})
+		if err != nil {
+			return nil, err
+		}
+		accs = append(accs, acc)
+	}
+	if len(accs) == 1 {
+		return accs[0], nil
+	}
+	return mergeLogs(accs)
+}
+
+// mergeLogs merges the accuracies of the shards of one evaluation: each
+// metric that every shard has is the mean of the shards' values weighted
+// by their sample counts (exact for accuracies: Σ kᵢ / Σ nᵢ).
+func mergeLogs(accs []*Accuracy) (*Accuracy, error) {
+	first := accs[0]
+	m := &Accuracy{File: fmt.Sprintf("%s +%d shards", first.File, len(accs)-1), Format: first.Format, Metric: first.Metric,
+		Metrics: make(map[string]float64), LowerBetter: first.LowerBetter}
+	for _, a := range accs {
+		if a.Samples <= 0 {
+			return nil, fmt.Errorf("%s: the log gives no sample count, so it cannot be merged with the other shards "+
+				"(qcal eval prints \"Processed N images\"; or merge prediction files, qcal eval -o)", a.File)
+		}
+		if a.Metric != first.Metric {
+			return nil, fmt.Errorf("%s reports %s but %s reports %s: shards must report the same metric", first.File, first.Metric, a.File, a.Metric)
+		}
+		if len(a.Trials) > 0 {
+			return nil, fmt.Errorf("%s: an Intel Neural Compressor tuning log cannot be a shard", a.File)
+		}
+		m.Samples += a.Samples
+	}
+	for name := range first.Metrics {
+		sum, all := 0.0, true
+		for _, a := range accs {
+			v, ok := a.Metrics[name]
+			all = all && ok
+			sum += v * float64(a.Samples)
+		}
+		if all {
+			m.Metrics[name] = sum / float64(m.Samples)
+		}
+	}
+	var counts []string
+	for _, a := range accs {
+		counts = append(counts, fmt.Sprintf("%s (%d)", a.File, a.Samples))
+		m.Notes = append(m.Notes, a.Notes...)
+	}
+	m.Notes = append(m.Notes, fmt.Sprintf("merged %d shard logs, %d samples, weighting each by its sample count: %s; "+
+		"logs name no ids, so shards that overlap or miss examples go unnoticed (merge prediction files, qcal eval -o, to check)",
+		len(accs), m.Samples, strings.Join(counts, ", ")))
+	return m, nil
 }
 
 func newModel(name string, acc *Accuracy) *Model {
@@ -395,29 +502,25 @@ func pct(k, n int64) float64 {
 
 // candidate reads one int8 candidate and judges it.
 func (c *Comparison) candidate(src Source, fp32 *Predictions, metric string) (*Model, error) {
-	br, err := maybeGunzip(bufio.NewReaderSize(src.R, 64<<10), src.File)
-	if err != nil {
-		return nil, err
-	}
-	pr, err := newPredReader(br, src.File, false)
+	sd, err := openSide(src)
 	if err != nil {
 		return nil, err
 	}
 	var m *Model
 	switch {
-	case pr == nil:
-		acc, err := Extract(br, src.File, ExtractOptions{Metric: metric, Role: RoleInt8, LowerBetter: c.lowerBetter})
+	case sd.prs == nil:
+		acc, err := c.extractShards(sd, RoleInt8, metric)
 		if err != nil {
 			return nil, err
 		}
 		m = newModel(src.Name, acc)
 	case fp32 != nil:
-		m, err = c.paired(src.Name, fp32, pr)
+		m, err = c.paired(src.Name, fp32, sd.prs)
 		if err != nil {
 			return nil, err
 		}
 	default:
-		p, err := readPredictions(pr)
+		p, err := readShards(sd.prs)
 		if err != nil {
 			return nil, err
 		}
@@ -468,12 +571,12 @@ func (c *Comparison) matchMetric(m *Model) error {
 }
 
 // paired pairs an int8 prediction file with the FP32 one.
-func (c *Comparison) paired(name string, fp32 *Predictions, pr *predReader) (*Model, error) {
+func (c *Comparison) paired(name string, fp32 *Predictions, prs []*predReader) (*Model, error) {
 	k := 1
 	if c.Metric == MetricTop5 {
 		k = topK
 	}
-	pd, err := fp32.pair(pr, k)
+	pd, err := fp32.pairShards(prs, k)
 	if err != nil {
 		return nil, err
 	}
