@@ -39,7 +39,7 @@ func init() {
 		{"calibrate", "-graph LOGGED.pb -data DATA [-batches 10] [-batch 64] [-scale 1/255] [-mean M] ... -o min_max_log.txt", "run a graph with Print nodes on a calibration subset and write the log TF would print", runCalibrate},
 		{"transform", "-in_graph G.pb -out_graph OUT.pb -transforms 'T1 T2(arg=v)' [-inputs A,B] [-outputs Y] [-list]", "run TensorFlow graph transforms by name (TF's transform_graph)", runTransform},
 		{"quantize", "-graph G.pb -outputs NAMES -o OUT.pb [-intel=false] [-per-channel] [-model-name M] [-fallback-min A -fallback-max B]", "quantize an FP32 graph (quantize_graph.py --mode=eightbit, Intel or plain path)", runQuantize},
-		{"report", "-fp32 FILE -int8 [NAME=]FILE... [-metric NAME] [-relative] [-max-drop 0.5] [-warn-drop 1] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
+		{"report", "-fp32 FILE[,FILE|GLOB]... -int8 [NAME=]FILE[,FILE|GLOB]... [-metric NAME] [-lower-better] [-relative] [-max-drop 0.5] [-warn-drop 1] [-min-coverage 99] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
 	}
 }
 
