@@ -235,7 +235,6 @@ type extractor struct {
 	json           map[string]value
 	jsonSamples    int64
 	tools          map[InputFormat]*tool
-	good           int64      // MLPerf's good=N
 	block          *jsonBlock // a pretty-printed JSON object being read
 	// metric is the last summary line's value of -metric NAME,
 	// metricProgress the last per-batch progress line's; metricText
@@ -327,9 +326,7 @@ func readLine(br *bufio.Reader, buf *[]byte) (line []byte, truncated bool, err e
 
 // line examines one line.
 func (x *extractor) line(b []byte, n int, name string) {
-	if x.jsonBlockLine(b, n) {
-		return
-	}
+	x.jsonBlockLine(b, n)
 	if bytes.Contains(b, []byte("Processed")) {
 		if m := reIntelAI.FindSubmatch(b); m != nil {
 			x.intelAILine(m, n, name)
@@ -343,7 +340,7 @@ func (x *extractor) line(b []byte, n int, name string) {
 		if m := reCOCO.FindSubmatch(b); m != nil {
 			x.cocoLine(m, n)
 		}
-	} else if m := reCOCOType.FindSubmatch(b); m != nil {
+	} else if m := cocoTypeMatch(b); m != nil {
 		x.cocoLabel = strings.ToLower(string(m[1]) + string(m[2]))
 	}
 	x.toolLine(b, n)
@@ -401,11 +398,11 @@ func (x *extractor) incLine(b []byte, n int) {
 		}
 	}
 	structured := false
-	if m := reBaseline.FindSubmatch(b); m != nil {
+	if m := matchIf(b, "aseline is", reBaseline); m != nil {
 		set(&x.incBaseline, m[1])
 		structured = true
 	}
-	if m := reTune.FindSubmatch(b); m != nil {
+	if m := matchIf(b, "result is", reTune); m != nil {
 		var t incTrial
 		t.n, _ = strconv.Atoi(string(m[1]))
 		set(&t.int8, m[2])
@@ -417,7 +414,7 @@ func (x *extractor) incLine(b []byte, n int) {
 		}
 		structured = true
 	}
-	if m := reBest.FindSubmatch(b); m != nil {
+	if m := matchIf(b, "est tune result", reBest); m != nil {
 		if len(m[2]) > 0 { // "Best tune result is: n/a"
 			x.incBestNA, x.incBest = true, nil
 		} else {
@@ -928,9 +925,6 @@ func (x *extractor) result(name string) (*Accuracy, error) {
 	}
 	if x.lines == 0 {
 		return nil, fmt.Errorf("%s: empty file (want an inference log with an accuracy line, or a prediction file)", name)
-	}
-	if x.block != nil {
-		return nil, fmt.Errorf("%s:%d: JSON object not closed by the end of the file", name, x.block.line)
 	}
 	fs, err := x.findings(name)
 	if err != nil {

@@ -33,7 +33,7 @@ type tool struct {
 }
 
 var (
-	reMLPerf   = regexp.MustCompile(`(?i)(?:^|[^\w.])(accuracy|top-?1|mAP)=` + numRE + `(?:,\s*good=(\d+),\s*total=(\d+))?`)
+	reMLPerf   = regexp.MustCompile(`(?:^|[^\w.])(accuracy|mAP)=` + numRE + `(?:,\s*good=(\d+),\s*total=(\d+))?`)
 	reOpenVINO = regexp.MustCompile(`(?i)(?:^|[^\w.])accuracy@top(\d+)\s*:\s*` + numRE)
 	reEstim    = regexp.MustCompile(`Saving dict for global step (\d+):\s*(.*)$`)
 	reEstimKV  = regexp.MustCompile(`([\w/@.-]+)\s*=\s*` + numRE + `(?:,|$)`)
@@ -62,7 +62,7 @@ func (x *extractor) tool(f InputFormat, primary ...string) *tool {
 // toolLine reads the lines of the tools above.
 func (x *extractor) toolLine(b []byte, n int) {
 	if bytes.Contains(b, []byte("=")) {
-		if m := reMLPerf.FindSubmatch(b); m != nil && !bytes.Contains(b, []byte("Saving dict")) {
+		if m := x.mlperfMatch(b); m != nil {
 			if v, ok := parseScaled(m[2], n, scalePercent); ok {
 				t := x.tool(InputMLPerf, MetricAccuracy, "mAP")
 				name := MetricAccuracy
@@ -74,13 +74,12 @@ func (x *extractor) toolLine(b []byte, n int) {
 					good, err1 := strconv.ParseInt(string(m[3]), 10, 64)
 					total, err2 := strconv.ParseInt(string(m[4]), 10, 64)
 					if err1 == nil && err2 == nil && total > 0 && good <= total {
-						t.samples = total
-						x.good = good
+						t.samples = total // the interval is then Wilson's for good of total
 					}
 				}
 			}
 		}
-		if m := reEstim.FindSubmatch(b); m != nil {
+		if m := matchIf(b, "Saving dict", reEstim); m != nil {
 			t := x.tool(InputEstimator, MetricAccuracy, MetricTop1)
 			for _, kv := range reEstimKV.FindAllSubmatch(m[2], -1) {
 				name := estimatorName(string(kv[1]))
@@ -97,7 +96,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 				}
 			}
 		}
-		if m := reUNet3D.FindSubmatch(b); m != nil {
+		if m := matchIf(b, "mean", reUNet3D); m != nil {
 			if v, ok := parseScaled(m[1], n, scaleFraction); ok {
 				t := x.tool(InputUNet3D, MetricAccuracy)
 				t.metrics[MetricAccuracy] = v
@@ -142,6 +141,29 @@ func (x *extractor) toolLine(b []byte, n int) {
 			}
 		}
 	}
+}
+
+// matchIf runs re on b only when b holds key, a part of the line that
+// every spelling the tools print has in the same case: a cheap test first,
+// since most log lines are none of these.
+func matchIf(b []byte, key string, re *regexp.Regexp) [][]byte {
+	if !bytes.Contains(b, []byte(key)) {
+		return nil
+	}
+	return re.FindSubmatch(b)
+}
+
+// mlperfMatch matches an MLPerf accuracy line (not a TF Estimator one).
+func (x *extractor) mlperfMatch(b []byte) [][]byte {
+	if bytes.Contains(b, []byte("Saving dict")) {
+		return nil
+	}
+	for _, key := range []string{"accuracy=", "mAP="} {
+		if m := matchIf(b, key, reMLPerf); m != nil {
+			return m
+		}
+	}
+	return nil
 }
 
 // estimatorName maps a TF Estimator metric key to qcal's name: accuracy
@@ -214,12 +236,13 @@ type jsonBlock struct {
 }
 
 // jsonBlockLine feeds a line to the pending JSON block, or starts one on a
-// line that is "{" alone. It reports whether the line was consumed.
-func (x *extractor) jsonBlockLine(b []byte, n int) bool {
+// line that is "{" alone. The line is still examined by the other
+// readers: a lone "{" that opens no JSON must not hide the log after it.
+func (x *extractor) jsonBlockLine(b []byte, n int) {
 	t := bytes.TrimSpace(b)
 	if x.block == nil {
 		if len(t) != 1 || t[0] != '{' {
-			return false
+			return
 		}
 		x.block = &jsonBlock{line: n}
 	}
@@ -250,7 +273,6 @@ func (x *extractor) jsonBlockLine(b []byte, n int) bool {
 			x.jsonObject(obj, "", blk.line, jsonScale(obj))
 		}
 	}
-	return true
 }
 
 // jsonScale returns the scale of a JSON object's bare numbers: timm's
@@ -277,6 +299,14 @@ type cocoBlock struct {
 // summary: pycocotools' "Evaluate annotation type *bbox*" and
 // torchvision's "IoU metric: segm".
 var reCOCOType = regexp.MustCompile(`(?i)(?:annotation type\s*\*?\s*(\w+)\s*\*?|IoU metric:\s*(\w+))`)
+
+// cocoTypeMatch matches a line naming the next COCO summary's kind.
+func cocoTypeMatch(b []byte) [][]byte {
+	if m := matchIf(b, "annotation type", reCOCOType); m != nil {
+		return m
+	}
+	return matchIf(b, "IoU metric", reCOCOType)
+}
 
 // cocoChoice picks the COCO summary -metric names, or says which there are.
 func (x *extractor) cocoChoice(name string) (map[string]value, error) {
