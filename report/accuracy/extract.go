@@ -222,20 +222,21 @@ type extractor struct {
 	// generic regexp.
 	lowerMetric []byte
 
-	intelAI        map[string]value
-	intelAISamples int64
-	incBaseline    *value
-	incTrials      []incTrial // in log order
-	incBest        *value
-	incBestNA      bool     // "Best tune result is: n/a" last
-	incColumns     []string // the header of INC's table of tuning results
-	incPlain       *value
-	coco           []*cocoBlock
-	cocoLabel      string // the kind the last "annotation type" line named
-	json           map[string]value
-	jsonSamples    int64
-	tools          map[InputFormat]*tool
-	block          *jsonBlock // a pretty-printed JSON object being read
+	intelAI         map[string]value
+	intelAISamples  int64
+	incBaseline     *value
+	incPlainEarlier []value    // earlier plain "Accuracy: x" values a later line replaced
+	incTrials       []incTrial // in log order
+	incBest         *value
+	incBestNA       bool     // "Best tune result is: n/a" last
+	incColumns      []string // the header of INC's table of tuning results
+	incPlain        *value
+	coco            []*cocoBlock
+	cocoLabel       string // the kind the last "annotation type" line named
+	json            map[string]value
+	jsonSamples     int64
+	tools           map[InputFormat]*tool
+	block           *jsonBlock // a pretty-printed JSON object being read
 	// metric is the last summary line's value of -metric NAME,
 	// metricProgress the last per-batch progress line's; metricText
 	// holds their lines, for the note that says which was used.
@@ -434,6 +435,9 @@ func (x *extractor) incLine(b []byte, n int) {
 	}
 	if m := rePlain.FindAllSubmatch(b, -1); m != nil {
 		if v, ok := parseValue(m[len(m)-1][1], n); ok {
+			if x.incPlain != nil && x.incPlain.v != v.v {
+				x.incPlainEarlier = append(x.incPlainEarlier, *x.incPlain)
+			}
 			x.incPlain = &v
 		}
 	}
@@ -809,7 +813,11 @@ func (x *extractor) findings(name string) ([]found, error) {
 	}
 	for _, f := range toolOrder {
 		if t := x.tools[f]; t != nil {
-			fs = append(fs, found{format: f, metrics: t.metrics, samples: t.samples, primary: pick(t.metrics, t.primary...)})
+			fd := found{format: f, metrics: t.metrics, samples: t.samples, primary: pick(t.metrics, t.primary...)}
+			if n := t.repeatNote(fd.primary); n != "" {
+				fd.notes = append(fd.notes, n)
+			}
+			fs = append(fs, fd)
 		}
 	}
 	switch {
@@ -864,6 +872,10 @@ func (x *extractor) incValue() (v *value, note string) {
 	}
 	if x.incBaseline != nil || len(x.incTrials) > 0 || x.incBest != nil || x.incBestNA {
 		return nil, "" // a tuning log without the role's value
+	}
+	if len(x.incPlainEarlier) > 0 && x.incPlain != nil {
+		t := &tool{format: InputINC, metrics: map[string]value{MetricAccuracy: *x.incPlain}, earlier: map[string][]value{MetricAccuracy: x.incPlainEarlier}}
+		return x.incPlain, t.repeatNote(MetricAccuracy)
 	}
 	return x.incPlain, ""
 }

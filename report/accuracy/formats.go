@@ -30,6 +30,39 @@ type tool struct {
 	metrics map[string]value
 	samples int64
 	primary []string // the metric names that can be primary, in order
+	// earlier holds, by metric, the lines of earlier values that a later
+	// line replaced with a different one (several evaluations in one log).
+	earlier map[string][]value
+}
+
+// set records a metric; a later line replaces an earlier one, which is
+// remembered when its value differs, for the note that says so.
+func (t *tool) set(name string, v value) {
+	if old, ok := t.metrics[name]; ok && old.v != v.v {
+		if t.earlier == nil {
+			t.earlier = make(map[string][]value)
+		}
+		t.earlier[name] = append(t.earlier[name], old)
+	}
+	t.metrics[name] = v
+}
+
+// repeatNote says that the log evaluated several times and which value
+// was used: the last (the documented rule), with the earlier lines.
+func (t *tool) repeatNote(name string) string {
+	prev := t.earlier[name]
+	if len(prev) == 0 {
+		return ""
+	}
+	var list []string
+	for _, v := range prev[:min(len(prev), 5)] {
+		list = append(list, fmt.Sprintf("line %d: %s", v.line, fmtPct(v.v)))
+	}
+	if len(prev) > 5 {
+		list = append(list, fmt.Sprintf("and %d more", len(prev)-5))
+	}
+	return fmt.Sprintf("the %s gives %s %d times with different values; the last (line %d) is used, the earlier were %s; split the log if they are different evaluations",
+		formatDesc[t.format], name, len(prev)+1, t.metrics[name].line, strings.Join(list, ", "))
 }
 
 var (
@@ -69,7 +102,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 				if strings.EqualFold(string(m[1]), "map") {
 					name = "mAP"
 				}
-				t.metrics[name] = v
+				t.set(name, v)
 				if len(m[4]) > 0 {
 					good, err1 := strconv.ParseInt(string(m[3]), 10, 64)
 					total, err2 := strconv.ParseInt(string(m[4]), 10, 64)
@@ -84,7 +117,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 			for _, kv := range reEstimKV.FindAllSubmatch(m[2], -1) {
 				name := estimatorName(string(kv[1]))
 				if v, ok := parseScaled(kv[2], n, scaleOf(name, scaleFraction)); ok {
-					t.metrics[name] = v
+					t.set(name, v)
 				}
 			}
 		}
@@ -92,17 +125,17 @@ func (x *extractor) toolLine(b []byte, n int) {
 			if m := reBERT.FindSubmatch(b); m != nil {
 				name := strings.TrimPrefix(string(m[1]), "eval_")
 				if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
-					x.tool(InputBERT, MetricAccuracy, "f1", "exact_match").metrics[name] = v
+					x.tool(InputBERT, MetricAccuracy, "f1", "exact_match").set(name, v)
 				}
 			}
 		}
 		if m := matchIf(b, "mean", reUNet3D); m != nil {
 			if v, ok := parseScaled(m[1], n, scaleFraction); ok {
 				t := x.tool(InputUNet3D, MetricAccuracy)
-				t.metrics[MetricAccuracy] = v
+				t.set(MetricAccuracy, v)
 				for _, kv := range reUNetKV.FindAllSubmatch(m[2], -1) {
 					if v, ok := parseScaled(kv[2], n, scaleFraction); ok {
-						t.metrics[strings.Join(strings.Fields(strings.ToLower(string(kv[1]))), "_")] = v
+						t.set(strings.Join(strings.Fields(strings.ToLower(string(kv[1]))), "_"), v)
 					}
 				}
 			}
@@ -111,7 +144,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 	if bytes.Contains(b, []byte("@top")) {
 		for _, m := range reOpenVINO.FindAllSubmatch(b, -1) {
 			if v, ok := parseScaled(m[2], n, scalePercent); ok {
-				x.tool(InputOpenVINO, MetricTop1, MetricTop5).metrics["top"+string(m[1])] = v
+				x.tool(InputOpenVINO, MetricTop1, MetricTop5).set("top"+string(m[1]), v)
 			}
 		}
 	}
@@ -119,7 +152,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 		for _, m := range reSlim.FindAllSubmatch(b, -1) {
 			name := slimName(string(m[1]))
 			if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
-				x.tool(InputSlim, MetricAccuracy, MetricTop1).metrics[name] = v
+				x.tool(InputSlim, MetricAccuracy, MetricTop1).set(name, v)
 			}
 		}
 	}
@@ -127,7 +160,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 		for _, m := range reDIEN.FindAllSubmatch(b, -1) {
 			name := string(m[1])
 			if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
-				x.tool(InputDIEN, MetricAccuracy, "auc").metrics[name] = v
+				x.tool(InputDIEN, MetricAccuracy, "auc").set(name, v)
 			}
 		}
 	}
@@ -137,7 +170,8 @@ func (x *extractor) toolLine(b []byte, n int) {
 			v5, ok5 := parseScaled(m[2], n, scalePercent)
 			if ok1 && ok5 {
 				t := x.tool(InputTorch, MetricTop1)
-				t.metrics[MetricTop1], t.metrics[MetricTop5] = v1, v5
+				t.set(MetricTop1, v1)
+				t.set(MetricTop5, v5)
 			}
 		}
 	}

@@ -151,6 +151,16 @@ func TestExtractNotes(t *testing.T) {
 		{"progress only", "Test: [ 10/196] Acc@1: 71.2 ( 80.1)\n", ExtractOptions{Metric: "Acc@1"},
 			`-metric Acc@1: no summary line has it; read from the last per-batch progress line, 1: "Test: [ 10/196] Acc@1: 71.2 ( 80.1)"`},
 		{"known scale: no note", "accuracy@top1: 76.17%\n", ExtractOptions{}, ""},
+		// Per-epoch "Accuracy:" lines: the last is used, and said so (plus
+		// the guessed scale: the generic line does not say).
+		{"repeated plain accuracy", "Epoch 1\nAccuracy: 0.7012\nEpoch 2\nAccuracy: 0.7598\n", ExtractOptions{},
+			`the "Accuracy: x" line gives accuracy 2 times with different values; the last (line 4) is used, the earlier were line 2: 70.12; split the log if they are different evaluations; ` +
+				"accuracy (line 4) has no % sign and its format does not say whether it prints fractions or percentages; read as 75.98% by its size (a bare number ≤ 1 is a fraction, a larger one a percentage)"},
+		// Two validation runs in one log: the last is used, and said so.
+		{"repeated summary", " * Acc@1 76.104 (23.896) Acc@5 92.862 (7.138)\nvalidating imagenet-v2\n * Acc@1 64.020 (35.980) Acc@5 85.120 (14.880)\n", ExtractOptions{},
+			`the PyTorch/timm " * Acc@1 x Acc@5 y" line gives top1 2 times with different values; the last (line 3) is used, the earlier were line 1: 76.10; split the log if they are different evaluations`},
+		{"estimator steps", "Saving dict for global step 1000: accuracy = 0.9812, global_step = 1000, loss = 0.06\nSaving dict for global step 2000: accuracy = 0.9928, global_step = 2000, loss = 0.02\n", ExtractOptions{},
+			`the TF Estimator "Saving dict for global step" line gives accuracy 2 times with different values; the last (line 2) is used, the earlier were line 1: 98.12; split the log if they are different evaluations`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			acc, err := Extract(strings.NewReader(tc.log), "x.log", tc.opts)
