@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -248,7 +249,6 @@ func Compare(fp32 Source, candidates []Source, opts Options) (*Comparison, error
 			return nil, err
 		}
 		c.judge(m, minCov)
-		m.Notes = append(m.Notes, m.Accuracy.Notes...)
 		c.Candidates = append(c.Candidates, m)
 		c.Candidates = append(c.Candidates, c.trials(m, minCov)...)
 	}
@@ -440,7 +440,7 @@ func mergeLogs(accs []*Accuracy) (*Accuracy, error) {
 }
 
 func newModel(name string, acc *Accuracy) *Model {
-	m := &Model{Name: name, Accuracy: acc, Metric: acc.Metric, Value: acc.Value()}
+	m := &Model{Name: name, Accuracy: acc, Metric: acc.Metric, Value: acc.Value(), Notes: slices.Clone(acc.Notes)}
 	if acc.Samples > 0 && !acc.LowerBetter {
 		k := int64(math.Round(m.Value / 100 * float64(acc.Samples)))
 		m.CI = wilsonPct(k, acc.Samples)

@@ -254,7 +254,7 @@ func (c *Comparison) ClassTable(max int) (t *report.Table, shown, total int) {
 // Notes returns the notes of every candidate, prefixed by its name.
 func (c *Comparison) Notes() []string {
 	var ns []string
-	for _, n := range c.Baseline.Accuracy.Notes {
+	for _, n := range c.Baseline.Notes {
 		ns = append(ns, c.Baseline.Name+": "+n)
 	}
 	for _, m := range c.Candidates {
@@ -370,6 +370,18 @@ type jsonModel struct {
 	Line1   string         `json:"summary,omitempty"`
 	Paired  *jsonPaired    `json:"stats,omitempty"`
 	Notes   []string       `json:"notes,omitempty"`
+	// Coverage compares the samples of both sides when they differ;
+	// TrialOf names the candidate an INC trial row belongs to.
+	Coverage *jsonCoverage `json:"coverage,omitempty"`
+	TrialOf  string        `json:"trial_of,omitempty"`
+}
+
+type jsonCoverage struct {
+	FP32     int64 `json:"fp32_samples"`
+	Int8     int64 `json:"int8_samples"`
+	Matched  int64 `json:"matched"`
+	Fraction num   `json:"fraction"`
+	ByID     bool  `json:"by_id"`
 }
 
 type jsonPaired struct {
@@ -402,7 +414,10 @@ func (c *Comparison) jsonModel(m *Model, candidate bool) jsonModel {
 		return j
 	}
 	d := num(m.Drop)
-	j.Rank, j.Drop, j.Verdict, j.Line1 = m.Rank, &d, m.Verdict, c.Line(m)
+	j.Rank, j.Drop, j.Verdict, j.Line1, j.TrialOf = m.Rank, &d, m.Verdict, c.Line(m), m.TrialOf
+	if v := m.Coverage; v != nil && !v.Equal() {
+		j.Coverage = &jsonCoverage{FP32: v.FP32, Int8: v.Int8, Matched: v.Matched, Fraction: num(v.Fraction), ByID: v.Paired}
+	}
 	if ps := m.Paired; ps != nil {
 		j.Paired = &jsonPaired{Matched: ps.Counts.N(), Counts: ps.Counts, Agreement: num(ps.Agreement),
 			McNemarP: num(ps.McNemarP), Significant: ps.Significant,
