@@ -304,7 +304,9 @@ func (c *Comparison) judge(m *Model, minCov float64) {
 func (c *Comparison) trials(m *Model, minCov float64) []*Model {
 	var ts []*Model
 	for _, t := range m.Accuracy.Trials {
-		tm := &Model{Name: fmt.Sprintf("%s trial %d", m.Name, t.N), Accuracy: m.Accuracy, Metric: m.Metric, Value: t.Value, TrialOf: m.Name}
+		acc := &Accuracy{File: m.Accuracy.File, Format: m.Accuracy.Format, Metric: m.Accuracy.Metric,
+			Metrics: map[string]float64{m.Accuracy.Metric: t.Value}, Line: t.Line}
+		tm := &Model{Name: fmt.Sprintf("%s trial %d", m.Name, t.N), Accuracy: acc, Metric: m.Metric, Value: t.Value, TrialOf: m.Name}
 		tm.Drop = c.Target.Drop(c.Baseline.Value, t.Value)
 		c.judge(tm, minCov)
 		ts = append(ts, tm)

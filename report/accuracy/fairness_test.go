@@ -100,6 +100,12 @@ func TestINCTrialRows(t *testing.T) {
 	if c.Verdict() != Pass {
 		t.Errorf("verdict %s", c.Verdict())
 	}
+	// Each trial row carries its own value and line (trial 1: 74.98 on
+	// line 2), not the best tune result's.
+	t1 := c.Candidates[2].Accuracy
+	if t1.Value() != c.Candidates[2].Value || t1.Line != 2 || len(t1.Trials) != 0 {
+		t.Errorf("trial 1 accuracy %v line %d trials %v", t1.Value(), t1.Line, t1.Trials)
+	}
 }
 
 func TestCoverageOfLogs(t *testing.T) {
