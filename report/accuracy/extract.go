@@ -243,6 +243,7 @@ type extractor struct {
 	metric, metricProgress         *value
 	metricText, metricProgressText string
 
+	sig        sig // of the line being examined
 	lines      int
 	nonBlank   bool
 	syntaxErrs []error
@@ -327,21 +328,22 @@ func readLine(br *bufio.Reader, buf *[]byte) (line []byte, truncated bool, err e
 
 // line examines one line.
 func (x *extractor) line(b []byte, n int, name string) {
+	x.sig = sigOf(b)
 	x.jsonBlockLine(b, n)
-	if bytes.Contains(b, []byte("Processed")) {
+	if x.has(b, kProcessed) {
 		if m := reIntelAI.FindSubmatch(b); m != nil {
 			x.intelAILine(m, n, name)
 		}
 	}
-	if bytes.Contains(b, []byte("ccuracy")) || bytes.Contains(b, []byte("CCURACY")) ||
-		bytes.Contains(b, []byte("aseline")) || bytes.Contains(b, []byte("result")) || x.incColumns != nil {
+	if x.has(b, kCcuracy) || x.has(b, kCCURACY) ||
+		x.has(b, kAseline) || x.has(b, kResult) || x.incColumns != nil {
 		x.incLine(b, n)
 	}
-	if bytes.Contains(b, []byte("Average")) {
+	if x.has(b, kAverage) {
 		if m := reCOCO.FindSubmatch(b); m != nil {
 			x.cocoLine(m, n)
 		}
-	} else if m := cocoTypeMatch(b); m != nil {
+	} else if m := x.cocoTypeMatch(b); m != nil {
 		x.cocoLabel = strings.ToLower(string(m[1]) + string(m[2]))
 	}
 	x.toolLine(b, n)
@@ -399,11 +401,11 @@ func (x *extractor) incLine(b []byte, n int) {
 		}
 	}
 	structured := false
-	if m := matchIf(b, "aseline is", reBaseline); m != nil {
+	if m := x.matchIf(b, kBaselineIs, reBaseline); m != nil {
 		set(&x.incBaseline, m[1])
 		structured = true
 	}
-	if m := matchIf(b, "result is", reTune); m != nil {
+	if m := x.matchIf(b, kResultIs, reTune); m != nil {
 		var t incTrial
 		t.n, _ = strconv.Atoi(string(m[1]))
 		set(&t.int8, m[2])
@@ -415,7 +417,7 @@ func (x *extractor) incLine(b []byte, n int) {
 		}
 		structured = true
 	}
-	if m := matchIf(b, "est tune result", reBest); m != nil {
+	if m := x.matchIf(b, kBestTune, reBest); m != nil {
 		if len(m[2]) > 0 { // "Best tune result is: n/a"
 			x.incBestNA, x.incBest = true, nil
 		} else {
@@ -430,7 +432,7 @@ func (x *extractor) incLine(b []byte, n int) {
 	if structured {
 		return
 	}
-	if !bytes.Contains(b, []byte("ccuracy")) && !bytes.Contains(b, []byte("CCURACY")) {
+	if !x.has(b, kCcuracy) && !x.has(b, kCCURACY) {
 		return
 	}
 	if m := rePlain.FindAllSubmatch(b, -1); m != nil {

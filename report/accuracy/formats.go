@@ -112,7 +112,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 				}
 			}
 		}
-		if m := matchIf(b, "Saving dict", reEstim); m != nil {
+		if m := x.matchIf(b, kSavingDict, reEstim); m != nil {
 			t := x.tool(InputEstimator, MetricAccuracy, MetricTop1)
 			for _, kv := range reEstimKV.FindAllSubmatch(m[2], -1) {
 				name := estimatorName(string(kv[1]))
@@ -121,7 +121,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 				}
 			}
 		}
-		if bytes.Contains(b, []byte("eval_")) {
+		if x.has(b, kEvalUnderscore) {
 			if m := reBERT.FindSubmatch(b); m != nil {
 				name := strings.TrimPrefix(string(m[1]), "eval_")
 				if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
@@ -129,7 +129,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 				}
 			}
 		}
-		if m := matchIf(b, "mean", reUNet3D); m != nil {
+		if m := x.matchIf(b, kMean, reUNet3D); m != nil {
 			if v, ok := parseScaled(m[1], n, scaleFraction); ok {
 				t := x.tool(InputUNet3D, MetricAccuracy)
 				t.set(MetricAccuracy, v)
@@ -141,14 +141,15 @@ func (x *extractor) toolLine(b []byte, n int) {
 			}
 		}
 	}
-	if bytes.Contains(b, []byte("@top")) {
+	at := bytes.IndexByte(b, '@') >= 0
+	if at && x.has(b, kAtTop) {
 		for _, m := range reOpenVINO.FindAllSubmatch(b, -1) {
 			if v, ok := parseScaled(m[2], n, scalePercent); ok {
 				x.tool(InputOpenVINO, MetricTop1, MetricTop5).set("top"+string(m[1]), v)
 			}
 		}
 	}
-	if bytes.Contains(b, []byte("eval/")) {
+	if x.has(b, kEvalSlash) {
 		for _, m := range reSlim.FindAllSubmatch(b, -1) {
 			name := slimName(string(m[1]))
 			if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
@@ -156,7 +157,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 			}
 		}
 	}
-	if bytes.Contains(b, []byte("test_")) {
+	if x.has(b, kTest) {
 		for _, m := range reDIEN.FindAllSubmatch(b, -1) {
 			name := string(m[1])
 			if v, ok := parseScaled(m[2], n, scaleOf(name, scaleFraction)); ok {
@@ -164,7 +165,7 @@ func (x *extractor) toolLine(b []byte, n int) {
 			}
 		}
 	}
-	if bytes.Contains(b, []byte("Acc@1")) {
+	if at && x.has(b, kAcc1) {
 		if m := reTorch.FindSubmatch(b); m != nil {
 			v1, ok1 := parseScaled(m[1], n, scalePercent)
 			v5, ok5 := parseScaled(m[2], n, scalePercent)
@@ -180,20 +181,66 @@ func (x *extractor) toolLine(b []byte, n int) {
 // matchIf runs re on b only when b holds key, a part of the line that
 // every spelling the tools print has in the same case: a cheap test first,
 // since most log lines are none of these.
-func matchIf(b []byte, key string, re *regexp.Regexp) [][]byte {
-	if !bytes.Contains(b, []byte(key)) {
+func (x *extractor) matchIf(b []byte, k *key, re *regexp.Regexp) [][]byte {
+	if !x.has(b, k) {
 		return nil
 	}
 	return re.FindSubmatch(b)
 }
 
+// key is a string looked for in log lines, with its bigram signature.
+type key struct {
+	s   []byte
+	sig sig
+}
+
+func newKey(s string) *key { return &key{s: []byte(s), sig: sigOf([]byte(s))} }
+
+// Keys of the readers' cheap tests.
+var (
+	kProcessed, kCcuracy, kCCURACY, kAseline, kResult, kAverage            = newKey("Processed"), newKey("ccuracy"), newKey("CCURACY"), newKey("aseline"), newKey("result"), newKey("Average")
+	kBaselineIs, kResultIs, kBestTune, kSavingDict, kEvalUnderscore, kMean = newKey("aseline is"), newKey("result is"), newKey("est tune result"), newKey("Saving dict"), newKey("eval_"), newKey("mean")
+	kAtTop, kEvalSlash, kTest, kAcc1, kAnnotationType, kIoUMetric          = newKey("@top"), newKey("eval/"), newKey("test_"), newKey("Acc@1"), newKey("annotation type"), newKey("IoU metric")
+	kAccuracyEq, kMAPEq                                                    = newKey("accuracy="), newKey("mAP=")
+)
+
+// sig is a 256-bit set of the hashed byte pairs of a line. A line can hold
+// a key only if its sig covers the key's, so most lines are turned away
+// by a few ANDs after one pass, instead of one search per key.
+type sig [4]uint64
+
+func sigOf(b []byte) (s sig) {
+	if len(b) < 2 {
+		return s
+	}
+	if len(b) > 512 { // nearly every bit would be set: test the keys directly
+		return sig{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	}
+	p := uint(b[0])
+	for _, c := range b[1:] {
+		h := (p*5 + uint(c)) & 255
+		s[h>>6] |= 1 << (h & 63)
+		p = uint(c)
+	}
+	return s
+}
+
+func (s *sig) covers(k *sig) bool {
+	return s[0]&k[0] == k[0] && s[1]&k[1] == k[1] && s[2]&k[2] == k[2] && s[3]&k[3] == k[3]
+}
+
+// has reports whether line b (whose sig is x.sig) contains k.
+func (x *extractor) has(b []byte, k *key) bool {
+	return x.sig.covers(&k.sig) && bytes.Contains(b, k.s)
+}
+
 // mlperfMatch matches an MLPerf accuracy line (not a TF Estimator one).
 func (x *extractor) mlperfMatch(b []byte) [][]byte {
-	if bytes.Contains(b, []byte("Saving dict")) {
+	if x.has(b, kSavingDict) {
 		return nil
 	}
-	for _, key := range []string{"accuracy=", "mAP="} {
-		if m := matchIf(b, key, reMLPerf); m != nil {
+	for _, k := range []*key{kAccuracyEq, kMAPEq} {
+		if m := x.matchIf(b, k, reMLPerf); m != nil {
 			return m
 		}
 	}
@@ -248,9 +295,10 @@ func scaleOf(name string, def scale) scale {
 	return def
 }
 
-// progressRE matches per-batch progress lines: "[ 10/196]", "batch 12",
-// "iter 300", "step 40/500", "12/196".
-var progressRE = regexp.MustCompile(`(?i)\[\s*\d+\s*/\s*\d+\s*\]|\b(?:batch|iter|iteration|step)\b\s*[:=#]?\s*\d+|\b\d+\s*/\s*\d+\b`)
+// progressRE matches per-batch progress lines: "Test: [ 10/196]",
+// "batch 12", "iter 300", "step 40/500". (A bare "12/196" is not enough:
+// dates are written so.)
+var progressRE = regexp.MustCompile(`(?i)\[\s*\d+\s*/\s*\d+\s*\]|\b(?:batch|iter|iteration|step)\b\s*[:=#]?\s*\d+`)
 
 // lineText returns a line for a note, shortened to 120 bytes.
 func lineText(b []byte) string {
@@ -335,11 +383,11 @@ type cocoBlock struct {
 var reCOCOType = regexp.MustCompile(`(?i)(?:annotation type\s*\*?\s*(\w+)\s*\*?|IoU metric:\s*(\w+))`)
 
 // cocoTypeMatch matches a line naming the next COCO summary's kind.
-func cocoTypeMatch(b []byte) [][]byte {
-	if m := matchIf(b, "annotation type", reCOCOType); m != nil {
+func (x *extractor) cocoTypeMatch(b []byte) [][]byte {
+	if m := x.matchIf(b, kAnnotationType, reCOCOType); m != nil {
 		return m
 	}
-	return matchIf(b, "IoU metric", reCOCOType)
+	return x.matchIf(b, kIoUMetric, reCOCOType)
 }
 
 // cocoChoice picks the COCO summary -metric names, or says which there are.

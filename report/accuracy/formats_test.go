@@ -148,6 +148,10 @@ func TestExtractNotes(t *testing.T) {
 		{"summary", "val_f1: 0.8812\nstep 10/50 val_f1: 0.9100\n", ExtractOptions{Metric: "val_f1"},
 			`-metric val_f1: read from the summary line 1, "val_f1: 0.8812" (per-batch progress lines, the last on line 2, were passed over); ` +
 				"val_f1 (line 1) has no % sign and its format does not say whether it prints fractions or percentages; read as 88.12% by its size (a bare number ≤ 1 is a fraction, a larger one a percentage)"},
+		// A date with slashes does not make a line a progress line.
+		{"dated summary", "2024/05/01 10:00:00 val_f1: 0.8812\n", ExtractOptions{Metric: "val_f1"},
+			`-metric val_f1: read from the summary line 1, "2024/05/01 10:00:00 val_f1: 0.8812"; ` +
+				"val_f1 (line 1) has no % sign and its format does not say whether it prints fractions or percentages; read as 88.12% by its size (a bare number ≤ 1 is a fraction, a larger one a percentage)"},
 		{"progress only", "Test: [ 10/196] Acc@1: 71.2 ( 80.1)\n", ExtractOptions{Metric: "Acc@1"},
 			`-metric Acc@1: no summary line has it; read from the last per-batch progress line, 1: "Test: [ 10/196] Acc@1: 71.2 ( 80.1)"`},
 		{"known scale: no note", "accuracy@top1: 76.17%\n", ExtractOptions{}, ""},
@@ -230,5 +234,35 @@ func TestMLPerfInterval(t *testing.T) {
 	}
 	if c.Verdict() != Pass || !near(c.Candidates[0].Drop, 0.288, 1e-9) {
 		t.Errorf("%s", c.Summary())
+	}
+}
+
+// TestSigCovers checks the prefilter's one promise: a line that contains a
+// key has a signature covering the key's, wherever the key sits (start,
+// middle, end, whole line; lines up to and past the 512-byte cut-off).
+func TestSigCovers(t *testing.T) {
+	keys := []*key{kProcessed, kCcuracy, kAseline, kResultIs, kBestTune, kSavingDict, kEvalUnderscore, kMean, kAtTop, kAcc1, kAnnotationType, kIoUMetric, kAccuracyEq, kMAPEq}
+	fill := "I tensorflow/core/kernels/logging_ops.cc:79] conv1__print__;__requant_min_max:[-12.34][56.78] "
+	for _, k := range keys {
+		for _, n := range []int{0, 1, 37, 400, 600} {
+			pad := strings.Repeat(fill, n/len(fill)+1)[:n]
+			for _, line := range []string{string(k.s), pad + string(k.s), string(k.s) + pad, pad + string(k.s) + pad} {
+				s := sigOf([]byte(line))
+				if !s.covers(&k.sig) {
+					t.Errorf("sig of a %d-byte line holding %q does not cover the key's", len(line), k.s)
+				}
+			}
+		}
+	}
+	// And it does turn lines away: the filler holds none of the keys.
+	s := sigOf([]byte(fill))
+	turned := 0
+	for _, k := range keys {
+		if !s.covers(&k.sig) {
+			turned++
+		}
+	}
+	if turned < len(keys)-2 {
+		t.Errorf("the filler line passes %d of %d keys' signatures", len(keys)-turned, len(keys))
 	}
 }
