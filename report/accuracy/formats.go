@@ -69,11 +69,11 @@ var (
 	reMLPerf   = regexp.MustCompile(`(?:^|[^\w.])(accuracy|mAP)=` + numRE + `(?:,\s*good=(\d+),\s*total=(\d+))?`)
 	reOpenVINO = regexp.MustCompile(`(?i)(?:^|[^\w.])accuracy@top(\d+)\s*:\s*` + numRE)
 	reEstim    = regexp.MustCompile(`Saving dict for global step (\d+):\s*(.*)$`)
-	reEstimKV  = regexp.MustCompile(`([\w/@.-]+)\s*=\s*` + numRE + `(?:,|$)`)
+	reEstimKV  = regexp.MustCompile(`([\w/@.-]+)\s*=\s*` + numRE + `(?:,|\.?\s*$)`)
 	reSlim     = regexp.MustCompile(`(?:^|[^\w])eval/([\w@.-]+)\[` + numRE + `\]`)
 	reBERT     = regexp.MustCompile(`^\s*(?:INFO:tensorflow:)?\s*(eval_[\w]+)\s*=\s*` + numRE + `\s*$`)
 	reDIEN     = regexp.MustCompile(`(?:^|[^\w])test_(auc|loss|accuracy|aux_loss)\s*:\s*` + numRE)
-	reTorch    = regexp.MustCompile(`\*\s*Acc@1\s+` + numRE + `(?:\s*\([^)]*\))?\s+Acc@5\s+` + numRE)
+	reTorch    = regexp.MustCompile(`\*\s*Acc@1\s+` + numRE + `(?:\s*\([^)]*\))?(?:\s*Acc@5\s+` + numRE + `)?`)
 	reUNet3D   = regexp.MustCompile(`(?i)accuracy\s*:\s*mean\s*=\s*` + numRE + `(.*)$`)
 	reUNetKV   = regexp.MustCompile(`(?i)([a-z][a-z ]*?)\s*=\s*` + numRE)
 )
@@ -167,12 +167,12 @@ func (x *extractor) toolLine(b []byte, n int) {
 	}
 	if at && x.has(b, kAcc1) {
 		if m := reTorch.FindSubmatch(b); m != nil {
-			v1, ok1 := parseScaled(m[1], n, scalePercent)
-			v5, ok5 := parseScaled(m[2], n, scalePercent)
-			if ok1 && ok5 {
+			if v1, ok := parseScaled(m[1], n, scalePercent); ok {
 				t := x.tool(InputTorch, MetricTop1)
 				t.set(MetricTop1, v1)
-				t.set(MetricTop5, v5)
+				if v5, ok := parseScaled(m[2], n, scalePercent); ok && len(m[2]) > 0 {
+					t.set(MetricTop5, v5)
+				}
 			}
 		}
 	}
@@ -248,8 +248,10 @@ func (x *extractor) mlperfMatch(b []byte) [][]byte {
 }
 
 // estimatorName maps a TF Estimator metric key to qcal's name: accuracy
-// stays, accuracy_top_5 / top_5_accuracy is top5.
+// stays, accuracy_top_5 / top_5_accuracy is top5; BERT's Estimator prefixes
+// its keys with eval_ (eval_accuracy).
 func estimatorName(k string) string {
+	k = strings.TrimPrefix(k, "eval_")
 	switch normKey(k) {
 	case "accuracytop5", "top5accuracy", "top5":
 		return MetricTop5

@@ -49,6 +49,11 @@ func TestExtractToolFormats(t *testing.T) {
 		{name: "tf estimator", log: "INFO:tensorflow:Evaluation [100/100]\n" +
 			"INFO:tensorflow:Saving dict for global step 20000: accuracy = 0.9928, global_step = 20000, loss = 0.02345\n",
 			format: InputEstimator, metric: "accuracy", value: 99.28, line: 2, others: map[string]float64{"loss": 0.02345}},
+		// Shapes seen in the wild: glog prefix, BERT's eval_ keys, a
+		// trailing period.
+		{name: "tf estimator, glog and eval_ keys", log: "I0812 00:05:39.419336 110613 estimator.py:1766] Saving dict for global step 21000: eval_accuracy = 0.9930421, eval_loss = 1.6283314, global_step = 21000, loss = 0.5836665.\n",
+			format: InputEstimator, metric: "accuracy", value: 99.30421, line: 1, others: map[string]float64{"loss": 0.5836665}},
+		{name: "pytorch top-1 only", log: " * Acc@1 71.880\n", format: InputTorch, metric: "top1", value: 71.88, line: 1},
 		{name: "tf-slim", log: "INFO:tensorflow:Evaluation [50/50]\nINFO:tensorflow:eval/Accuracy[0.7588]\nINFO:tensorflow:eval/Recall_5[0.9276]\n",
 			format: InputSlim, metric: "accuracy", value: 75.88, line: 2, others: map[string]float64{"top5": 92.76}},
 		{name: "tf-slim by -metric", log: "INFO:tensorflow:eval/Accuracy[0.7588]\nINFO:tensorflow:eval/Recall_5[0.9276]\n",
