@@ -396,7 +396,7 @@ func intelAIName(s string) string {
 
 func (x *extractor) incLine(b []byte, n int) {
 	set := func(dst **value, num []byte) {
-		if v, ok := parseScaled(num, n, scaleFraction); ok {
+		if v, ok := parseScaled(num, n, x.incScale()); ok {
 			*dst = &v
 		}
 	}
@@ -494,7 +494,7 @@ func (x *extractor) incTableLine(b []byte, n int) bool {
 	}
 	for i, c := range cells[1:] {
 		m := reINCColumn.FindStringSubmatch(x.incColumns[i+1])
-		v, ok := parseScaled([]byte(c), n, scaleFraction)
+		v, ok := parseScaled([]byte(c), n, x.incScale())
 		if m == nil || !ok {
 			continue
 		}
@@ -668,6 +668,11 @@ const (
 	// fraction, a larger one as a percentage (and the report says so).
 	scaleGuess scale = iota
 	scaleFraction
+	// scaleINC: Intel Neural Compressor prints whatever the evaluation
+	// function returns. Its built-in metrics are fractions, so a value ≤ 1
+	// is one; a larger value is read as a percentage, with a note (a loss
+	// or perplexity needs -lower-better, which keeps values raw).
+	scaleINC
 	scalePercent
 	// scaleRaw: not a proportion (perplexity, loss, latency): kept as is.
 	scaleRaw
@@ -700,7 +705,7 @@ func parseScaled(b []byte, line int, sc scale) (value, bool) {
 	v := value{v: f, res: res, line: line}
 	switch {
 	case pct || sc == scalePercent || sc == scaleRaw:
-	case sc == scaleFraction:
+	case sc == scaleFraction, sc == scaleINC && math.Abs(f) <= 1:
 		v.v, v.res = f*100, res*100
 	case math.Abs(f) <= 1:
 		v.v, v.res, v.guessed = f*100, res*100, true
@@ -883,15 +888,25 @@ func (x *extractor) incValue() (v *value, note string) {
 }
 
 // bestTrial returns the INC trial with the highest int8 accuracy (the
-// first of equals), or nil.
+// lowest with ExtractOptions.LowerBetter; the first of equals), or nil.
 func (x *extractor) bestTrial() *incTrial {
 	var best *incTrial
 	for i := range x.incTrials {
-		if t := &x.incTrials[i]; best == nil || t.int8.v > best.int8.v {
+		t := &x.incTrials[i]
+		if best == nil || !x.opts.LowerBetter && t.int8.v > best.int8.v || x.opts.LowerBetter && t.int8.v < best.int8.v {
 			best = t
 		}
 	}
 	return best
+}
+
+// incScale is the scale of INC's values: raw with -lower-better (a loss),
+// else scaleINC.
+func (x *extractor) incScale() scale {
+	if x.opts.LowerBetter {
+		return scaleRaw
+	}
+	return scaleINC
 }
 
 // trials returns INC's trials for the int8 side, in trial order.

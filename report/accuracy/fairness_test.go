@@ -170,3 +170,29 @@ func TestCoverageOfPredictions(t *testing.T) {
 		t.Errorf("min coverage 0.05%%: %s", c.Summary())
 	}
 }
+
+// TestINCScale: INC prints its evaluation function's value. A language
+// model tuned on its loss prints numbers above 1 (shape of an INC 2.x
+// GPT-2 log); with -lower-better they stay raw and the best trial is the
+// lowest: drop 45.0290 − 44.8773 = 0.1517.
+func TestINCScale(t *testing.T) {
+	log := "[INFO] FP32 baseline is: [Accuracy: 44.8773, Duration (seconds): 20.0922]\n" +
+		"[INFO] Tune 1 result is: [Accuracy (int8|fp32): 46.1000|44.8773, Duration (seconds) (int8|fp32): 9.9|20.1], Best tune result is: n/a\n" +
+		"[INFO] Tune 2 result is: [Accuracy (int8|fp32): 45.0290|44.8773, Duration (seconds) (int8|fp32): 9.7832|20.0922], Best tune result is: [Accuracy: 45.0290, Duration (seconds): 9.7832]\n"
+	c, err := Compare(src("fp32", "tune.log", log), []Source{src("int8", "tune.log", log)}, Options{Target: DefaultTarget, LowerBetter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.best(); !near(m.Drop, 0.1517, 1e-9) || m.Verdict != Pass || len(m.Notes) != 0 {
+		t.Errorf("drop %v %s notes %q, want 0.1517 pass", m.Drop, m.Verdict, m.Notes)
+	}
+	// Without the flag the values are percentages (> 1 cannot be a
+	// fraction), and the reader is told.
+	acc, err := Extract(strings.NewReader(log), "tune.log", ExtractOptions{Role: RoleFP32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(acc.Value(), 44.8773, 1e-9) || len(acc.Notes) != 1 || !strings.Contains(acc.Notes[0], "read as 44.88% by its size") {
+		t.Errorf("value %v notes %q", acc.Value(), acc.Notes)
+	}
+}
