@@ -40,7 +40,7 @@ func init() {
 		{"tune", "-graph G.pb -calib DATA -eval DATA [-labels L] [-max-drop 0.5] [-strategies S,...] [-batches 10] [-o best.pb] [-report tune.html] [eval's preprocessing flags]", "quantize, calibrate once, and keep the strategy whose int8 graph measurably loses least accuracy", runTune},
 		{"transform", "-in_graph G.pb -out_graph OUT.pb -transforms 'T1 T2(arg=v)' [-inputs A,B] [-outputs Y] [-list]", "run TensorFlow graph transforms by name (TF's transform_graph)", runTransform},
 		{"quantize", "-graph G.pb -outputs NAMES -o OUT.pb [-intel=false] [-per-channel] [-model-name M] [-fallback-min A -fallback-max B]", "quantize an FP32 graph (quantize_graph.py --mode=eightbit, Intel or plain path)", runQuantize},
-		{"report", "-fp32 FILE -int8 [NAME=]FILE... [-metric NAME] [-relative] [-max-drop 0.5] [-warn-drop 1] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
+		{"report", "-fp32 FILE[,FILE|GLOB]... -int8 [NAME=]FILE[,FILE|GLOB]... [-metric NAME] [-lower-better] [-relative] [-max-drop 0.5] [-warn-drop 1] [-min-coverage 99] [-format text|markdown|json|html] [-o FILE]", "compare FP32 and int8 accuracy with the 0.5-1% target; exit status 1 when int8 fails", runReport},
 	}
 }
 

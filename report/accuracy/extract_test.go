@@ -208,7 +208,7 @@ func TestExtractErrors(t *testing.T) {
 	}{
 		{"empty", "", ExtractOptions{}, []string{"int8.log: empty file"}},
 		{"no accuracy", "loading graph\nrunning\n", ExtractOptions{},
-			[]string{`int8.log: no accuracy found (looked for: "Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)", "Accuracy: x"`, `COCO "Average Precision", JSON objects)`}},
+			[]string{`int8.log: no accuracy found (looked for: "Processed N images. (Top1 accuracy, Top5 accuracy) = (a, b)", "Accuracy: x"`, `COCO "Average Precision", JSON objects, MLPerf`, `3D-UNet "Accuracy: mean = x")`}},
 		{"no named metric", "Accuracy: 0.76\n", ExtractOptions{Metric: "bleu"},
 			[]string{`int8.log: no metric "bleu" found`, `"bleu: x"`}},
 		{"conflicting formats",
@@ -390,7 +390,7 @@ func FuzzExtractAccuracy(f *testing.F) {
 				continue
 			}
 			v := acc.Value()
-			if v < 0 || v > 100+1e-9 || math.IsNaN(v) {
+			if !acc.LowerBetter && (v < 0 || v > 100+1e-9) || math.IsNaN(v) {
 				t.Fatalf("value %v out of range", v)
 			}
 			if acc.Line < 0 || acc.Line > strings.Count(log, "\n")+1 {

@@ -214,7 +214,7 @@ func (c *Comparison) WriteHTML(w io.Writer) error {
 	}
 	page := &report.Page{
 		Title: "FP32 vs int8 accuracy",
-		Lead:  fmt.Sprintf("%s in percent; target: %s.", c.Metric, c.TargetText()),
+		Lead:  fmt.Sprintf("%s %s; target: %s.", c.Metric, c.inUnit(), c.TargetText()),
 	}
 
 	var sum strings.Builder

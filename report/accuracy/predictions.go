@@ -23,7 +23,7 @@ import (
 // first name of a list that the header has wins.
 var (
 	idColumns    = []string{"id", "imageid", "sampleid", "image", "img", "filename", "file", "path", "imagepath", "sample", "name", "key", "uid"}
-	labelColumns = []string{"label", "target", "gt", "groundtruth", "gtlabel", "truelabel", "truth", "ytrue", "labelid", "classid", "class", "true", "y"}
+	labelColumns = []string{"label", "actual", "target", "gt", "groundtruth", "gtlabel", "truelabel", "truth", "ytrue", "labelid", "classid", "class", "true", "y"}
 	predColumns  = []string{"pred", "prediction", "predicted", "predlabel", "top1", "top1pred", "ypred", "pred1", "argmax", "output"}
 	topkColumns  = []string{"top5", "topk", "top5pred", "top5preds", "topkpred", "topkpreds", "top5predictions", "topkpredictions", "predtop5", "preds", "predictions", "ranked"}
 )
@@ -458,6 +458,11 @@ type Predictions struct {
 	// scored when K is 5.
 	K int
 
+	// shardEnd[j] is the row after the last of shard j, whose file is
+	// shardName[j]; nil for one file.
+	shardEnd  []uint32
+	shardName []string
+
 	classes *classTable
 	seed    maphash.Seed
 	ids     []byte   // every id, end to end
@@ -494,22 +499,84 @@ func openPredictions(r io.Reader, name string) (*predReader, error) {
 }
 
 func readPredictions(pr *predReader) (*Predictions, error) {
+	return readShards([]*predReader{pr})
+}
+
+// readShards reads the prediction files of one side, the shards of a
+// sharded evaluation, into one Predictions. An id in two shards is an
+// error naming both files.
+func readShards(prs []*predReader) (*Predictions, error) {
+	pr := prs[0]
+	p := &Predictions{File: shardsName(prs), Format: pr.format, ByRow: pr.byRow, classes: &classTable{}, seed: maphash.MakeSeed(), slots: make([]uint32, 1024)}
+	if len(prs) > 1 {
+		for _, q := range prs {
+			if q.byRow {
+				return nil, fmt.Errorf("%s: has no id column, so its rows cannot be merged with other shards", q.name)
+			}
+		}
+	}
+	for _, pr := range prs {
+		if err := p.readShard(pr); err != nil {
+			return nil, err
+		}
+		p.shardEnd = append(p.shardEnd, uint32(p.Rows))
+		p.shardName = append(p.shardName, pr.name)
+	}
+	if len(prs) == 1 {
+		p.shardEnd, p.shardName = nil, nil
+	}
+	p.K = topK
+	for _, pr := range prs {
+		p.K = min(p.K, pr.minPreds)
+	}
+	return p, nil
+}
+
+// shardsName names the files of one side for tables: the file, or the
+// first and how many more.
+func shardsName(prs []*predReader) string {
+	if len(prs) == 1 {
+		return prs[0].name
+	}
+	return fmt.Sprintf("%s +%d shards", prs[0].name, len(prs)-1)
+}
+
+// shardOf returns the name of the file row i was read from.
+func (p *Predictions) shardOf(i uint32) string {
+	if len(p.shardEnd) == 0 {
+		return p.File
+	}
+	j := sort.Search(len(p.shardEnd), func(j int) bool { return p.shardEnd[j] > i })
+	if j == len(p.shardEnd) {
+		return p.shardName[len(p.shardName)-1] // the file being read
+	}
+	return p.shardName[j]
+}
+
+// readShard adds the rows of one file.
+func (p *Predictions) readShard(pr *predReader) error {
 	name := pr.name
-	p := &Predictions{File: name, Format: pr.format, ByRow: pr.byRow, classes: &classTable{}, seed: maphash.MakeSeed(), slots: make([]uint32, 1024)}
+	if pr.byRow != p.ByRow {
+		return fmt.Errorf("%s: has %s id column but %s has %s id column; cannot merge", name, noIf(pr.byRow), p.shardName[0], noIf(p.ByRow))
+	}
 	for {
 		ok, err := pr.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			break
 		}
 		row := &pr.row
 		if uint64(len(p.ids))+uint64(len(row.id)) > math.MaxUint32 || p.Rows >= math.MaxUint32-1 {
-			return nil, fmt.Errorf("%s:%d: too many rows for one comparison", name, row.line)
+			return fmt.Errorf("%s:%d: too many rows for one comparison", name, row.line)
 		}
-		if _, found := p.find(row.id); found {
-			pr.errorf(row.line, "duplicate id %q", row.id)
+		if slot, found := p.find(row.id); found {
+			if other := p.shardOf(p.slots[slot] - 1); other != name {
+				pr.errorf(row.line, "id %q is also in %s: shards overlap", row.id, other)
+			} else {
+				pr.errorf(row.line, "duplicate id %q", row.id)
+			}
 			continue
 		}
 		label := p.classes.id(row.label)
@@ -528,13 +595,12 @@ func readPredictions(pr *predReader) (*Predictions, error) {
 		p.add(row.id, label, p.classes.id(row.preds[0]), f)
 	}
 	if err := pr.err(); err != nil {
-		return nil, err
+		return err
 	}
-	if p.Rows == 0 {
-		return nil, fmt.Errorf("%s: prediction file has a header but no rows", name)
+	if pr.rows == 0 {
+		return fmt.Errorf("%s: prediction file has a header but no rows", name)
 	}
-	p.K = min(pr.minPreds, topK)
-	return p, nil
+	return nil
 }
 
 func (p *Predictions) hash(id string) uint64 { return maphash.String(p.seed, id) }
@@ -657,9 +723,20 @@ func (p *Predictions) Pair(r io.Reader, name string, k int) (*Paired, error) {
 }
 
 func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
-	name := pr.name
-	if pr.byRow != p.ByRow {
-		return nil, fmt.Errorf("%s: has %s id column but %s has %s id column; cannot match rows", name, noIf(pr.byRow), p.File, noIf(p.ByRow))
+	return p.pairShards([]*predReader{pr}, k)
+}
+
+// pairShards pairs the int8 prediction files of one candidate, the shards
+// of a sharded evaluation, with p as one file. An id in two shards is an
+// error naming both files.
+func (p *Predictions) pairShards(prs []*predReader, k int) (*Paired, error) {
+	for _, pr := range prs {
+		if pr.byRow != p.ByRow {
+			return nil, fmt.Errorf("%s: has %s id column but %s has %s id column; cannot match rows", pr.name, noIf(pr.byRow), p.File, noIf(p.ByRow))
+		}
+		if len(prs) > 1 && pr.byRow {
+			return nil, fmt.Errorf("%s: has no id column, so its rows cannot be merged with other shards", pr.name)
+		}
 	}
 	for i := range p.flags {
 		p.flags[i] &^= flagMatched
@@ -668,13 +745,38 @@ func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
 	if k == topK {
 		flag = flagTop5
 	}
-	res := &Paired{File: name, Format: pr.format, K: k}
+	res := &Paired{File: shardsName(prs), Format: prs[0].format, K: k}
 	counts := make([]ClassCount, len(p.classes.names))
-	extra := make(map[string]struct{})
+	extra := make(map[string]uint16) // int8 ids not in p, by the shard they are in
+	var matchedIn []uint16           // with shards: the shard that matched each FP32 row
+	if len(prs) > 1 {
+		matchedIn = make([]uint16, p.Rows)
+	}
+	res.Int8K = topK
+	for si, pr := range prs {
+		if err := p.pairShard(pr, si, prs, k, flag, res, counts, extra, matchedIn); err != nil {
+			return nil, err
+		}
+		res.Int8K = min(res.Int8K, pr.minPreds)
+	}
+	return p.finishPair(res, counts)
+}
+
+// pairShard streams shard si of an int8 side against p into res.
+func (p *Predictions) pairShard(pr *predReader, si int, prs []*predReader, k int, flag uint8, res *Paired, counts []ClassCount, extra map[string]uint16, matchedIn []uint16) error {
+	name := pr.name
+	dup := func(line int, id string, other uint16) {
+		if int(other) != si {
+			pr.errorf(line, "id %q is also in %s: shards overlap", id, prs[other].name)
+		} else {
+			pr.errorf(line, "duplicate id %q", id)
+		}
+	}
+	rows0 := res.Int8Rows
 	for {
 		ok, err := pr.next()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
 			break
@@ -683,11 +785,11 @@ func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
 		res.Int8Rows++
 		i, found := p.lookup(row.id)
 		if !found {
-			if _, dup := extra[row.id]; dup {
-				pr.errorf(row.line, "duplicate id %q", row.id)
+			if other, seen := extra[row.id]; seen {
+				dup(row.line, row.id, other)
 				continue
 			}
-			extra[strings.Clone(row.id)] = struct{}{}
+			extra[strings.Clone(row.id)] = uint16(min(si, math.MaxUint16))
 			res.Extra++
 			if len(res.FirstExtra) < firstIDs {
 				res.FirstExtra = append(res.FirstExtra, strings.Clone(row.id))
@@ -695,10 +797,17 @@ func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
 			continue
 		}
 		if p.flags[i]&flagMatched != 0 {
-			pr.errorf(row.line, "duplicate id %q", row.id)
+			other := uint16(si)
+			if matchedIn != nil {
+				other = matchedIn[i]
+			}
+			dup(row.line, row.id, other)
 			continue
 		}
 		p.flags[i] |= flagMatched
+		if matchedIn != nil {
+			matchedIn[i] = uint16(min(si, math.MaxUint16))
+		}
 		if l, ok := p.classes.lookup(row.label); !ok || l != p.label[i] {
 			pr.errorf(row.line, "id %q has label %q but %s has %q", row.id, row.label, p.File, p.classes.names[p.label[i]])
 			continue
@@ -749,12 +858,16 @@ func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
 		}
 	}
 	if err := pr.err(); err != nil {
-		return nil, err
+		return err
 	}
-	if res.Int8Rows == 0 {
-		return nil, fmt.Errorf("%s: prediction file has a header but no rows", name)
+	if res.Int8Rows == rows0 {
+		return fmt.Errorf("%s: prediction file has a header but no rows", name)
 	}
-	res.Int8K = min(pr.minPreds, topK)
+	return nil
+}
+
+// finishPair counts the FP32 ids no shard had and the per-class table.
+func (p *Predictions) finishPair(res *Paired, counts []ClassCount) (*Paired, error) {
 	for i := range p.flags {
 		if p.flags[i]&flagMatched == 0 {
 			res.Missing++
@@ -764,7 +877,7 @@ func (p *Predictions) pair(pr *predReader, k int) (*Paired, error) {
 		}
 	}
 	if res.Counts.N() == 0 {
-		return nil, fmt.Errorf("%s: no id in common with %s (first ids: %s; %s)", name, p.File, quoteList(res.FirstExtra), quoteList(res.FirstMissing))
+		return nil, fmt.Errorf("%s: no id in common with %s (first ids: %s; %s)", res.File, p.File, quoteList(res.FirstExtra), quoteList(res.FirstMissing))
 	}
 	for id, c := range counts {
 		if c.N > 0 {

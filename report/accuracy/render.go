@@ -37,7 +37,7 @@ type section struct {
 // accuracy (when candidates were paired).
 func (c *Comparison) sections() []section {
 	ss := []section{{id: "candidates", title: titleCandidates,
-		caption: fmt.Sprintf("Accuracy (%s) in percent, best first; target: %s", c.Metric, c.TargetText()),
+		caption: fmt.Sprintf("Accuracy (%s) %s, best first; target: %s", c.Metric, c.inUnit(), c.TargetText()),
 		table:   c.CandidatesTable()}}
 	if t := c.MetricsTable(); t != nil {
 		ss = append(ss, section{id: "metrics", title: titleMetrics, caption: "Every metric found, in percent", table: t})
@@ -254,6 +254,9 @@ func (c *Comparison) ClassTable(max int) (t *report.Table, shown, total int) {
 // Notes returns the notes of every candidate, prefixed by its name.
 func (c *Comparison) Notes() []string {
 	var ns []string
+	for _, n := range c.Baseline.Notes {
+		ns = append(ns, c.Baseline.Name+": "+n)
+	}
 	for _, m := range c.Candidates {
 		for _, n := range m.Notes {
 			ns = append(ns, m.Name+": "+n)
@@ -262,9 +265,18 @@ func (c *Comparison) Notes() []string {
 	return ns
 }
 
+// inUnit says how values are given: "in percent", or for a metric that
+// is better when lower "as printed".
+func (c *Comparison) inUnit() string {
+	if c.Target.LowerBetter {
+		return "as printed (lower is better)"
+	}
+	return "in percent"
+}
+
 // heading is the first line of text and Markdown output.
 func (c *Comparison) heading() string {
-	return fmt.Sprintf("FP32 vs int8 accuracy: %s in percent; target: %s", c.Metric, c.TargetText())
+	return fmt.Sprintf("FP32 vs int8 accuracy: %s %s; target: %s", c.Metric, c.inUnit(), c.TargetText())
 }
 
 // WriteText renders the comparison as plain text: the heading, the
@@ -294,7 +306,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 // WriteMarkdown renders the comparison as Markdown.
 func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# FP32 vs int8 accuracy\n\n%s in percent; target: %s.\n\n**%s**\n", c.Metric, c.TargetText(), c.Summary())
+	fmt.Fprintf(&b, "# FP32 vs int8 accuracy\n\n%s %s; target: %s.\n\n**%s**\n", c.Metric, c.inUnit(), c.TargetText(), c.Summary())
 	if len(c.Candidates) > 1 {
 		b.WriteString("\n")
 		for _, m := range c.Candidates[1:] {
@@ -358,6 +370,18 @@ type jsonModel struct {
 	Line1   string         `json:"summary,omitempty"`
 	Paired  *jsonPaired    `json:"stats,omitempty"`
 	Notes   []string       `json:"notes,omitempty"`
+	// Coverage compares the samples of both sides when they differ;
+	// TrialOf names the candidate an INC trial row belongs to.
+	Coverage *jsonCoverage `json:"coverage,omitempty"`
+	TrialOf  string        `json:"trial_of,omitempty"`
+}
+
+type jsonCoverage struct {
+	FP32     int64 `json:"fp32_samples"`
+	Int8     int64 `json:"int8_samples"`
+	Matched  int64 `json:"matched"`
+	Fraction num   `json:"fraction"`
+	ByID     bool  `json:"by_id"`
 }
 
 type jsonPaired struct {
@@ -390,7 +414,10 @@ func (c *Comparison) jsonModel(m *Model, candidate bool) jsonModel {
 		return j
 	}
 	d := num(m.Drop)
-	j.Rank, j.Drop, j.Verdict, j.Line1 = m.Rank, &d, m.Verdict, c.Line(m)
+	j.Rank, j.Drop, j.Verdict, j.Line1, j.TrialOf = m.Rank, &d, m.Verdict, c.Line(m), m.TrialOf
+	if v := m.Coverage; v != nil && !v.Equal() {
+		j.Coverage = &jsonCoverage{FP32: v.FP32, Int8: v.Int8, Matched: v.Matched, Fraction: num(v.Fraction), ByID: v.Paired}
+	}
 	if ps := m.Paired; ps != nil {
 		j.Paired = &jsonPaired{Matched: ps.Counts.N(), Counts: ps.Counts, Agreement: num(ps.Agreement),
 			McNemarP: num(ps.McNemarP), Significant: ps.Significant,
