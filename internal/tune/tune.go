@@ -328,12 +328,15 @@ func (c *Candidate) source() accuracy.Source {
 	return accuracy.Source{Name: c.Strategy, File: c.Strategy + " predictions", R: bytes.NewReader(c.Predictions)}
 }
 
-// rank orders the comparison's candidates as tune chooses: least drop
-// first, ties to the simplest strategy (the report's own order breaks ties
-// by name).
+// rank orders the comparison's candidates as tune chooses: by verdict
+// (pass, warn, fail), then least drop, ties to the simplest strategy (the
+// report's own order breaks ties by name).
 func rank(cmp *accuracy.Comparison) {
+	order := map[accuracy.Verdict]int{accuracy.Pass: 0, accuracy.Warn: 1, accuracy.Fail: 2}
 	slices.SortStableFunc(cmp.Candidates, func(a, b *accuracy.Model) int {
 		switch {
+		case order[a.Verdict] != order[b.Verdict]:
+			return order[a.Verdict] - order[b.Verdict]
 		case a.Drop != b.Drop && a.Drop < b.Drop:
 			return -1
 		case a.Drop != b.Drop:
