@@ -173,7 +173,7 @@ func checkMNIST(dir string) error {
 // and the HTML report in dir.
 func realDemo(e *env, dir, mnist string, limit int) error {
 	graph := filepath.Join(dir, "optimized_graph.pb")
-	if err := atomicWrite(graph, mnistcnn.Model); err != nil {
+	if err := atomicfile.WriteFile(graph, mnistcnn.Model); err != nil {
 		return err
 	}
 	train := filepath.Join(mnist, "train-images-idx3-ubyte.gz")
@@ -211,17 +211,4 @@ func evalSet(limit int) string {
 		return "all 10,000 test images"
 	}
 	return fmt.Sprintf("the first %d test images (-limit 0: all 10,000)", limit)
-}
-
-// atomicWrite writes data to path through atomicfile.
-func atomicWrite(path string, data []byte) error {
-	f, err := atomicfile.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Commit()
 }
