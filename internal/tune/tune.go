@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/freeze"
+	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
 	"qcal/internal/dataset"
 	"qcal/internal/evaluate"
@@ -481,17 +482,16 @@ func (opt *Options) calibrate(logged *tfpb.GraphDef, key string, res *Result, no
 		}
 		return filepath.Join(opt.CacheDir, key+".log"), func() {}, nil
 	}
-	f, err := os.CreateTemp("", "qcal-tune-*.log")
+	f, remove, err := atomicfile.TempFile("", "qcal-tune-*.log")
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := f.Write(log.Bytes()); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+	_, werr := f.Write(log.Bytes())
+	if err := errors.Join(werr, f.Close()); err != nil {
+		remove()
 		return "", nil, err
 	}
-	f.Close()
-	return f.Name(), func() { os.Remove(f.Name()) }, nil
+	return f.Name(), remove, nil
 }
 
 func (opt *Options) cached(name string) ([]byte, bool) {
@@ -502,8 +502,8 @@ func (opt *Options) cached(name string) ([]byte, bool) {
 	return b, err == nil
 }
 
-// store writes a cache file through a temporary file, so that an
-// interrupted run never leaves a half-written one to be reused.
+// store writes a cache file atomically, so that an interrupted run never
+// leaves a half-written one to be reused.
 func (opt *Options) store(name string, b []byte) error {
 	if opt.CacheDir == "" {
 		return nil
@@ -511,17 +511,7 @@ func (opt *Options) store(name string, b []byte) error {
 	if err := os.MkdirAll(opt.CacheDir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(opt.CacheDir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(opt.CacheDir, name))
+	return atomicfile.WriteFile(filepath.Join(opt.CacheDir, name), b)
 }
 
 func hashGraph(g *tfpb.GraphDef) string {
