@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"qcal/report"
 	"qcal/stats"
 )
 
@@ -96,6 +97,9 @@ type Comparison struct {
 	Target     Target
 	Baseline   *Model
 	Candidates []*Model // ranked, best first
+	// Sections, when set, are added to the HTML page after the tables
+	// (qcal tune's per-layer int8 error); no other format shows them.
+	Sections []report.Section `json:"-"`
 }
 
 // Model is one side of a comparison: the FP32 baseline or an int8
