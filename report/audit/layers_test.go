@@ -3,10 +3,16 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"qcal/internal/layererr"
+	"qcal/internal/testutil"
 	"qcal/report"
 )
 
@@ -89,5 +95,79 @@ func TestLayersInAudit(t *testing.T) {
 		if f == report.HTML && !strings.Contains(s, "<svg") {
 			t.Errorf("html: no plot")
 		}
+	}
+}
+
+// TestLayersPlot decodes the SQNR plot's PNG and measures its two bars:
+// act at 10·log10(103.5) = 20.149 dB and out (no error, +Inf) drawn at
+// 100 dB, so the second bar is 100/20.149 = 4.963 times as tall (±3%: a
+// pixel at each end of a bar ~60 px tall; measured 64 and 322 px, 5.03).
+func TestLayersPlot(t *testing.T) {
+	p, err := handLayers().Plot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Columns holding the bar colour, grouped into runs (a gap of up to
+	// 3 columns is the grid line drawn over a bar): the bars.
+	var heights []int
+	last := -100
+	bd := img.Bounds()
+	for x := bd.Min.X; x <= bd.Max.X; x++ {
+		h := 0
+		for y := bd.Min.Y; x < bd.Max.X && y < bd.Max.Y; y++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if testutil.Near(r, auditMinCol.R) && testutil.Near(g, auditMinCol.G) && testutil.Near(bl, auditMinCol.B) {
+				h++
+			}
+		}
+		switch {
+		case h > 0 && x-last > 4:
+			heights = append(heights, h)
+			last = x
+		case h > 0:
+			heights[len(heights)-1] = max(heights[len(heights)-1], h)
+			last = x
+		}
+	}
+	if len(heights) != 2 {
+		t.Fatalf("%d bars (heights %v), want 2", len(heights), heights)
+	}
+	ratio := float64(heights[1]) / float64(heights[0])
+	if math.Abs(ratio-100/(10*math.Log10(103.5))) > 0.03*4.963 {
+		t.Errorf("bar heights %v: ratio %.3f, want 4.963", heights, ratio)
+	}
+}
+
+// TestLayersBrowser renders the page alone in Chromium: the bars of the
+// plot are on screen.
+func TestLayersBrowser(t *testing.T) {
+	testutil.NeedChromium(t)
+	ls := handLayers()
+	p, err := ls.Plot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls.PagePlot = p
+	var b bytes.Buffer
+	if err := ls.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(t.TempDir(), "layers.html")
+	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := testutil.Screenshot(t, page, 1200, 1400)
+	_, found := testutil.CountPixels(img, map[string]color.RGBA{"bars": auditMinCol})
+	// The +Inf bar alone is ~30 px wide and ~250 px tall on screen.
+	if found["bars"] < 2000 {
+		t.Errorf("%d pixels of the bar colour on screen, want the plot's bars (> 2000)", found["bars"])
 	}
 }
