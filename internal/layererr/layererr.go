@@ -253,7 +253,8 @@ func chainEnd(x, ops string, consumers map[string][]*tfpb.NodeDef) string {
 // Measure runs the batches of src through both graphs and accumulates,
 // for each tensor Tensors finds, the error of the int8 value against the
 // FP32 one. No tensor outlives its batch. A tensor that is not float in
-// both graphs, or whose shapes differ, is an error naming it.
+// both graphs (an output such as an ArgMax) is left out; one whose shapes
+// differ is an error naming it.
 func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result, error) {
 	in, err := evaluate.PickInput(fp32, opt.Input)
 	if err != nil {
@@ -280,7 +281,8 @@ func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result,
 	for i, l := range layers {
 		names[i], qnames[i] = l.Name, l.Int8
 	}
-	res := &Result{Layers: layers, Input: in.Name}
+	res := &Result{Input: in.Name}
+	notFloat := make([]bool, len(layers))
 	var b dataset.Batch
 	for opt.Batches == 0 || res.Batches < opt.Batches {
 		n, err := src.Next(&b)
@@ -301,7 +303,10 @@ func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result,
 		for i, l := range layers {
 			x, y := xs[i], ys[i]
 			if x.DType != tfpb.DataType_DT_FLOAT || y.DType != tfpb.DataType_DT_FLOAT {
-				return nil, fmt.Errorf("tensor %q is %s in %s and %s in %s: only float outputs are compared", l.Name, x, fp32.Name, y, int8.Name)
+				// An output that is not float (an ArgMax's classes) is
+				// not compared; dtypes do not change between batches.
+				notFloat[i] = true
+				continue
 			}
 			if !equalShape(x.Shape, y.Shape) || len(x.F32) != len(y.F32) {
 				return nil, fmt.Errorf("tensor %q is %s in %s but %s in %s", l.Name, x, fp32.Name, y, int8.Name)
@@ -316,6 +321,14 @@ func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result,
 	}
 	if res.Batches == 0 {
 		return nil, fmt.Errorf("the data set gave no example")
+	}
+	for i, l := range layers {
+		if !notFloat[i] {
+			res.Layers = append(res.Layers, l)
+		}
+	}
+	if len(res.Layers) == 0 {
+		return nil, fmt.Errorf("%s and %s share no float tensor to compare", fp32.Name, int8.Name)
 	}
 	return res, nil
 }

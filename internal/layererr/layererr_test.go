@@ -47,7 +47,7 @@ var f32 = map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT)}
 // (q = round(x·255/255) − round(0) clamped to [0, 255]: step 1, Relu and
 // rounding to integers in one) and dequantized, under the FP32 Relu's
 // name, and out = act + offset.
-func pair(t *testing.T, offset float32) (*exec.Graph, *exec.Graph) {
+func pair(t *testing.T, offset float32, extra ...*tfpb.NodeDef) (*exec.Graph, *exec.Graph) {
 	t.Helper()
 	fp := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
 		placeholder("x", 3),
@@ -55,6 +55,7 @@ func pair(t *testing.T, offset float32) (*exec.Graph, *exec.Graph) {
 		constF32("zero", 0),
 		node("out", "Add", []string{"act", "zero"}, f32),
 	}}
+	fp.Node = append(fp.Node, extra...)
 	qu8 := map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_QUINT8), "mode": {Value: &tfpb.AttrValue_S{S: []byte("MIN_FIRST")}}}
 	q := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
 		placeholder("x", 3),
@@ -64,6 +65,7 @@ func pair(t *testing.T, offset float32) (*exec.Graph, *exec.Graph) {
 		constF32("offset", offset),
 		node("out", "Add", []string{"act", "offset"}, f32),
 	}}
+	q.Node = append(q.Node, extra...)
 	a, err := exec.New(fp, "fp32")
 	if err != nil {
 		t.Fatal(err)
@@ -112,9 +114,18 @@ func near(t *testing.T, what string, got, want, tol float64) {
 }
 
 // TestMeasureByHand compares the two graphs of pair on two examples fed
-// one a batch (the sums accumulate across batches).
+// one a batch (the sums accumulate across batches). Both graphs have a
+// second output, cls = ArgMax(act), int64: it is not compared.
 func TestMeasureByHand(t *testing.T) {
-	fp, q := pair(t, 0.5)
+	axis := tensor.FromI32(nil, []int32{1})
+	fp, q := pair(t, 0.5,
+		node("axis", "Const", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_INT32),
+			"value": {Value: &tfpb.AttrValue_Tensor{Tensor: axis.ToProto()}}}),
+		node("cls", "ArgMax", []string{"act", "axis"}, map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT),
+			"Tidx": typeAttr(tfpb.DataType_DT_INT32), "output_type": typeAttr(tfpb.DataType_DT_INT64)}))
+	if len(fp.Outputs) != 2 {
+		t.Fatalf("FP32 outputs %v, want out and cls", fp.Outputs)
+	}
 	path := npy(t, 2, -2, 1, 3.4, 0, -0.25, 2)
 	src, err := dataset.Open(path, dataset.Options{BatchSize: 1})
 	if err != nil {
