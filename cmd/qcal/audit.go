@@ -253,7 +253,11 @@ func runAudit(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "qcal: wrote %s\n", f.out)
 	}
 	if f.plots != "" {
-		fmt.Fprintf(e.stderr, "qcal: wrote %d plots (PNG and SVG) to %s\n", len(plots), f.plots)
+		n := len(plots)
+		if a.Layers != nil && a.Layers.PagePlot != nil {
+			n++
+		}
+		fmt.Fprintf(e.stderr, "qcal: wrote %d plots (PNG and SVG) to %s\n", n, f.plots)
 	}
 	return nil
 }
@@ -285,6 +289,9 @@ func auditLayers(e *env, f *auditFlags, format report.Format) error {
 	fmt.Fprintf(e.stderr, "qcal: %s\n", ls.Heading())
 	if f.out != "-" {
 		fmt.Fprintf(e.stderr, "qcal: wrote %s\n", f.out)
+	}
+	if f.plots != "" && ls.PagePlot != nil {
+		fmt.Fprintf(e.stderr, "qcal: wrote 1 plot (PNG and SVG) to %s\n", f.plots)
 	}
 	return nil
 }

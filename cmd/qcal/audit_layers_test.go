@@ -82,6 +82,9 @@ func TestAuditLayers(t *testing.T) {
 	if code, _, stderr = qcal(t, "", append(flags, "-o", page, "-plots", plots)...); code != 0 {
 		t.Fatalf("html: exit %d: %s", code, stderr)
 	}
+	if !strings.Contains(stderr, "qcal: wrote 1 plot (PNG and SVG) to "+plots) {
+		t.Errorf("stderr %q does not report the plot", stderr)
+	}
 	b, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
