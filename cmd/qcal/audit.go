@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,11 @@ import (
 
 	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
+	"qcal/internal/dataset"
+	"qcal/internal/evaluate"
+	"qcal/internal/exec"
 	"qcal/internal/graphio"
+	"qcal/internal/layererr"
 	"qcal/report"
 	"qcal/report/audit"
 	"qcal/stats"
@@ -30,6 +35,79 @@ type auditFlags struct {
 	seed      uint64
 	page      int
 	hist      int
+	layers    layerFlags
+}
+
+// layerFlags are the flags of the per-layer int8 error: the two graphs,
+// the data set and its preprocessing (dataset.Options' flags, as qcal eval
+// has them), the input and how many batches to run.
+type layerFlags struct {
+	fp32, int8, data, input string
+	batches                 int
+	data0                   dataset.Options
+}
+
+func (f *layerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.fp32, "fp32", "", "with -int8 and -data: the FP32 graph, for the per-layer int8 error (table and SQNR plot)")
+	fs.StringVar(&f.int8, "int8", "", "with -fp32 and -data: the int8 graph made from it (quantized, frozen, fused)")
+	fs.StringVar(&f.data, "data", "", "with -fp32 and -int8: the data set both graphs run on (the calibration data)")
+	fs.StringVar(&f.input, "input", "", "Placeholder fed with the data (default: the FP32 graph's only Placeholder)")
+	fs.IntVar(&f.batches, "batches", 10, "per-layer error: batches of -data to run (0: all)")
+	f.data0.RegisterFlags(fs)
+}
+
+// set reports whether any of the graphs or the data set is named; it is a
+// usage error to name some but not all three.
+func (f *layerFlags) set() (bool, error) {
+	n := 0
+	for _, v := range []string{f.fp32, f.int8, f.data} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 0 && n < 3 {
+		return false, usagef("the per-layer error needs -fp32, -int8 and -data together")
+	}
+	if f.batches < 0 {
+		return false, usagef("-batches must be at least 0")
+	}
+	return n == 3, nil
+}
+
+// measure runs both graphs on the data set and returns the per-layer
+// error.
+func (f *layerFlags) measure(e *env) (*audit.Layers, error) {
+	fp, err := exec.Load(f.fp32)
+	if err != nil {
+		return nil, err
+	}
+	q, err := exec.Load(f.int8)
+	if err != nil {
+		return nil, err
+	}
+	in, err := evaluate.PickInput(fp, f.input)
+	if err != nil {
+		return nil, err
+	}
+	opt := f.data0
+	if opt.Shape == nil {
+		opt.Shape = evaluate.InputShape(in)
+	}
+	if opt.BatchSize == 0 && (len(opt.Shape) == 0 || opt.Shape[0] <= 0) {
+		opt.BatchSize = 64
+	}
+	src, err := dataset.Open(f.data, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	bar := newCountBar(e.stderr, "qcal audit: per-layer error:", 0)
+	res, err := layererr.Measure(fp, q, src, layererr.Options{Input: in.Name, Batches: f.batches, Progress: bar.set})
+	bar.done()
+	if err != nil {
+		return nil, err
+	}
+	return audit.NewLayers(res, f.fp32, f.int8, f.data), nil
 }
 
 func runAudit(e *env, args []string) error {
@@ -48,16 +126,29 @@ func runAudit(e *env, args []string) error {
 	fs.Uint64Var(&f.seed, "seed", 1, "bootstrap seed (same seed, same report)")
 	fs.IntVar(&f.page, "page", audit.DefaultPlotPage, "nodes per box-plot page")
 	fs.IntVar(&f.hist, "hist", audit.DefaultPlotHistograms, "histograms for the riskiest nodes")
+	f.layers.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	withLayers, err := f.layers.set()
+	if err != nil {
+		return err
+	}
 	logs := fs.Args()
-	if len(logs) == 0 {
+	if len(logs) == 0 && !withLayers {
 		return usagef("no calibration log given")
 	}
 	format, err := pickFormat(f.format, f.out, (*audit.Report)(nil))
 	if err != nil {
 		return err
+	}
+	if len(logs) == 0 {
+		// The per-layer error alone: the flags that judge a log have
+		// nothing to judge.
+		if f.graph != "" || len(f.against) > 0 {
+			return usagef("-graph and -against judge a calibration log; none is given")
+		}
+		return auditLayers(e, &f, format)
 	}
 	if f.drift <= 0 || f.tol <= 0 || f.tol >= 1 {
 		return usagef("-drift must be positive and -tol in (0, 1)")
@@ -75,7 +166,7 @@ func runAudit(e *env, args []string) error {
 	if err := audit.CheckMethods(readOpt.Methods); err != nil {
 		return &usageError{err.Error()}
 	}
-	inputs := append(append(slices.Clone(logs), f.against...), f.graph, f.calib.mapFile)
+	inputs := append(append(slices.Clone(logs), f.against...), f.graph, f.calib.mapFile, f.layers.fp32, f.layers.int8, f.layers.data)
 	if err := checkDistinct(inputs...); err != nil {
 		return err
 	}
@@ -139,6 +230,14 @@ func runAudit(e *env, args []string) error {
 		}
 	}
 	a.PagePlots = plots
+	if withLayers {
+		if a.Layers, err = f.layers.measure(e); err != nil {
+			return err
+		}
+		if err := layerPlot(a.Layers, f.plots, format, inputs); err != nil {
+			return err
+		}
+	}
 	var out bytes.Buffer
 	if err := report.Write(&out, a, format); err != nil {
 		return err
@@ -158,7 +257,63 @@ func runAudit(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "qcal: wrote %s\n", f.out)
 	}
 	if f.plots != "" {
-		fmt.Fprintf(e.stderr, "qcal: wrote %d plots (PNG and SVG) to %s\n", len(plots), f.plots)
+		n := len(plots)
+		if a.Layers != nil && a.Layers.PagePlot != nil {
+			n++
+		}
+		fmt.Fprintf(e.stderr, "qcal: wrote %d plots (PNG and SVG) to %s\n", n, f.plots)
+	}
+	return nil
+}
+
+// auditLayers writes the per-layer error alone: qcal audit with -fp32,
+// -int8 and -data but no log.
+func auditLayers(e *env, f *auditFlags, format report.Format) error {
+	inputs := []string{f.layers.fp32, f.layers.int8, f.layers.data}
+	if err := graphio.CheckNotInput(f.out, inputs); err != nil {
+		return err
+	}
+	ls, err := f.layers.measure(e)
+	if err != nil {
+		return err
+	}
+	if err := layerPlot(ls, f.plots, format, inputs); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := report.Write(&out, ls, format); err != nil {
+		return err
+	}
+	if f.out == "-" {
+		if _, err := e.stdout.Write(out.Bytes()); err != nil {
+			return err
+		}
+	} else if err := graphio.WriteFile(f.out, out.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "qcal: %s\n", ls.Heading())
+	if f.out != "-" {
+		fmt.Fprintf(e.stderr, "qcal: wrote %s\n", f.out)
+	}
+	if f.plots != "" && ls.PagePlot != nil {
+		fmt.Fprintf(e.stderr, "qcal: wrote 1 plot (PNG and SVG) to %s\n", f.plots)
+	}
+	return nil
+}
+
+// layerPlot draws the SQNR bar plot for the HTML page and the -plots
+// directory (layer-sqnr.png and .svg).
+func layerPlot(ls *audit.Layers, dir string, format report.Format, inputs []string) error {
+	if dir == "" && format != report.HTML {
+		return nil
+	}
+	p, err := ls.Plot()
+	if err != nil || p == nil {
+		return err
+	}
+	ls.PagePlot = p
+	if dir != "" {
+		return writePlots(dir, []*audit.Plot{p}, inputs)
 	}
 	return nil
 }

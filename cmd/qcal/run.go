@@ -31,7 +31,7 @@ func init() {
 		{"freeze-graph", "-input_graph G.pb|-input_meta_graph M.meta|-input_saved_model_dir DIR [-input_checkpoint CKPT] -output_node_names A,B -output_graph OUT.pb", "turn checkpoint variables into Consts and prune to the outputs (TF's freeze_graph.py)", runFreezeGraph},
 		{"freeze", "-graph G.pb -log LOG [-log LOG2] -o OUT.pb", "freeze logged ranges into a quantized graph (TF's freeze_requantization_ranges)", runFreeze},
 		{"ranges", "[-strategy S] [-format text|csv|json|markdown] LOG...", "print per-node ranges computed from calibration logs", runRanges},
-		{"audit", "[-graph G.pb] [-strategy S[,S2...]] [-against OLD.log] [-plots DIR] [-format text|markdown|csv|json|html] [-o FILE] LOG...", "judge per-node ranges: spread, outliers, convergence, graph checks, drift; tables, plots, HTML", runAudit},
+		{"audit", "[-graph G.pb] [-strategy S[,S2...]] [-against OLD.log] [-plots DIR] [-fp32 G.pb -int8 G.pb -data D] [-format text|markdown|csv|json|html] [-o FILE] [LOG...]", "judge per-node ranges: spread, outliers, convergence, graph checks, drift; per-layer int8 error; tables, plots, HTML", runAudit},
 		{"convert", "[-format binary|text] [-sort] IN OUT", "convert a GraphDef between binary and text format, optionally in execution order", runConvert},
 		{"summarize", "[-format text|json|tf] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
 		{"insert-logging", "-graph G.pb -o OUT.pb [-op OP]... [-prefix P]... [-message M] [-preset minmax]", "add Print nodes that log RequantizationRange outputs (TF's insert_logging)", runInsertLogging},

@@ -16,6 +16,7 @@ import (
 	"qcal/internal/tune"
 	"qcal/report"
 	"qcal/report/accuracy"
+	"qcal/report/audit"
 )
 
 func runTune(e *env, args []string) error {
@@ -106,6 +107,7 @@ func runTune(e *env, args []string) error {
 		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
 		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel},
 		CacheDir:   *cacheDir,
+		LayerError: htmlOut != nil,
 		Note: func(s string) {
 			bar.done()
 			fmt.Fprintf(e.stderr, "qcal tune: %s\n", s)
@@ -132,6 +134,13 @@ func runTune(e *env, args []string) error {
 		return err
 	}
 	if htmlOut != nil {
+		if res.Layers != nil {
+			sec, err := tuneLayers(res, ef.graph, *calibData)
+			if err != nil {
+				return err
+			}
+			c.Sections = append(c.Sections, sec)
+		}
 		buf.Reset()
 		if err := report.Write(&buf, c, report.HTML); err != nil {
 			return err
@@ -174,6 +183,18 @@ func runTune(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "qcal tune: best strategy %s (%d candidates, %.1f s)%s\n", res.Best.Strategy, len(res.Candidates), time.Since(start).Seconds(), where)
 	return nil
+}
+
+// tuneLayers is the report's per-layer int8 error section: the table and
+// the SQNR plot of the chosen candidate on the calibration data.
+func tuneLayers(res *tune.Result, graph, calib string) (report.Section, error) {
+	ls := audit.NewLayers(res.Layers, graph, "the int8 graph of "+res.LayersOf.Strategy, calib)
+	p, err := ls.Plot()
+	if err != nil {
+		return report.Section{}, err
+	}
+	ls.PagePlot = p
+	return ls.Section()
 }
 
 // defaultTuneCache is qcal's folder in the user's cache directory.

@@ -44,6 +44,20 @@ func TestTuneCommand(t *testing.T) {
 			t.Errorf("%s not written: %v", f, err)
 		}
 	}
+	// The report has the per-layer error of the best graph on the
+	// calibration data: its table (both convolutions) and its plot.
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<section id="layers">`, "the int8 graph of minmax", "layer_<wbr>2_<wbr>conv/<wbr>Relu", "layer_<wbr>3_<wbr>conv/<wbr>Relu", "SQNR of each layer"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(stdout, "SQNR") {
+		t.Error("the JSON on stdout carries the per-layer error; it must stay qcal report's")
+	}
 	g := loadGraph(t, best)
 	n := 0
 	for _, nd := range g.GetNode() {

@@ -20,6 +20,7 @@ import (
 	"qcal/internal/dataset"
 	"qcal/internal/evaluate"
 	"qcal/internal/exec"
+	"qcal/internal/layererr"
 	"qcal/internal/rewrite/insertlogging"
 	"qcal/internal/rewrite/quantize"
 	"qcal/internal/rewrite/transform"
@@ -65,6 +66,9 @@ type Options struct {
 	// log there, named by a hash of everything they depend on, so that a
 	// rerun reuses them.
 	CacheDir string
+	// LayerError, when set, measures the per-layer int8 error of the
+	// chosen candidate (Result.Layers) on the calibration batches.
+	LayerError bool
 	// Note receives a sentence for the user at each step; Progress the
 	// examples done in the current evaluation.
 	Note     func(string)
@@ -96,6 +100,12 @@ type Result struct {
 	// Fallback, when no strategy met the target, is the per-layer fallback
 	// that was tried: the layers left in FP32, most sensitive first.
 	Fallback *Fallback
+	// Layers, with Options.LayerError, is the per-layer int8 error of
+	// LayersOf (Best, or the least-drop candidate when none passes) against
+	// the FP32 graph on the calibration batches; nil when it could not be
+	// measured (Note says why).
+	Layers   *layererr.Result
+	LayersOf *Candidate
 }
 
 // Fallback is the per-layer fallback: starting from the strategy with the
@@ -237,6 +247,7 @@ func Run(opt Options) (*Result, error) {
 		return nil, err
 	}
 	if res.Best != nil || len(q.Quantized) == 0 {
+		opt.layerError(res, fp32, note)
 		return res, nil
 	}
 
@@ -301,7 +312,55 @@ func Run(opt Options) (*Result, error) {
 	if err := res.compare(opt.Target); err != nil {
 		return nil, err
 	}
+	opt.layerError(res, fp32, note)
 	return res, nil
+}
+
+// layerError measures, with opt.LayerError, the per-layer error of the
+// best candidate, or of the least-drop one when none passes, on the
+// calibration batches. A failure is noted, not returned: the table is an
+// addition to the report.
+func (opt *Options) layerError(res *Result, fp32 *exec.Graph, note func(string)) {
+	if !opt.LayerError || res.Comparison == nil || len(res.Comparison.Candidates) == 0 {
+		return
+	}
+	c := res.Best
+	if c == nil {
+		top := res.Comparison.Candidates[0].Name
+		for _, cc := range res.Candidates {
+			if cc.Strategy == top {
+				c = cc
+			}
+		}
+	}
+	if c == nil {
+		return
+	}
+	err := func() error {
+		gr, err := exec.New(c.Graph, "int8 graph ("+c.Strategy+")")
+		if err != nil {
+			return err
+		}
+		src, err := dataset.Open(opt.Calib.Path, opt.Calib.Opt)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		note(fmt.Sprintf("measuring the per-layer error of %s on %d calibration batches", c.Strategy, opt.Batches))
+		lo := layererr.Options{Input: opt.Input, Batches: opt.Batches}
+		if opt.Progress != nil {
+			lo.Progress = func(n int) { opt.Progress("per-layer error", n) }
+		}
+		r, err := layererr.Measure(fp32, gr, src, lo)
+		if err != nil {
+			return err
+		}
+		res.Layers, res.LayersOf = r, c
+		return nil
+	}()
+	if err != nil {
+		note("per-layer error not measured: " + err.Error())
+	}
 }
 
 // compare judges every candidate against FP32, paired by example, ranks

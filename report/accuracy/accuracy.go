@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"qcal/report"
 	"qcal/stats"
 )
 
@@ -153,6 +154,9 @@ type Comparison struct {
 	lowerBetter bool     // ExtractOptions.LowerBetter for every input
 	// minCoverage is the coverage a candidate needs (Options.MinCoverage).
 	minCoverage float64
+	// Sections, when set, are added to the HTML page after the tables
+	// (qcal tune's per-layer int8 error); no other format shows them.
+	Sections []report.Section `json:"-"`
 }
 
 // Model is one side of a comparison: the FP32 baseline or an int8

@@ -256,6 +256,7 @@ func (c *Comparison) WriteHTML(w io.Writer) error {
 				Body: report.Figure(svg, fmt.Sprintf("bar chart of %s per model", c.Metric), caption)})
 		}
 	}
+	page.Sections = append(page.Sections, c.Sections...)
 	if ns := c.Notes(); len(ns) > 0 {
 		page.Sections = append(page.Sections, report.Section{ID: "notes", Title: "Notes", Body: report.List(ns)})
 	}

@@ -119,6 +119,10 @@ type Report struct {
 	// width of the range's bootstrap interval, then by position (Index).
 	Nodes   []*NodeAudit `json:"nodes"`
 	Changes *Changes     `json:"changes,omitempty"`
+	// Layers, when set, is the per-layer int8 error measured beside the
+	// log (qcal audit -fp32 -int8 -data): every format shows it after the
+	// findings.
+	Layers *Layers `json:"layer_error,omitempty"`
 
 	// PagePlots are the plots the HTML page shows (from Plots; nil: none).
 	PagePlots []*Plot `json:"-"`

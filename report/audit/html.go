@@ -18,7 +18,8 @@ const maxWorst = 5
 // WriteHTML writes the audit as one self-contained HTML page (inline CSS
 // and SVG, no script, nothing fetched): the summary first (#summary: the
 // verdict, the counts, the worst nodes), then the findings table (#table),
-// the comparison with another calibration (#changes, with one), the plots
+// the comparison with another calibration (#changes, with one), the
+// per-layer int8 error (#layers, with a.Layers: its table and plot), the plots
 // (#plots: a.PagePlots) and the method. The bytes depend only on the audit
 // and its plots.
 func (a *Report) WriteHTML(w io.Writer) error {
@@ -89,6 +90,14 @@ func (a *Report) WriteHTML(w io.Writer) error {
 			b.WriteString(string(report.Paragraph("", "Vanished (only in "+c.Against+"):")) + string(report.List(c.Vanished)))
 		}
 		page.Sections = append(page.Sections, report.Section{ID: "changes", Title: "Changes", Body: template.HTML(b.String())})
+	}
+
+	if a.Layers != nil {
+		sec, err := a.Layers.Section()
+		if err != nil {
+			return err
+		}
+		page.Sections = append(page.Sections, sec)
 	}
 
 	if len(plots) > 0 {

@@ -250,10 +250,31 @@ func (a *Report) WriteText(w io.Writer) error { return a.writeText(w, false) }
 // WriteMarkdown renders the audit as Markdown.
 func (a *Report) WriteMarkdown(w io.Writer) error { return a.writeText(w, true) }
 
-// WriteCSV renders the findings table with exact numbers.
-func (a *Report) WriteCSV(w io.Writer) error { return a.Table(true, false).WriteCSV(w) }
+// WriteCSV renders the findings table with exact numbers; with the
+// per-layer error, its table follows after an empty line.
+func (a *Report) WriteCSV(w io.Writer) error {
+	if err := a.Table(true, false).WriteCSV(w); err != nil {
+		return err
+	}
+	if a.Layers == nil {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return a.Layers.WriteCSV(w)
+}
 
 func (a *Report) writeText(w io.Writer, md bool) error {
+	if err := a.writeFindings(w, md); err != nil {
+		return err
+	}
+	if a.Layers == nil {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return a.Layers.writeText(w, md)
+}
+
+func (a *Report) writeFindings(w io.Writer, md bool) error {
 	table := func(t *report.Table) error {
 		if md {
 			return t.WriteMarkdown(w)
