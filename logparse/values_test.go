@@ -589,7 +589,7 @@ func genValueLog(rng *rand.Rand, lines int) []byte {
 		case 3, 4, 5:
 			return tfFloat(float32(rng.NormFloat64() * 10))
 		case 6:
-			return strconv.Itoa(rng.IntN(1 << 31))
+			return strconv.FormatInt(rng.Int64N(1<<31), 10)
 		case 7:
 			return strconv.FormatInt(rng.Int64N(1e17), 10) // around Values64's 15 digits
 		default:
@@ -1012,7 +1012,7 @@ func TestScanRun(t *testing.T) {
 		var tok string
 		switch rng.IntN(5) {
 		case 4:
-			tok = strconv.Itoa(rng.IntN(1<<31) - 1<<30)
+			tok = strconv.FormatInt(rng.Int64N(1<<31)-1<<30, 10)
 		case 0:
 			tok = tfFloat(math.Float32frombits(rng.Uint32()))
 		case 1:

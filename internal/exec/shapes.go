@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math"
 
 	"qcal/internal/kernels"
 	"qcal/internal/tensor"
@@ -119,7 +120,7 @@ func reshapeRule(n *tfpb.NodeDef, in [][]int, vals []*tensor.Tensor) ([]int, err
 	}
 	total, known := 1, true
 	for _, d := range in[0] {
-		if d < 0 || d > 1<<40 || total > (1<<40)/max(d, 1) {
+		if d < 0 || d > maxSafe || total > maxSafe/max(d, 1) {
 			known = false // unknown, or too large to multiply safely
 			continue
 		}
@@ -133,7 +134,7 @@ func reshapeRule(n *tfpb.NodeDef, in [][]int, vals []*tensor.Tensor) ([]int, err
 		switch {
 		case d == -1:
 			unknown = i
-		case d < 0 || d > 1<<40 || prod > (1<<40)/max(d, 1):
+		case d < 0 || d > maxSafe || prod > maxSafe/max(d, 1):
 			return nil, nil // the kernel reports it with the values at hand
 		default:
 			prod *= d
@@ -260,3 +261,7 @@ func (gr *Graph) checkShapes() error {
 	}
 	return nil
 }
+
+// maxSafe bounds the dimensions and products the static shape check
+// multiplies (2^40, or the largest int on 32-bit systems).
+const maxSafe = min(1<<40, math.MaxInt)

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 
@@ -94,7 +95,7 @@ type Context struct {
 // values rather than input sizes (Fill's dims, Tile's multiples, Range,
 // paddings, broadcasting): a corrupt graph gets an error, not an
 // allocation that exhausts memory. Tests lower it.
-var MaxElements = 1 << 31
+var MaxElements = min(1<<31, math.MaxInt)
 
 // CheckSize returns an error when shape holds more than MaxElements
 // elements.

@@ -58,10 +58,10 @@ func FuzzFromProto(f *testing.F) {
 func protoElements(p *tfpb.TensorProto) (int, bool) {
 	n := 1
 	for _, d := range p.GetTensorShape().GetDim() {
-		if d.Size < 0 || d.Size > 1<<40 {
+		if d.Size < 0 || d.Size > maxElements {
 			return 0, false
 		}
-		if d.Size != 0 && n > (1<<40)/int(d.Size) {
+		if d.Size != 0 && n > maxElements/int(d.Size) {
 			return 0, false
 		}
 		n *= int(d.Size)

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -116,7 +117,7 @@ func NumElements(shape []int) int {
 // maxElements bounds the elements of one tensor (2^40), so that products of
 // dimensions cannot overflow and a corrupt shape is refused before any
 // allocation.
-const maxElements = 1 << 40
+const maxElements = min(1<<40, math.MaxInt)
 
 // CheckShape returns the number of elements of shape, or an error when a
 // dimension is negative or the product is beyond 2^40 elements.
