@@ -160,3 +160,43 @@ func TestTuneFallback(t *testing.T) {
 		t.Error("with every layer in FP32 the predictions differ from the FP32 graph's")
 	}
 }
+
+// TestTuneKerasMNIST tunes the other real MNIST CNN of graphs/ (Keras:
+// one conv the Intel path quantizes, fused, then a QuantizedMaxPool) with
+// every default strategy and expects one to meet 0.5 points, with the
+// chosen graph's predictions those of a separate evaluation.
+func TestTuneKerasMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: evaluates seven int8 graphs on 1,000 images")
+	}
+	opt := mnistOptions(t, "", accuracy.DefaultTarget)
+	g, _, err := graphio.Load(filepath.Join(testutil.RealData(t, "graphs"), "mnist_keras_cnn_frozen.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Graph, opt.Name = g, "mnist_keras_cnn_frozen.pb"
+	res, err := Run(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Candidates) != 7 || res.Best == nil || res.Comparison.Candidates[0].Drop > 0.5 {
+		t.Fatalf("%d candidates, best %v: %s", len(res.Candidates), res.Best, res.Comparison.Summary())
+	}
+	gr, err := exec.New(res.Best.Graph, "best")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := dataset.Open(opt.Eval.Path, opt.Eval.Opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var preds bytes.Buffer
+	if _, err := evaluate.Run(gr, src, evaluate.Options{Predictions: &preds}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(preds.Bytes(), res.Best.Predictions) {
+		t.Error("a separate evaluation of the best graph predicts differently from tune's")
+	}
+	t.Logf("best %s: %s", res.Best.Strategy, res.Comparison.Summary())
+}
