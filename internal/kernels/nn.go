@@ -296,27 +296,37 @@ func windowAttrs(c *Context, h, w, kh, kw int, pool bool) (Window, error) {
 // cache when GEMM reads the one and the epilogue the other.
 const im2colChunk = 1 << 18
 
-func conv2D(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
+// float32ConvInputs checks that the node has want inputs and reads the
+// first two as a float32 NHWC input x and a filter f whose third dimension
+// is x's channel count (HWIO, or HWCM for depthwise), returning both with
+// their shapes.
+func float32ConvInputs(c *Context, want int) (x, f []float32, xs, fs []int, err error) {
+	if err := c.WantInputs(want); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	x, err := c.Float32Input(0)
-	if err != nil {
-		return nil, err
+	if x, err = c.Float32Input(0); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	f, err := c.Float32Input(1)
-	if err != nil {
-		return nil, err
+	if f, err = c.Float32Input(1); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
+	xs, fs = c.Inputs[0].Shape, c.Inputs[1].Shape
 	if len(xs) != 4 || len(fs) != 4 {
-		return nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
+		return nil, nil, nil, nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
+	}
+	if fs[2] != xs[3] {
+		return nil, nil, nil, nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fs[2], c.Inputs[0], xs[3])
+	}
+	return x, f, xs, fs, nil
+}
+
+func conv2D(c *Context) ([]*tensor.Tensor, error) {
+	x, f, xs, fs, err := float32ConvInputs(c, 2)
+	if err != nil {
+		return nil, err
 	}
 	n, h, w, ch := xs[0], xs[1], xs[2], xs[3]
-	kh, kw, fc, oc := fs[0], fs[1], fs[2], fs[3]
-	if fc != ch {
-		return nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fc, c.Inputs[0], ch)
-	}
+	kh, kw, oc := fs[0], fs[1], fs[3]
 	win, err := windowAttrs(c, h, w, kh, kw, false)
 	if err != nil {
 		return nil, err
@@ -421,26 +431,12 @@ func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 }
 
 func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, f, xs, fs, err := float32ConvInputs(c, 2)
 	if err != nil {
 		return nil, err
-	}
-	f, err := c.Float32Input(1)
-	if err != nil {
-		return nil, err
-	}
-	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
-	if len(xs) != 4 || len(fs) != 4 {
-		return nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
 	}
 	n, h, w, ch := xs[0], xs[1], xs[2], xs[3]
-	kh, kw, fc, mult := fs[0], fs[1], fs[2], fs[3]
-	if fc != ch {
-		return nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fc, c.Inputs[0], ch)
-	}
+	kh, kw, mult := fs[0], fs[1], fs[3]
 	win, err := windowAttrs(c, h, w, kh, kw, false)
 	if err != nil {
 		return nil, err
