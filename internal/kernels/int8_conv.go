@@ -91,11 +91,9 @@ func quantizedConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r [4]float32
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 2); err != nil {
-			return nil, err
-		}
+	r, err := c.scalarInputs(2, 4)
+	if err != nil {
+		return nil, err
 	}
 	n, ch, oc, win, err := convGeometry(c, false)
 	if err != nil {
@@ -282,11 +280,7 @@ func mklConvKernel(spec convSpec) Kernel {
 		if spec.bias {
 			ri = 3
 		}
-		minX, err := c.scalarInput(ri)
-		if err != nil {
-			return nil, err
-		}
-		maxX, err := c.scalarInput(ri + 1)
+		minX, maxX, err := c.rangeInput(ri)
 		if err != nil {
 			return nil, err
 		}
@@ -316,11 +310,7 @@ func mklConvKernel(spec convSpec) Kernel {
 			}
 			return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
 		}
-		minO, err := c.scalarInput(ri + 4)
-		if err != nil {
-			return nil, err
-		}
-		maxO, err := c.scalarInput(ri + 5)
+		minO, maxO, err := c.rangeInput(ri + 4)
 		if err != nil {
 			return nil, err
 		}

@@ -84,11 +84,7 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +183,7 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -238,11 +230,7 @@ func requantizationRange(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -305,11 +293,9 @@ func requantize(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r [4]float32
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 1); err != nil {
-			return nil, err
-		}
+	r, err := c.scalarInputs(1, 4)
+	if err != nil {
+		return nil, err
 	}
 	inMin, inMax, outMin, outMax := r[0], r[1], r[2], r[3]
 	out := dtQU8
@@ -354,11 +340,7 @@ func requantizePerChannel(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	reqMin, err := c.scalarInput(3)
-	if err != nil {
-		return nil, err
-	}
-	reqMax, err := c.scalarInput(4)
+	reqMin, reqMax, err := c.rangeInput(3)
 	if err != nil {
 		return nil, err
 	}
