@@ -80,11 +80,7 @@ func quantizedBinary(add bool) Kernel {
 		if err := c.WantInputs(6); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
-		if err != nil {
-			return nil, err
-		}
-		y, err := c.quantInput(1, dtQU8)
+		x, y, err := c.quantOperands(dtQU8, dtQU8)
 		if err != nil {
 			return nil, err
 		}

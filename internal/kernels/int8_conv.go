@@ -83,11 +83,7 @@ func quantizedConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputs(6); err != nil {
 		return nil, err
 	}
-	x, err := c.quantInput(0, dtQU8)
-	if err != nil {
-		return nil, err
-	}
-	w, err := c.quantInput(1, dtQU8)
+	x, w, err := c.quantOperands(dtQU8, dtQU8)
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +260,7 @@ func mklConvKernel(spec convSpec) Kernel {
 		if err := c.WantInputs(want); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
-		if err != nil {
-			return nil, err
-		}
-		w, err := c.quantInput(1, dtQI8)
+		x, w, err := c.quantOperands(dtQU8, dtQI8)
 		if err != nil {
 			return nil, err
 		}

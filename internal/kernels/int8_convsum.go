@@ -48,11 +48,7 @@ func mklConvSum(requant, signed bool) Kernel {
 		if err := c.WantInputs(want); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
-		if err != nil {
-			return nil, err
-		}
-		w, err := c.quantInput(1, dtQI8)
+		x, w, err := c.quantOperands(dtQU8, dtQI8)
 		if err != nil {
 			return nil, err
 		}

@@ -108,6 +108,17 @@ func (c *Context) scalarInputs(first, n int) ([]float32, error) {
 	return r, nil
 }
 
+// quantOperands returns inputs 0 and 1 checked to be of dtypes t0 and t1.
+func (c *Context) quantOperands(t0, t1 tfpb.DataType) (x, y *tensor.Tensor, err error) {
+	if x, err = c.quantInput(0, t0); err != nil {
+		return nil, nil, err
+	}
+	if y, err = c.quantInput(1, t1); err != nil {
+		return nil, nil, err
+	}
+	return x, y, nil
+}
+
 // quantInput returns input i checked to be of dtype want.
 func (c *Context) quantInput(i int, want tfpb.DataType) (*tensor.Tensor, error) {
 	x := c.Inputs[i]
