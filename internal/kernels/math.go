@@ -404,20 +404,29 @@ func applyBinary[T any](a, b, y []T, aShape, bShape, out []int, f func(x, z T) T
 	}
 }
 
+// broadcastOperands returns a binary op's two inputs, checked to share a
+// dtype, and the shape their broadcast gives, checked against MaxElements.
+func (c *Context) broadcastOperands() (a, b *tensor.Tensor, out []int, err error) {
+	if err := c.WantInputs(2); err != nil {
+		return nil, nil, nil, err
+	}
+	a, b = c.Inputs[0], c.Inputs[1]
+	if a.DType != b.DType {
+		return nil, nil, nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
+	}
+	if out, err = BroadcastShape(a.Shape, b.Shape); err != nil {
+		return nil, nil, nil, c.Wrap(err)
+	}
+	if err := c.CheckSize(out); err != nil {
+		return nil, nil, nil, err
+	}
+	return a, b, out, nil
+}
+
 func binaryKernel(op binaryOp) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(2); err != nil {
-			return nil, err
-		}
-		a, b := c.Inputs[0], c.Inputs[1]
-		if a.DType != b.DType {
-			return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-		}
-		out, err := BroadcastShape(a.Shape, b.Shape)
+		a, b, out, err := c.broadcastOperands()
 		if err != nil {
-			return nil, c.Wrap(err)
-		}
-		if err := c.CheckSize(out); err != nil {
 			return nil, err
 		}
 		y := c.NewUninit(a.DType, out)
@@ -439,18 +448,8 @@ func binaryKernel(op binaryOp) Kernel {
 
 // equal compares elements of any numeric or bool dtype, with broadcasting.
 func equal(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	a, b := c.Inputs[0], c.Inputs[1]
-	if a.DType != b.DType {
-		return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-	}
-	out, err := BroadcastShape(a.Shape, b.Shape)
+	a, b, out, err := c.broadcastOperands()
 	if err != nil {
-		return nil, c.Wrap(err)
-	}
-	if err := c.CheckSize(out); err != nil {
 		return nil, err
 	}
 	y := c.New(tfpb.DataType_DT_BOOL, out)

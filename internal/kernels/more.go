@@ -439,18 +439,8 @@ func split(c *Context) ([]*tensor.Tensor, error) {
 // compare applies cmp elementwise with broadcasting; the result is bool.
 func compare(cmp func(a, b float64) bool) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(2); err != nil {
-			return nil, err
-		}
-		a, b := c.Inputs[0], c.Inputs[1]
-		if a.DType != b.DType {
-			return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-		}
-		out, err := BroadcastShape(a.Shape, b.Shape)
+		a, b, out, err := c.broadcastOperands()
 		if err != nil {
-			return nil, c.Wrap(err)
-		}
-		if err := c.CheckSize(out); err != nil {
 			return nil, err
 		}
 		y := c.New(tfpb.DataType_DT_BOOL, out)
