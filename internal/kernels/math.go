@@ -72,10 +72,7 @@ func init() {
 
 func unaryKernel(f unaryF32) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(1); err != nil {
-			return nil, err
-		}
-		x, err := c.Float32Input(0)
+		x, err := c.soleFloat32Input()
 		if err != nil {
 			return nil, err
 		}
@@ -94,10 +91,7 @@ func unaryKernel(f unaryF32) Kernel {
 // their definitions, which the tests compare against.
 func activationKernel(act Activation) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(1); err != nil {
-			return nil, err
-		}
-		x, err := c.Float32Input(0)
+		x, err := c.soleFloat32Input()
 		if err != nil {
 			return nil, err
 		}

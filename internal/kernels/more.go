@@ -91,16 +91,9 @@ func leakyRelu(c *Context) ([]*tensor.Tensor, error) {
 
 // logSoftmax: x − max − log Σ e^(x − max) over the last dimension.
 func logSoftmax(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, xs, err := c.lastDimInput()
 	if err != nil {
 		return nil, err
-	}
-	xs := c.Inputs[0].Shape
-	if len(xs) < 1 {
-		return nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
 	}
 	y := c.New(tfpb.DataType_DT_FLOAT, xs)
 	d := xs[len(xs)-1]

@@ -482,10 +482,7 @@ func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func poolSetup(c *Context) ([]float32, []int, Window, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, nil, Window{}, err
-	}
-	x, err := c.Float32Input(0)
+	x, err := c.soleFloat32Input()
 	if err != nil {
 		return nil, nil, Window{}, err
 	}
@@ -564,16 +561,9 @@ func avgPool(c *Context) ([]*tensor.Tensor, error) {
 
 // softmax normalizes the last dimension: e^(x - max) / Σ e^(x - max).
 func softmax(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, xs, err := c.lastDimInput()
 	if err != nil {
 		return nil, err
-	}
-	xs := c.Inputs[0].Shape
-	if len(xs) < 1 {
-		return nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
 	}
 	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
 	d := xs[len(xs)-1]
