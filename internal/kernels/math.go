@@ -272,7 +272,9 @@ func addI64(a, b int64) int64     { return a + b }
 
 // BroadcastShape returns the shape numpy's broadcasting gives a and b:
 // shapes aligned at their last dimension, each pair of dimensions equal or
-// one of them 1.
+// one of them 1. For shape inference a negative dimension is unknown: with
+// a known one it gives the known one (or stays unknown against 1), with
+// another unknown it stays unknown.
 func BroadcastShape(a, b []int) ([]int, error) {
 	r := max(len(a), len(b))
 	out := make([]int, r)
@@ -289,6 +291,8 @@ func BroadcastShape(a, b []int) ([]int, error) {
 			out[i] = da
 		case da == 1:
 			out[i] = db
+		case da < 0 || db < 0:
+			out[i] = max(da, db)
 		default:
 			return nil, fmt.Errorf("shapes %s and %s cannot be broadcast (dimension %d: %d against %d)",
 				tensor.ShapeString(a), tensor.ShapeString(b), i, da, db)
