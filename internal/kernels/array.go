@@ -139,11 +139,7 @@ func axis(c *Context, a, rank int) (int, error) {
 }
 
 func reshape(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	shape, err := c.IntsInput(1)
+	x, shape, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +226,7 @@ func squeeze(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func expandDims(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	d, err := c.IntsInput(1)
+	x, d, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -513,11 +505,7 @@ func pack(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func transpose(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	perm, err := c.IntsInput(1)
+	x, perm, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -540,11 +528,7 @@ func transpose(c *Context) ([]*tensor.Tensor, error) {
 
 // pad pads with zeros: paddings is a rank×2 matrix of (before, after).
 func pad(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	p, err := c.IntsInput(1)
+	x, p, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}

@@ -260,11 +260,7 @@ func mirrorPad(c *Context) ([]*tensor.Tensor, error) {
 
 // tile repeats x multiples[d] times along each dimension d.
 func tile(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	m, err := c.IntsInput(1)
+	x, m, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}

@@ -174,6 +174,20 @@ func (c *Context) lastDimInput() (x []float32, xs []int, err error) {
 	return x, xs, nil
 }
 
+// tensorAndInts checks that the node has two inputs and returns the first
+// and the second's values as ints: the data and the shape-like operand of
+// Reshape, Transpose, Tile, Pad, ExpandDims, ArgMax.
+func (c *Context) tensorAndInts() (*tensor.Tensor, []int, error) {
+	if err := c.WantInputs(2); err != nil {
+		return nil, nil, err
+	}
+	v, err := c.IntsInput(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Inputs[0], v, nil
+}
+
 // IntsInput returns input i, an int32 or int64 tensor, as ints.
 func (c *Context) IntsInput(i int) ([]int, error) {
 	v, err := c.Inputs[i].IntValues()
