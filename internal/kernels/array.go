@@ -528,23 +528,19 @@ func transpose(c *Context) ([]*tensor.Tensor, error) {
 
 // pad pads with zeros: paddings is a rank×2 matrix of (before, after).
 func pad(c *Context) ([]*tensor.Tensor, error) {
-	x, p, err := c.tensorAndInts()
+	if err := c.WantInputs(2); err != nil {
+		return nil, err
+	}
+	x := c.Inputs[0]
+	p, err := paddings(c, x, 1)
 	if err != nil {
 		return nil, err
 	}
-	ps := c.Inputs[1].Shape
-	if len(ps) != 2 || ps[0] != x.Rank() || ps[1] != 2 {
-		return nil, c.Errorf("paddings %s must be [%d,2] for %s", c.Inputs[1], x.Rank(), x)
-	}
+	// padIndex with an in-range test as src would do, but its call per
+	// dimension and element makes Pad about 1.6 times slower (1×224×224×3).
 	shape := make([]int, x.Rank())
 	for d := range shape {
-		if p[2*d] < 0 || p[2*d+1] < 0 || p[2*d] > MaxElements || p[2*d+1] > MaxElements {
-			return nil, c.Errorf("padding %v is negative or beyond %d", p, MaxElements)
-		}
 		shape[d] = x.Shape[d] + p[2*d] + p[2*d+1]
-	}
-	if err := c.CheckSize(shape); err != nil {
-		return nil, err
 	}
 	st := strides(x.Shape)
 	n := tensor.NumElements(shape)
