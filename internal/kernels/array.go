@@ -102,6 +102,18 @@ func strides(shape []int) []int {
 	return s
 }
 
+// nextIndex steps the multi-index cur to the next element of shape in
+// row-major order (past the last one it wraps to all zeros).
+func nextIndex(cur, shape []int) {
+	for d := len(shape) - 1; d >= 0; d-- {
+		cur[d]++
+		if cur[d] < shape[d] {
+			return
+		}
+		cur[d] = 0
+	}
+}
+
 // stridedIndex lists, in row-major order of the output, the input offsets
 // start + Σ i_d·step_d for i_d < size_d.
 func stridedIndex(start int, size, step []int) []int {
@@ -557,13 +569,7 @@ func pad(c *Context) ([]*tensor.Tensor, error) {
 			off += j * st[d]
 		}
 		idx[i] = off
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return []*tensor.Tensor{gatherTensor(c, x, shape, idx)}, nil
 }

@@ -161,13 +161,7 @@ func padIndex(x *tensor.Tensor, p []int, src func(d, j int) int) ([]int, []int) 
 			off += j * st[d]
 		}
 		idx[i] = off
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return shape, idx
 }
@@ -287,13 +281,7 @@ func tile(c *Context) ([]*tensor.Tensor, error) {
 			o += (v % x.Shape[d]) * st[d]
 		}
 		idx[i] = o
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return []*tensor.Tensor{gatherTensor(c, x, shape, idx)}, nil
 }
