@@ -101,20 +101,44 @@ func openMaybeGzip(file string) (*bufio.Reader, io.Closer, error) {
 	return br, f, nil
 }
 
-// idxReader streams the examples of an IDX file, with labels from a second
-// file when there is one.
-type idxReader struct {
-	file   string
-	base   string
-	r      io.Reader
-	c      io.Closer
-	hdr    IDXHeader
-	h, w   int // the example's layout
-	ch     int
-	size   int // bytes per example
+// arrayReader streams the examples of an array file (IDX or NPY) whose
+// first dimension counts them, with labels from a second file when there
+// is one.
+type arrayReader struct {
+	file, base string
+	r          io.Reader
+	c          io.Closer
+	n          int // examples, as the header says
+	h, w, ch   int // the example's layout
+	size       int // bytes per example
+	// u8 says the elements are bytes, handed on as they are; otherwise
+	// toF32 converts an example's raw bytes.
+	u8     bool
+	toF32  func(dst []float32, raw []byte)
 	raw    []byte
 	i      int
 	labels labelReader
+}
+
+// newArrayReader takes over r and c (closed on error) of a file whose
+// header gave shape (examples first) and elemSize bytes per element, and
+// opens labels unless it is "".
+func newArrayReader(file string, r io.Reader, c io.Closer, shape []int, elemSize int, u8 bool, toF32 func(dst []float32, raw []byte), labels string) (*arrayReader, error) {
+	x := &arrayReader{file: file, base: filepath.Base(file), r: r, c: c, n: shape[0], u8: u8, toF32: toF32}
+	x.h, x.w, x.ch = exampleLayout(shape[1:])
+	x.size = x.h * x.w * x.ch * elemSize
+	if err := checkExampleSize(x.size, shape[1:]); err != nil {
+		c.Close()
+		return nil, &Error{File: file, Record: -1, Err: err}
+	}
+	if labels != "" {
+		var err error
+		if x.labels, err = openLabels(labels, x.n); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return x, nil
 }
 
 // openIDX opens an IDX data file (idx3 images, or any IDX array whose
@@ -129,24 +153,11 @@ func openIDX(file, labels string) (reader, error) {
 		c.Close()
 		return nil, &Error{File: file, Record: -1, Err: err}
 	}
-	x := &idxReader{file: file, base: filepath.Base(file), r: r, c: c, hdr: hdr}
-	x.h, x.w, x.ch = exampleLayout(hdr.Dims[1:])
-	x.size = x.h * x.w * x.ch * idxTypeSize(hdr.Type)
-	if err := checkExampleSize(x.size, hdr.Dims[1:]); err != nil {
-		c.Close()
-		return nil, &Error{File: file, Record: -1, Err: err}
-	}
 	if labels == "" {
 		labels = idxLabelsFile(file)
 	}
-	if labels != "" {
-		x.labels, err = openLabels(labels, hdr.Dims[0])
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	return x, nil
+	toF32 := func(dst []float32, raw []byte) { decodeBigEndian(dst, raw, hdr.Type) }
+	return newArrayReader(file, r, c, hdr.Dims, idxTypeSize(hdr.Type), hdr.Type == 0x08, toF32, labels)
 }
 
 // maxExampleBytes bounds one example's size, so a short file whose header
@@ -191,8 +202,8 @@ func idxLabelsFile(file string) string {
 	return l
 }
 
-func (x *idxReader) next(ex *example, decode bool) error {
-	if x.i >= x.hdr.Dims[0] {
+func (x *arrayReader) next(ex *example, decode bool) error {
+	if x.i >= x.n {
 		return io.EOF
 	}
 	if cap(x.raw) < x.size {
@@ -200,7 +211,7 @@ func (x *idxReader) next(ex *example, decode bool) error {
 	}
 	raw := x.raw[:x.size]
 	if _, err := io.ReadFull(x.r, raw); err != nil {
-		return &Error{File: x.file, Record: x.i, Err: fmt.Errorf("%w (the header says %d examples)", truncated(err), x.hdr.Dims[0])}
+		return &Error{File: x.file, Record: x.i, Err: fmt.Errorf("%w (the header says %d examples)", truncated(err), x.n)}
 	}
 	label := -1
 	if x.labels != nil {
@@ -218,18 +229,18 @@ func (x *idxReader) next(ex *example, decode bool) error {
 	ex.h, ex.w, ex.c = x.h, x.w, x.ch
 	ex.label, ex.file, ex.rec = label, x.file, rec
 	ex.id = x.base + ":" + strconv.Itoa(rec)
-	n := x.h * x.w * x.ch
-	if x.hdr.Type == 0x08 {
+	if x.u8 {
 		ex.float = false
 		ex.u8 = raw
 		return nil
 	}
+	n := x.h * x.w * x.ch
 	ex.float = true
 	if cap(ex.f32) < n {
 		ex.f32 = make([]float32, n)
 	}
 	ex.f32 = ex.f32[:n]
-	decodeBigEndian(ex.f32, raw, x.hdr.Type)
+	x.toF32(ex.f32, raw)
 	return nil
 }
 
@@ -253,7 +264,7 @@ func decodeBigEndian(dst []float32, raw []byte, t byte) {
 	}
 }
 
-func (x *idxReader) close() error {
+func (x *arrayReader) close() error {
 	err := x.c.Close()
 	if x.labels != nil {
 		if e := x.labels.close(); err == nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -313,91 +312,13 @@ func openNPYHeader(file string) (io.Reader, io.Closer, NPYHeader, error) {
 	return r, c, h, nil
 }
 
-// npyReader streams the rows of an NPY array (N, ...) as examples.
-type npyReader struct {
-	file, base string
-	r          io.Reader
-	c          io.Closer
-	hdr        NPYHeader
-	h, w, ch   int
-	size       int
-	raw        []byte
-	i          int
-	labels     labelReader
-}
-
 func openNPY(file, labels string) (reader, error) {
 	r, c, hdr, err := openNPYHeader(file)
 	if err != nil {
 		return nil, err
 	}
-	x := &npyReader{file: file, base: filepath.Base(file), r: r, c: c, hdr: hdr}
-	x.h, x.w, x.ch = exampleLayout(hdr.Shape[1:])
-	x.size = x.h * x.w * x.ch * hdr.Size
-	if err := checkExampleSize(x.size, hdr.Shape[1:]); err != nil {
-		c.Close()
-		return nil, &Error{File: file, Record: -1, Err: err}
-	}
-	if labels != "" {
-		x.labels, err = openLabels(labels, hdr.Shape[0])
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	return x, nil
-}
-
-func (x *npyReader) next(ex *example, decode bool) error {
-	if x.i >= x.hdr.Shape[0] {
-		return io.EOF
-	}
-	if cap(x.raw) < x.size {
-		x.raw = make([]byte, x.size)
-	}
-	raw := x.raw[:x.size]
-	if _, err := io.ReadFull(x.r, raw); err != nil {
-		return &Error{File: x.file, Record: x.i, Err: fmt.Errorf("%w (the header says %d examples)", truncated(err), x.hdr.Shape[0])}
-	}
-	label := -1
-	if x.labels != nil {
-		l, err := x.labels.next()
-		if err != nil {
-			return err
-		}
-		label = l
-	}
-	rec := x.i
-	x.i++
-	if !decode {
-		return nil
-	}
-	ex.h, ex.w, ex.c = x.h, x.w, x.ch
-	ex.label, ex.file, ex.rec = label, x.file, rec
-	ex.id = x.base + ":" + strconv.Itoa(rec)
-	if x.hdr.Size == 1 && (x.hdr.Kind == 'u' || x.hdr.Kind == 'b') {
-		ex.float = false
-		ex.u8 = raw
-		return nil
-	}
-	n := x.h * x.w * x.ch
-	ex.float = true
-	if cap(ex.f32) < n {
-		ex.f32 = make([]float32, n)
-	}
-	ex.f32 = ex.f32[:n]
-	x.hdr.decode(ex.f32, raw)
-	return nil
-}
-
-func (x *npyReader) close() error {
-	err := x.c.Close()
-	if x.labels != nil {
-		if e := x.labels.close(); err == nil {
-			err = e
-		}
-	}
-	return err
+	u8 := hdr.Size == 1 && (hdr.Kind == 'u' || hdr.Kind == 'b')
+	return newArrayReader(file, r, c, hdr.Shape, hdr.Size, u8, hdr.decode, labels)
 }
 
 // npyLabels streams a 1-D integer NPY array of labels.

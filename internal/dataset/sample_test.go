@@ -3,6 +3,7 @@ package dataset
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,10 +64,10 @@ func TestSample(t *testing.T) {
 			t.Fatalf("sample not in data set order without repeats: %v", a)
 		}
 	}
-	if b := sampleIDs(t, p, Options{BatchSize: 3, Sample: 10, Seed: 1}); !equalInts(a, b) {
+	if b := sampleIDs(t, p, Options{BatchSize: 3, Sample: 10, Seed: 1}); !slices.Equal(a, b) {
 		t.Errorf("same seed, other batch size: %v, then %v", a, b)
 	}
-	if c := sampleIDs(t, p, Options{BatchSize: 4, Sample: 10, Seed: 2}); equalInts(a, c) {
+	if c := sampleIDs(t, p, Options{BatchSize: 4, Sample: 10, Seed: 2}); slices.Equal(a, c) {
 		t.Errorf("seeds 1 and 2 drew the same sample %v", a)
 	}
 	// Within a limit: only the first 20 examples are drawn from.
@@ -100,16 +101,4 @@ func TestSamplePickUniform(t *testing.T) {
 			t.Errorf("index %d picked %d times, want 6000 ± 300", i, c)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -53,29 +53,9 @@ func broadcastRule(n *tfpb.NodeDef, in [][]int, _ []*tensor.Tensor) ([]int, erro
 	if len(in) != 2 || in[0] == nil || in[1] == nil {
 		return nil, nil
 	}
-	a, b := in[0], in[1]
-	r := max(len(a), len(b))
-	out := make([]int, r)
-	for i := 0; i < r; i++ {
-		da, db := 1, 1
-		if k := len(a) - r + i; k >= 0 {
-			da = a[k]
-		}
-		if k := len(b) - r + i; k >= 0 {
-			db = b[k]
-		}
-		switch {
-		case da == 1:
-			out[i] = db
-		case db == 1:
-			out[i] = da
-		case da < 0 || db < 0:
-			out[i] = max(da, db) // the known one, or unknown
-		case da == db:
-			out[i] = da
-		default:
-			return nil, fmt.Errorf("shapes %s and %s cannot be broadcast", shapeString(a), shapeString(b))
-		}
+	out, err := kernels.BroadcastShape(in[0], in[1])
+	if err != nil {
+		return nil, fmt.Errorf("shapes %s and %s cannot be broadcast", shapeString(in[0]), shapeString(in[1]))
 	}
 	return out, nil
 }

@@ -29,9 +29,10 @@ func refF32(m, n, k int, a []float32, lda int, b []float32, ldb int) (c, bound [
 	return c, bound
 }
 
-// refU8S8 is the obvious triple loop in int64, wrapped to int32 at the end
-// (as int32 sums would wrap: addition modulo 2³² is associative).
-func refU8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int) []int32 {
+// refU8 is the obvious triple loop for quint8 A and int8 or quint8 B, in
+// int64, wrapped to int32 at the end (as int32 sums would wrap: addition
+// modulo 2³² is associative).
+func refU8[B int8 | uint8](m, n, k int, a []uint8, lda int, b []B, ldb int) []int32 {
 	c := make([]int32, m*n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
@@ -162,7 +163,7 @@ func checkU8S8(t *testing.T, s shape, f func(m, n, k int, a []uint8, lda int, b 
 		c[i] = sentU8S8
 	}
 	f(s.m, s.n, s.k, a, lda, b, ldb, c, ldc)
-	want := refU8S8(s.m, s.n, s.k, a, lda, b, ldb)
+	want := refU8(s.m, s.n, s.k, a, lda, b, ldb)
 	bad := 0
 	for i := 0; i < s.m; i++ {
 		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
@@ -343,21 +344,6 @@ func TestCheckDims(t *testing.T) {
 	}
 }
 
-// refU8U8 is the obvious triple loop in int64, wrapped to int32.
-func refU8U8(m, n, k int, a []uint8, lda int, b []uint8, ldb int) []int32 {
-	c := make([]int32, m*n)
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s int64
-			for p := 0; p < k; p++ {
-				s += int64(a[i*lda+p]) * int64(b[p*ldb+j])
-			}
-			c[i*n+j] = int32(s)
-		}
-	}
-	return c
-}
-
 // TestU8U8 runs U8U8 on every shape with random bytes and with 255·255
 // in every product (k = 1025: 1025·65025 = 66650625, by hand), exactly.
 func TestU8U8(t *testing.T) {
@@ -380,7 +366,7 @@ func TestU8U8(t *testing.T) {
 				c[i] = sentU8S8
 			}
 			U8U8(s.m, s.n, s.k, a, lda, b, ldb, c, ldc)
-			want := refU8U8(s.m, s.n, s.k, a, lda, b, ldb)
+			want := refU8(s.m, s.n, s.k, a, lda, b, ldb)
 			if fill == "255x255" && s.k == 1025 && want[0] != 66650625 {
 				t.Fatalf("reference: 1025·255·255 = %d, want 66650625", want[0])
 			}

@@ -102,6 +102,18 @@ func strides(shape []int) []int {
 	return s
 }
 
+// nextIndex steps the multi-index cur to the next element of shape in
+// row-major order (past the last one it wraps to all zeros).
+func nextIndex(cur, shape []int) {
+	for d := len(shape) - 1; d >= 0; d-- {
+		cur[d]++
+		if cur[d] < shape[d] {
+			return
+		}
+		cur[d] = 0
+	}
+}
+
 // stridedIndex lists, in row-major order of the output, the input offsets
 // start + Σ i_d·step_d for i_d < size_d.
 func stridedIndex(start int, size, step []int) []int {
@@ -139,11 +151,7 @@ func axis(c *Context, a, rank int) (int, error) {
 }
 
 func reshape(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	shape, err := c.IntsInput(1)
+	x, shape, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +238,7 @@ func squeeze(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func expandDims(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	d, err := c.IntsInput(1)
+	x, d, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -513,11 +517,7 @@ func pack(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func transpose(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	perm, err := c.IntsInput(1)
+	x, perm, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -544,23 +544,15 @@ func pad(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	x := c.Inputs[0]
-	p, err := c.IntsInput(1)
+	p, err := paddings(c, x, 1)
 	if err != nil {
 		return nil, err
 	}
-	ps := c.Inputs[1].Shape
-	if len(ps) != 2 || ps[0] != x.Rank() || ps[1] != 2 {
-		return nil, c.Errorf("paddings %s must be [%d,2] for %s", c.Inputs[1], x.Rank(), x)
-	}
+	// padIndex with an in-range test as src would do, but its call per
+	// dimension and element makes Pad about 1.6 times slower (1×224×224×3).
 	shape := make([]int, x.Rank())
 	for d := range shape {
-		if p[2*d] < 0 || p[2*d+1] < 0 || p[2*d] > MaxElements || p[2*d+1] > MaxElements {
-			return nil, c.Errorf("padding %v is negative or beyond %d", p, MaxElements)
-		}
 		shape[d] = x.Shape[d] + p[2*d] + p[2*d+1]
-	}
-	if err := c.CheckSize(shape); err != nil {
-		return nil, err
 	}
 	st := strides(x.Shape)
 	n := tensor.NumElements(shape)
@@ -577,13 +569,7 @@ func pad(c *Context) ([]*tensor.Tensor, error) {
 			off += j * st[d]
 		}
 		idx[i] = off
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return []*tensor.Tensor{gatherTensor(c, x, shape, idx)}, nil
 }

@@ -151,23 +151,9 @@ func epilogue(c *Context, oc int) (*Epilogue, error) {
 }
 
 func fusedConv2D(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(3); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, f, xs, fs, err := float32ConvInputs(c, 3)
 	if err != nil {
 		return nil, err
-	}
-	f, err := c.Float32Input(1)
-	if err != nil {
-		return nil, err
-	}
-	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
-	if len(xs) != 4 || len(fs) != 4 {
-		return nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
-	}
-	if fs[2] != xs[3] {
-		return nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fs[2], c.Inputs[0], xs[3])
 	}
 	ep, err := epilogue(c, fs[3])
 	if err != nil {

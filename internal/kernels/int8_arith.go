@@ -80,19 +80,13 @@ func quantizedBinary(add bool) Kernel {
 		if err := c.WantInputs(6); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
+		x, y, err := c.quantOperands(dtQU8, dtQU8)
 		if err != nil {
 			return nil, err
 		}
-		y, err := c.quantInput(1, dtQU8)
+		r, err := c.scalarInputs(2, 4)
 		if err != nil {
 			return nil, err
-		}
-		var r [4]float32
-		for i := range r {
-			if r[i], err = c.scalarInput(i + 2); err != nil {
-				return nil, err
-			}
 		}
 		minX, maxX, minY, maxY := r[0], r[1], r[2], r[3]
 		shape, ix, iy, ok := binaryLayout(x.Shape, y.Shape)

@@ -83,19 +83,13 @@ func quantizedConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputs(6); err != nil {
 		return nil, err
 	}
-	x, err := c.quantInput(0, dtQU8)
+	x, w, err := c.quantOperands(dtQU8, dtQU8)
 	if err != nil {
 		return nil, err
 	}
-	w, err := c.quantInput(1, dtQU8)
+	r, err := c.scalarInputs(2, 4)
 	if err != nil {
 		return nil, err
-	}
-	var r [4]float32
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 2); err != nil {
-			return nil, err
-		}
 	}
 	n, ch, oc, win, err := convGeometry(c, false)
 	if err != nil {
@@ -266,11 +260,7 @@ func mklConvKernel(spec convSpec) Kernel {
 		if err := c.WantInputs(want); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
-		if err != nil {
-			return nil, err
-		}
-		w, err := c.quantInput(1, dtQI8)
+		x, w, err := c.quantOperands(dtQU8, dtQI8)
 		if err != nil {
 			return nil, err
 		}
@@ -282,11 +272,7 @@ func mklConvKernel(spec convSpec) Kernel {
 		if spec.bias {
 			ri = 3
 		}
-		minX, err := c.scalarInput(ri)
-		if err != nil {
-			return nil, err
-		}
-		maxX, err := c.scalarInput(ri + 1)
+		minX, maxX, err := c.rangeInput(ri)
 		if err != nil {
 			return nil, err
 		}
@@ -316,11 +302,7 @@ func mklConvKernel(spec convSpec) Kernel {
 			}
 			return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
 		}
-		minO, err := c.scalarInput(ri + 4)
-		if err != nil {
-			return nil, err
-		}
-		maxO, err := c.scalarInput(ri + 5)
+		minO, maxO, err := c.rangeInput(ri + 4)
 		if err != nil {
 			return nil, err
 		}

@@ -48,11 +48,7 @@ func mklConvSum(requant, signed bool) Kernel {
 		if err := c.WantInputs(want); err != nil {
 			return nil, err
 		}
-		x, err := c.quantInput(0, dtQU8)
-		if err != nil {
-			return nil, err
-		}
-		w, err := c.quantInput(1, dtQI8)
+		x, w, err := c.quantOperands(dtQU8, dtQI8)
 		if err != nil {
 			return nil, err
 		}
@@ -60,11 +56,7 @@ func mklConvSum(requant, signed bool) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		minX, err := c.scalarInput(3)
-		if err != nil {
-			return nil, err
-		}
-		maxX, err := c.scalarInput(4)
+		minX, maxX, err := c.rangeInput(3)
 		if err != nil {
 			return nil, err
 		}
@@ -107,19 +99,11 @@ func mklConvSum(requant, signed bool) Kernel {
 			}
 			return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
 		}
-		minO, err := c.scalarInput(7)
+		minO, maxO, err := c.rangeInput(7)
 		if err != nil {
 			return nil, err
 		}
-		maxO, err := c.scalarInput(8)
-		if err != nil {
-			return nil, err
-		}
-		minS, err := c.scalarInput(10)
-		if err != nil {
-			return nil, err
-		}
-		maxS, err := c.scalarInput(11)
+		minS, maxS, err := c.rangeInput(10)
 		if err != nil {
 			return nil, err
 		}

@@ -139,11 +139,9 @@ func quantizedMatMul(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r [4]float32
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 2); err != nil {
-			return nil, err
-		}
+	r, err := c.scalarInputs(2, 4)
+	if err != nil {
+		return nil, err
 	}
 	tb, _ := quantType(c.Inputs[1].DType)
 	oa := int32(quant.FloatToQuantizedUnclamped(quant.QUInt8, 0, r[0], r[1]))
@@ -177,11 +175,9 @@ func mklMatMul(spec convSpec) Kernel {
 		if c.Inputs[1].DType != dtQI8 {
 			return nil, c.Errorf("input 1 (%q) is %s, want qint8", c.inputName(1), tensor.TypeName(c.Inputs[1].DType))
 		}
-		var r [4]float32
-		for i := range r {
-			if r[i], err = c.scalarInput(i + 3); err != nil {
-				return nil, err
-			}
+		r, err := c.scalarInputs(3, 4)
+		if err != nil {
+			return nil, err
 		}
 		bias, err := c.fusedBias(true, n, r[0], r[1], []float32{r[2]}, []float32{r[3]})
 		if err != nil {
@@ -199,11 +195,7 @@ func mklMatMul(spec convSpec) Kernel {
 			mn, mx := quant.MklRangeForMultiplication(quant.QUInt8, quant.QInt8, quant.QInt32, r[0], r[1], r[2], r[3])
 			return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 		}
-		minO, err := c.scalarInput(7)
-		if err != nil {
-			return nil, err
-		}
-		maxO, err := c.scalarInput(8)
+		minO, maxO, err := c.rangeInput(7)
 		if err != nil {
 			return nil, err
 		}
@@ -239,12 +231,9 @@ func quantizedBiasAdd(c *Context) ([]*tensor.Tensor, error) {
 	if len(b.Shape) != 1 || len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != b.Shape[0] {
 		return nil, c.Errorf("bias %s does not match the last dimension of input %s", tensor.ShapeString(b.Shape), tensor.ShapeString(x.Shape))
 	}
-	var r [4]float32
-	var err error
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 2); err != nil {
-			return nil, err
-		}
+	r, err := c.scalarInputs(2, 4)
+	if err != nil {
+		return nil, err
 	}
 	m := max(r[1], max(-r[0], max(r[3], -r[2]))) * (1 << 17)
 	total := quant.NewMinFirst(quant.QInt32, -m, m)
@@ -279,11 +268,7 @@ func quantizedRelu(six bool) Kernel {
 		if !ok {
 			return nil, c.Errorf("input 0 (%q) is %s, want a quantized type", c.inputName(0), tensor.TypeName(x.DType))
 		}
-		mn, err := c.scalarInput(1)
-		if err != nil {
-			return nil, err
-		}
-		mx, err := c.scalarInput(2)
+		mn, mx, err := c.rangeInput(1)
 		if err != nil {
 			return nil, err
 		}
@@ -308,11 +293,7 @@ func quantizedReshape(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputs(4); err != nil {
 		return nil, err
 	}
-	mn, err := c.scalarInput(2)
-	if err != nil {
-		return nil, err
-	}
-	mx, err := c.scalarInput(3)
+	mn, mx, err := c.rangeInput(2)
 	if err != nil {
 		return nil, err
 	}

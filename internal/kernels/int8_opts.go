@@ -83,6 +83,42 @@ func (c *Context) scalarInput(i int) (float32, error) {
 	return v[0], nil
 }
 
+// rangeInput reads inputs i and i+1 as the scalar bounds of a range
+// (min_x, max_x and their kin).
+func (c *Context) rangeInput(i int) (lo, hi float32, err error) {
+	if lo, err = c.scalarInput(i); err != nil {
+		return 0, 0, err
+	}
+	if hi, err = c.scalarInput(i + 1); err != nil {
+		return 0, 0, err
+	}
+	return lo, hi, nil
+}
+
+// scalarInputs reads the n inputs from first on as scalars.
+func (c *Context) scalarInputs(first, n int) ([]float32, error) {
+	r := make([]float32, n)
+	for i := range r {
+		v, err := c.scalarInput(first + i)
+		if err != nil {
+			return nil, err
+		}
+		r[i] = v
+	}
+	return r, nil
+}
+
+// quantOperands returns inputs 0 and 1 checked to be of dtypes t0 and t1.
+func (c *Context) quantOperands(t0, t1 tfpb.DataType) (x, y *tensor.Tensor, err error) {
+	if x, err = c.quantInput(0, t0); err != nil {
+		return nil, nil, err
+	}
+	if y, err = c.quantInput(1, t1); err != nil {
+		return nil, nil, err
+	}
+	return x, y, nil
+}
+
 // quantInput returns input i checked to be of dtype want.
 func (c *Context) quantInput(i int, want tfpb.DataType) (*tensor.Tensor, error) {
 	x := c.Inputs[i]

@@ -32,11 +32,7 @@ func quantizedPool(isMax bool) Kernel {
 		if len(x.Shape) != 4 {
 			return nil, c.Errorf("input %s must have rank 4 (NHWC)", tensor.ShapeString(x.Shape))
 		}
-		mn, err := c.scalarInput(1)
-		if err != nil {
-			return nil, err
-		}
-		mx, err := c.scalarInput(2)
+		mn, mx, err := c.rangeInput(1)
 		if err != nil {
 			return nil, err
 		}

@@ -84,11 +84,7 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -187,11 +183,7 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -238,11 +230,7 @@ func requantizationRange(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, err := c.scalarInput(1)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := c.scalarInput(2)
+	lo, hi, err := c.rangeInput(1)
 	if err != nil {
 		return nil, err
 	}
@@ -250,38 +238,38 @@ func requantizationRange(c *Context) ([]*tensor.Tensor, error) {
 	return []*tensor.Tensor{scalarF32(mn), scalarF32(mx)}, nil
 }
 
-// perChannelRanges reads inputs 1 and 2 as per-channel ranges whose
-// length is x's last dimension.
-func (c *Context) perChannelRanges(x *tensor.Tensor) (mins, maxs []float32, err error) {
+// perChannelInputs checks that the node has want inputs and reads input 0
+// (qint32, channels last) and inputs 1 and 2 as its per-channel ranges,
+// whose length is x's last dimension.
+func (c *Context) perChannelInputs(want int) (x *tensor.Tensor, mins, maxs []float32, err error) {
+	if err := c.WantInputs(want); err != nil {
+		return nil, nil, nil, err
+	}
+	if x, err = c.quantInput(0, dtQI32); err != nil {
+		return nil, nil, nil, err
+	}
 	if mins, err = c.Float32Input(1); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if maxs, err = c.Float32Input(2); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(x.Shape) == 0 {
-		return nil, nil, c.Errorf("input 0 is a scalar; per-channel ops need channels last")
+		return nil, nil, nil, c.Errorf("input 0 is a scalar; per-channel ops need channels last")
 	}
 	ch := x.Shape[len(x.Shape)-1]
 	if len(mins) != ch || len(maxs) != ch {
-		return nil, nil, c.Errorf("input_min has %d and input_max %d elements, want %d (the channels of input 0, %s)",
+		return nil, nil, nil, c.Errorf("input_min has %d and input_max %d elements, want %d (the channels of input 0, %s)",
 			len(mins), len(maxs), ch, tensor.ShapeString(x.Shape))
 	}
-	return mins, maxs, nil
+	return x, mins, maxs, nil
 }
 
 // requantizationRangePerChannel is Intel's RequantizationRangePerChannel
 // (input qint32 NHWC, input_min[C], input_max[C]; attr clip_value_max) →
 // (output_min, output_max); see quant.PerChannelRange.
 func requantizationRangePerChannel(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(3); err != nil {
-		return nil, err
-	}
-	x, err := c.quantInput(0, dtQI32)
-	if err != nil {
-		return nil, err
-	}
-	mins, maxs, err := c.perChannelRanges(x)
+	x, mins, maxs, err := c.perChannelInputs(3)
 	if err != nil {
 		return nil, err
 	}
@@ -305,11 +293,9 @@ func requantize(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r [4]float32
-	for i := range r {
-		if r[i], err = c.scalarInput(i + 1); err != nil {
-			return nil, err
-		}
+	r, err := c.scalarInputs(1, 4)
+	if err != nil {
+		return nil, err
 	}
 	inMin, inMax, outMin, outMax := r[0], r[1], r[2], r[3]
 	out := dtQU8
@@ -343,22 +329,11 @@ func requantize(c *Context) ([]*tensor.Tensor, error) {
 // sat(rne(v·scale[c])) with quant.PerChannelRequantScales; the output range
 // is the requested one.
 func requantizePerChannel(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(5); err != nil {
-		return nil, err
-	}
-	x, err := c.quantInput(0, dtQI32)
+	x, mins, maxs, err := c.perChannelInputs(5)
 	if err != nil {
 		return nil, err
 	}
-	mins, maxs, err := c.perChannelRanges(x)
-	if err != nil {
-		return nil, err
-	}
-	reqMin, err := c.scalarInput(3)
-	if err != nil {
-		return nil, err
-	}
-	reqMax, err := c.scalarInput(4)
+	reqMin, reqMax, err := c.rangeInput(3)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"qcal/internal/tensor"
@@ -61,7 +62,7 @@ func TestQuantizeV2MKLScaled(t *testing.T) {
 	// -5 → -158.75 → -128.
 	out = mustRun(t, "QuantizeV2", quantAttrs(dtQI8, "SCALED", "HALF_TO_EVEN"),
 		f32([]int{4}, 2, -2, 1, -5), sc(-2), sc(4))
-	if got, want := out[0].I8, []int8{64, -64, 32, -128}; !equalI8(got, want) {
+	if got, want := out[0].I8, []int8{64, -64, 32, -128}; !slices.Equal(got, want) {
 		t.Errorf("qint8 codes %v, want %v", got, want)
 	}
 	wantRange(t, "qint8", out, -4, 4)
@@ -69,18 +70,6 @@ func TestQuantizeV2MKLScaled(t *testing.T) {
 	// TF's MKL kernel refuses an empty range (all-zero activations).
 	wantErr(t, "QuantizeV2", quantAttrs(dtQU8, "SCALED", "HALF_TO_EVEN"), "max_range > min_range",
 		f32([]int{1}, 0), sc(0), sc(0))
-}
-
-func equalI8(a, b []int8) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestQuantizeV2MKLvsEigen: the two SCALED kernels differ when the
@@ -211,7 +200,7 @@ func TestRequantize(t *testing.T) {
 	// - 128 = 64 + 128 - 128 = 64. q = -2³¹ means -1 → -128.
 	out = mustRun(t, "Requantize", attrs{"Tinput": aType(dtQI32), "out_type": aType(dtQI8)},
 		qi32([]int{2}, 1<<30, math.MinInt32), sc(-1), sc(1), sc(-1), sc(1))
-	if got, want := out[0].I8, []int8{64, -128}; !equalI8(got, want) {
+	if got, want := out[0].I8, []int8{64, -128}; !slices.Equal(got, want) {
 		t.Errorf("qint8 %v, want %v", got, want)
 	}
 	wantErr(t, "Requantize", attrs{"Tinput": aType(dtQI32), "out_type": aType(dtQU8)}, "requested_output_min must be <= 0",

@@ -72,10 +72,7 @@ func init() {
 
 func unaryKernel(f unaryF32) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(1); err != nil {
-			return nil, err
-		}
-		x, err := c.Float32Input(0)
+		x, err := c.soleFloat32Input()
 		if err != nil {
 			return nil, err
 		}
@@ -94,10 +91,7 @@ func unaryKernel(f unaryF32) Kernel {
 // their definitions, which the tests compare against.
 func activationKernel(act Activation) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(1); err != nil {
-			return nil, err
-		}
-		x, err := c.Float32Input(0)
+		x, err := c.soleFloat32Input()
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +272,9 @@ func addI64(a, b int64) int64     { return a + b }
 
 // BroadcastShape returns the shape numpy's broadcasting gives a and b:
 // shapes aligned at their last dimension, each pair of dimensions equal or
-// one of them 1.
+// one of them 1. For shape inference a negative dimension is unknown: with
+// a known one it gives the known one (or stays unknown against 1), with
+// another unknown it stays unknown.
 func BroadcastShape(a, b []int) ([]int, error) {
 	r := max(len(a), len(b))
 	out := make([]int, r)
@@ -295,6 +291,8 @@ func BroadcastShape(a, b []int) ([]int, error) {
 			out[i] = da
 		case da == 1:
 			out[i] = db
+		case da < 0 || db < 0:
+			out[i] = max(da, db)
 		default:
 			return nil, fmt.Errorf("shapes %s and %s cannot be broadcast (dimension %d: %d against %d)",
 				tensor.ShapeString(a), tensor.ShapeString(b), i, da, db)
@@ -404,20 +402,29 @@ func applyBinary[T any](a, b, y []T, aShape, bShape, out []int, f func(x, z T) T
 	}
 }
 
+// broadcastOperands returns a binary op's two inputs, checked to share a
+// dtype, and the shape their broadcast gives, checked against MaxElements.
+func (c *Context) broadcastOperands() (a, b *tensor.Tensor, out []int, err error) {
+	if err := c.WantInputs(2); err != nil {
+		return nil, nil, nil, err
+	}
+	a, b = c.Inputs[0], c.Inputs[1]
+	if a.DType != b.DType {
+		return nil, nil, nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
+	}
+	if out, err = BroadcastShape(a.Shape, b.Shape); err != nil {
+		return nil, nil, nil, c.Wrap(err)
+	}
+	if err := c.CheckSize(out); err != nil {
+		return nil, nil, nil, err
+	}
+	return a, b, out, nil
+}
+
 func binaryKernel(op binaryOp) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(2); err != nil {
-			return nil, err
-		}
-		a, b := c.Inputs[0], c.Inputs[1]
-		if a.DType != b.DType {
-			return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-		}
-		out, err := BroadcastShape(a.Shape, b.Shape)
+		a, b, out, err := c.broadcastOperands()
 		if err != nil {
-			return nil, c.Wrap(err)
-		}
-		if err := c.CheckSize(out); err != nil {
 			return nil, err
 		}
 		y := c.NewUninit(a.DType, out)
@@ -439,18 +446,8 @@ func binaryKernel(op binaryOp) Kernel {
 
 // equal compares elements of any numeric or bool dtype, with broadcasting.
 func equal(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	a, b := c.Inputs[0], c.Inputs[1]
-	if a.DType != b.DType {
-		return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-	}
-	out, err := BroadcastShape(a.Shape, b.Shape)
+	a, b, out, err := c.broadcastOperands()
 	if err != nil {
-		return nil, c.Wrap(err)
-	}
-	if err := c.CheckSize(out); err != nil {
 		return nil, err
 	}
 	y := c.New(tfpb.DataType_DT_BOOL, out)

@@ -272,3 +272,25 @@ func TestMaxMinWholeTensor(t *testing.T) {
 		}
 	}
 }
+
+// TestBroadcastShapeUnknown checks the rule for unknown (negative)
+// dimensions that static shape inference relies on, worked by hand from
+// numpy's rule: ? against 1 stays ?, ? against 5 is 5, ? against ? is ?.
+func TestBroadcastShapeUnknown(t *testing.T) {
+	cases := []struct{ a, b, want []int }{
+		{[]int{-1, 3}, []int{1}, []int{-1, 3}},
+		{[]int{1, 3}, []int{-1, 3}, []int{-1, 3}},
+		{[]int{-1, 5}, []int{4, -1}, []int{4, 5}},
+		{[]int{-1}, []int{-1}, []int{-1}},
+		{[]int{2, -1}, []int{-1}, []int{2, -1}},
+	}
+	for _, c := range cases {
+		got, err := BroadcastShape(c.a, c.b)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("BroadcastShape(%v, %v) = %v, %v; want %v", c.a, c.b, got, err, c.want)
+		}
+	}
+	if _, err := BroadcastShape([]int{-1, 3}, []int{4}); err == nil {
+		t.Errorf("BroadcastShape([?,3], [4]): want an error (3 against 4)")
+	}
+}

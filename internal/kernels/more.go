@@ -91,16 +91,9 @@ func leakyRelu(c *Context) ([]*tensor.Tensor, error) {
 
 // logSoftmax: x − max − log Σ e^(x − max) over the last dimension.
 func logSoftmax(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, xs, err := c.lastDimInput()
 	if err != nil {
 		return nil, err
-	}
-	xs := c.Inputs[0].Shape
-	if len(xs) < 1 {
-		return nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
 	}
 	y := c.New(tfpb.DataType_DT_FLOAT, xs)
 	d := xs[len(xs)-1]
@@ -168,13 +161,7 @@ func padIndex(x *tensor.Tensor, p []int, src func(d, j int) int) ([]int, []int) 
 			off += j * st[d]
 		}
 		idx[i] = off
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return shape, idx
 }
@@ -267,11 +254,7 @@ func mirrorPad(c *Context) ([]*tensor.Tensor, error) {
 
 // tile repeats x multiples[d] times along each dimension d.
 func tile(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	m, err := c.IntsInput(1)
+	x, m, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}
@@ -298,13 +281,7 @@ func tile(c *Context) ([]*tensor.Tensor, error) {
 			o += (v % x.Shape[d]) * st[d]
 		}
 		idx[i] = o
-		for d := len(shape) - 1; d >= 0; d-- {
-			cur[d]++
-			if cur[d] < shape[d] {
-				break
-			}
-			cur[d] = 0
-		}
+		nextIndex(cur, shape)
 	}
 	return []*tensor.Tensor{gatherTensor(c, x, shape, idx)}, nil
 }
@@ -439,18 +416,8 @@ func split(c *Context) ([]*tensor.Tensor, error) {
 // compare applies cmp elementwise with broadcasting; the result is bool.
 func compare(cmp func(a, b float64) bool) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
-		if err := c.WantInputs(2); err != nil {
-			return nil, err
-		}
-		a, b := c.Inputs[0], c.Inputs[1]
-		if a.DType != b.DType {
-			return nil, c.Errorf("inputs are %s and %s: dtypes differ", a, b)
-		}
-		out, err := BroadcastShape(a.Shape, b.Shape)
+		a, b, out, err := c.broadcastOperands()
 		if err != nil {
-			return nil, c.Wrap(err)
-		}
-		if err := c.CheckSize(out); err != nil {
 			return nil, err
 		}
 		y := c.New(tfpb.DataType_DT_BOOL, out)

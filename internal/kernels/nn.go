@@ -296,27 +296,37 @@ func windowAttrs(c *Context, h, w, kh, kw int, pool bool) (Window, error) {
 // cache when GEMM reads the one and the epilogue the other.
 const im2colChunk = 1 << 18
 
-func conv2D(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
+// float32ConvInputs checks that the node has want inputs and reads the
+// first two as a float32 NHWC input x and a filter f whose third dimension
+// is x's channel count (HWIO, or HWCM for depthwise), returning both with
+// their shapes.
+func float32ConvInputs(c *Context, want int) (x, f []float32, xs, fs []int, err error) {
+	if err := c.WantInputs(want); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	x, err := c.Float32Input(0)
-	if err != nil {
-		return nil, err
+	if x, err = c.Float32Input(0); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	f, err := c.Float32Input(1)
-	if err != nil {
-		return nil, err
+	if f, err = c.Float32Input(1); err != nil {
+		return nil, nil, nil, nil, err
 	}
-	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
+	xs, fs = c.Inputs[0].Shape, c.Inputs[1].Shape
 	if len(xs) != 4 || len(fs) != 4 {
-		return nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
+		return nil, nil, nil, nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
+	}
+	if fs[2] != xs[3] {
+		return nil, nil, nil, nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fs[2], c.Inputs[0], xs[3])
+	}
+	return x, f, xs, fs, nil
+}
+
+func conv2D(c *Context) ([]*tensor.Tensor, error) {
+	x, f, xs, fs, err := float32ConvInputs(c, 2)
+	if err != nil {
+		return nil, err
 	}
 	n, h, w, ch := xs[0], xs[1], xs[2], xs[3]
-	kh, kw, fc, oc := fs[0], fs[1], fs[2], fs[3]
-	if fc != ch {
-		return nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fc, c.Inputs[0], ch)
-	}
+	kh, kw, oc := fs[0], fs[1], fs[3]
 	win, err := windowAttrs(c, h, w, kh, kw, false)
 	if err != nil {
 		return nil, err
@@ -421,26 +431,12 @@ func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 }
 
 func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, f, xs, fs, err := float32ConvInputs(c, 2)
 	if err != nil {
 		return nil, err
-	}
-	f, err := c.Float32Input(1)
-	if err != nil {
-		return nil, err
-	}
-	xs, fs := c.Inputs[0].Shape, c.Inputs[1].Shape
-	if len(xs) != 4 || len(fs) != 4 {
-		return nil, c.Errorf("input %s and filter %s must both have rank 4", c.Inputs[0], c.Inputs[1])
 	}
 	n, h, w, ch := xs[0], xs[1], xs[2], xs[3]
-	kh, kw, fc, mult := fs[0], fs[1], fs[2], fs[3]
-	if fc != ch {
-		return nil, c.Errorf("filter %s has %d input channels, the input %s has %d", c.Inputs[1], fc, c.Inputs[0], ch)
-	}
+	kh, kw, mult := fs[0], fs[1], fs[3]
 	win, err := windowAttrs(c, h, w, kh, kw, false)
 	if err != nil {
 		return nil, err
@@ -486,10 +482,7 @@ func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func poolSetup(c *Context) ([]float32, []int, Window, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, nil, Window{}, err
-	}
-	x, err := c.Float32Input(0)
+	x, err := c.soleFloat32Input()
 	if err != nil {
 		return nil, nil, Window{}, err
 	}
@@ -568,16 +561,9 @@ func avgPool(c *Context) ([]*tensor.Tensor, error) {
 
 // softmax normalizes the last dimension: e^(x - max) / Σ e^(x - max).
 func softmax(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(1); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, xs, err := c.lastDimInput()
 	if err != nil {
 		return nil, err
-	}
-	xs := c.Inputs[0].Shape
-	if len(xs) < 1 {
-		return nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
 	}
 	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
 	d := xs[len(xs)-1]
@@ -609,18 +595,9 @@ func softmax(c *Context) ([]*tensor.Tensor, error) {
 // batch_mean/batch_var and reserve spaces in inference), and an empty
 // reserve_space_3 for the V3 op.
 func fusedBatchNorm(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(5); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, p, err := batchNormInputs(c)
 	if err != nil {
 		return nil, err
-	}
-	var p [4][]float32
-	for i := range p {
-		if p[i], err = c.Float32Input(i + 1); err != nil {
-			return nil, err
-		}
 	}
 	eps := float32(1e-4) // the op's default epsilon
 	if c.Has("epsilon") {
@@ -628,32 +605,16 @@ func fusedBatchNorm(c *Context) ([]*tensor.Tensor, error) {
 			return nil, err
 		}
 	}
-	xs := c.Inputs[0].Shape
-	if len(xs) != 4 {
-		return nil, c.Errorf("input %s must have rank 4", c.Inputs[0])
-	}
-	ch := xs[3]
-	for i := range p {
-		if len(p[i]) != ch || c.Inputs[i+1].Rank() != 1 {
-			return nil, c.Errorf("input %d %s does not match the %d channels of %s", i+1, c.Inputs[i+1], ch, c.Inputs[0])
-		}
+	xs, ch, err := batchNormChannels(c, p)
+	if err != nil {
+		return nil, err
 	}
 	scale, offset, mean, variance := p[0], p[1], p[2], p[3]
 	mul := make([]float32, ch)
 	for j := range mul {
 		mul[j] = scale[j] * float32(1/math.Sqrt(float64(variance[j]+eps)))
 	}
-	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
-	if ch > 0 {
-		Parallel(len(x)/ch, parallelGrain/ch+1, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				xr, yr := x[r*ch:(r+1)*ch], y.F32[r*ch:(r+1)*ch]
-				for j, v := range xr {
-					yr[j] = (v-mean[j])*mul[j] + offset[j]
-				}
-			}
-		})
-	}
+	y := normalizeChannels(c, x, xs, mean, mul, offset)
 	outs := []*tensor.Tensor{y, c.Inputs[3], c.Inputs[4], c.Inputs[3], c.Inputs[4]}
 	if c.Node.GetOp() == "FusedBatchNormV3" {
 		outs = append(outs, c.New(tfpb.DataType_DT_FLOAT, []int{0}))
@@ -665,18 +626,9 @@ func fusedBatchNorm(c *Context) ([]*tensor.Tensor, error) {
 // v, beta, gamma; y = (t - m) · rsqrt(v + ε) · γ + β, without γ when
 // scale_after_normalization is false.
 func batchNormGlobal(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(5); err != nil {
-		return nil, err
-	}
-	x, err := c.Float32Input(0)
+	x, p, err := batchNormInputs(c)
 	if err != nil {
 		return nil, err
-	}
-	var p [4][]float32
-	for i := range p {
-		if p[i], err = c.Float32Input(i + 1); err != nil {
-			return nil, err
-		}
 	}
 	eps, err := c.Float("variance_epsilon")
 	if err != nil {
@@ -686,15 +638,9 @@ func batchNormGlobal(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	xs := c.Inputs[0].Shape
-	if len(xs) != 4 {
-		return nil, c.Errorf("input %s must have rank 4", c.Inputs[0])
-	}
-	ch := xs[3]
-	for i := range p {
-		if len(p[i]) != ch || c.Inputs[i+1].Rank() != 1 {
-			return nil, c.Errorf("input %d %s does not match the %d channels of %s", i+1, c.Inputs[i+1], ch, c.Inputs[0])
-		}
+	xs, ch, err := batchNormChannels(c, p)
+	if err != nil {
+		return nil, err
 	}
 	mean, variance, beta, gamma := p[0], p[1], p[2], p[3]
 	mul := make([]float32, ch)
@@ -704,13 +650,57 @@ func batchNormGlobal(c *Context) ([]*tensor.Tensor, error) {
 			mul[j] *= gamma[j]
 		}
 	}
-	y := c.New(tfpb.DataType_DT_FLOAT, xs)
-	if ch > 0 {
-		for r := 0; r < len(x)/ch; r++ {
-			for j := 0; j < ch; j++ {
-				y.F32[r*ch+j] = (x[r*ch+j]-mean[j])*mul[j] + beta[j]
-			}
+	return []*tensor.Tensor{normalizeChannels(c, x, xs, mean, mul, beta)}, nil
+}
+
+// batchNormInputs reads the five float32 inputs of a batch normalization:
+// x and four per-channel vectors.
+func batchNormInputs(c *Context) (x []float32, p [4][]float32, err error) {
+	if err := c.WantInputs(5); err != nil {
+		return nil, p, err
+	}
+	if x, err = c.Float32Input(0); err != nil {
+		return nil, p, err
+	}
+	for i := range p {
+		if p[i], err = c.Float32Input(i + 1); err != nil {
+			return nil, p, err
 		}
 	}
-	return []*tensor.Tensor{y}, nil
+	return x, p, nil
+}
+
+// batchNormChannels checks that x (input 0) is NHWC and that each of p
+// holds one value per channel; it returns x's shape and channels.
+func batchNormChannels(c *Context, p [4][]float32) (xs []int, ch int, err error) {
+	xs = c.Inputs[0].Shape
+	if len(xs) != 4 {
+		return nil, 0, c.Errorf("input %s must have rank 4", c.Inputs[0])
+	}
+	ch = xs[3]
+	for i := range p {
+		if len(p[i]) != ch || c.Inputs[i+1].Rank() != 1 {
+			return nil, 0, c.Errorf("input %d %s does not match the %d channels of %s", i+1, c.Inputs[i+1], ch, c.Inputs[0])
+		}
+	}
+	return xs, ch, nil
+}
+
+// normalizeChannels returns y = (x - mean[j])·mul[j] + offset[j] for x of
+// shape xs with channels last.
+func normalizeChannels(c *Context, x []float32, xs []int, mean, mul, offset []float32) *tensor.Tensor {
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, xs)
+	ch := xs[len(xs)-1]
+	if ch == 0 {
+		return y
+	}
+	Parallel(len(x)/ch, parallelGrain/ch+1, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := x[r*ch:(r+1)*ch], y.F32[r*ch:(r+1)*ch]
+			for j, v := range xr {
+				yr[j] = (v-mean[j])*mul[j] + offset[j]
+			}
+		}
+	})
+	return y
 }

@@ -206,11 +206,7 @@ func extreme(v []float32, max bool) float32 {
 // argMax returns the index of the largest element along an axis; the first
 // one among equals.
 func argMax(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(2); err != nil {
-		return nil, err
-	}
-	x := c.Inputs[0]
-	av, err := c.IntsInput(1)
+	x, av, err := c.tensorAndInts()
 	if err != nil {
 		return nil, err
 	}

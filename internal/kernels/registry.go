@@ -152,6 +152,43 @@ func (c *Context) Float32Input(i int) ([]float32, error) {
 	return x.F32, nil
 }
 
+// soleFloat32Input checks that the node has exactly one input and returns
+// its elements as Float32Input does.
+func (c *Context) soleFloat32Input() ([]float32, error) {
+	if err := c.WantInputs(1); err != nil {
+		return nil, err
+	}
+	return c.Float32Input(0)
+}
+
+// lastDimInput is soleFloat32Input for ops over the last dimension
+// (Softmax, LogSoftmax): the input must have rank 1 or more; xs is its
+// shape.
+func (c *Context) lastDimInput() (x []float32, xs []int, err error) {
+	if x, err = c.soleFloat32Input(); err != nil {
+		return nil, nil, err
+	}
+	xs = c.Inputs[0].Shape
+	if len(xs) < 1 {
+		return nil, nil, c.Errorf("input %s must have rank 1 or more", c.Inputs[0])
+	}
+	return x, xs, nil
+}
+
+// tensorAndInts checks that the node has two inputs and returns the first
+// and the second's values as ints: the data and the shape-like operand of
+// Reshape, Transpose, Tile, Pad, ExpandDims, ArgMax.
+func (c *Context) tensorAndInts() (*tensor.Tensor, []int, error) {
+	if err := c.WantInputs(2); err != nil {
+		return nil, nil, err
+	}
+	v, err := c.IntsInput(1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Inputs[0], v, nil
+}
+
 // IntsInput returns input i, an int32 or int64 tensor, as ints.
 func (c *Context) IntsInput(i int) ([]int, error) {
 	v, err := c.Inputs[i].IntValues()

@@ -308,7 +308,7 @@ func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result,
 				notFloat[i] = true
 				continue
 			}
-			if !equalShape(x.Shape, y.Shape) || len(x.F32) != len(y.F32) {
+			if !slices.Equal(x.Shape, y.Shape) || len(x.F32) != len(y.F32) {
 				return nil, fmt.Errorf("tensor %q is %s in %s but %s in %s", l.Name, x, fp32.Name, y, int8.Name)
 			}
 			l.add(x.F32, y.F32)
@@ -333,24 +333,12 @@ func Measure(fp32, int8 *exec.Graph, src *dataset.Stream, opt Options) (*Result,
 	return res, nil
 }
 
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // feedShape returns the batch's shape in the layout the Placeholder
 // declares when it holds as many values per example, else the batch's own
 // (as evaluate feeds).
 func feedShape(in exec.Input, shape []int) []int {
 	want := evaluate.InputShape(in)
-	if want != nil && !equalShape(shape[1:], want[1:]) && tensor.NumElements(shape[1:]) == tensor.NumElements(want[1:]) {
+	if want != nil && !slices.Equal(shape[1:], want[1:]) && tensor.NumElements(shape[1:]) == tensor.NumElements(want[1:]) {
 		return append([]int{shape[0]}, want[1:]...)
 	}
 	return shape

@@ -314,23 +314,11 @@ func (x *Tensor) Float32s() ([]float32, error) {
 	case tfpb.DataType_DT_FLOAT:
 		return x.F32, nil
 	case tfpb.DataType_DT_DOUBLE:
-		v := make([]float32, len(x.F64))
-		for i, e := range x.F64 {
-			v[i] = float32(e)
-		}
-		return v, nil
+		return convert(x.F64, func(e float64) float32 { return float32(e) }), nil
 	case tfpb.DataType_DT_HALF:
-		v := make([]float32, len(x.U16))
-		for i, e := range x.U16 {
-			v[i] = HalfToF32(e)
-		}
-		return v, nil
+		return convert(x.U16, HalfToF32), nil
 	case tfpb.DataType_DT_BFLOAT16:
-		v := make([]float32, len(x.U16))
-		for i, e := range x.U16 {
-			v[i] = BFloat16ToF32(e)
-		}
-		return v, nil
+		return convert(x.U16, BFloat16ToF32), nil
 	}
 	return nil, fmt.Errorf("want a floating-point tensor, got %s", TypeName(x.DType))
 }

@@ -315,19 +315,21 @@ func cloneSlice[T any](s []T) []T {
 func (x *Tensor) IntValues() ([]int, error) {
 	switch x.DType {
 	case tfpb.DataType_DT_INT32:
-		v := make([]int, len(x.I32))
-		for i, e := range x.I32 {
-			v[i] = int(e)
-		}
-		return v, nil
+		return convert(x.I32, func(e int32) int { return int(e) }), nil
 	case tfpb.DataType_DT_INT64:
-		v := make([]int, len(x.I64))
-		for i, e := range x.I64 {
-			v[i] = int(e)
-		}
-		return v, nil
+		return convert(x.I64, func(e int64) int { return int(e) }), nil
 	}
 	return nil, fmt.Errorf("want an int32 or int64 tensor, got %s", TypeName(x.DType))
+}
+
+// convert returns f of each element of s, in a new slice of the same
+// length.
+func convert[S, D any](s []S, f func(S) D) []D {
+	v := make([]D, len(s))
+	for i, e := range s {
+		v[i] = f(e)
+	}
+	return v
 }
 
 // String describes the tensor briefly: "float[2,3]".

@@ -27,18 +27,46 @@ const cocoSummary = ` Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | m
  Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.520
 `
 
+// extractCase is one log Extract reads and what it must find there.
+type extractCase struct {
+	name    string
+	log     string
+	opts    ExtractOptions
+	format  InputFormat
+	metric  string
+	value   float64
+	samples int64
+	line    int
+	others  map[string]float64
+}
+
+// runExtractCases runs Extract on each case's log as a subtest.
+func runExtractCases(t *testing.T, tests []extractCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			acc, err := Extract(strings.NewReader(tc.log), "x.log", tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if acc.Format != tc.format || acc.Metric != tc.metric || acc.Samples != tc.samples || acc.Line != tc.line {
+				t.Errorf("got format %s metric %q samples %d line %d, want %s %q %d %d",
+					acc.Format, acc.Metric, acc.Samples, acc.Line, tc.format, tc.metric, tc.samples, tc.line)
+			}
+			if !near(acc.Value(), tc.value, 1e-9) {
+				t.Errorf("value %v, want %v", acc.Value(), tc.value)
+			}
+			for k, v := range tc.others {
+				if got, ok := acc.Metrics[k]; !ok || !near(got, v, 1e-9) {
+					t.Errorf("metric %s = %v (present %v), want %v", k, got, ok, v)
+				}
+			}
+		})
+	}
+}
+
 func TestExtract(t *testing.T) {
-	tests := []struct {
-		name    string
-		log     string
-		opts    ExtractOptions
-		format  InputFormat
-		metric  string
-		value   float64
-		samples int64
-		line    int
-		others  map[string]float64
-	}{
+	tests := []extractCase{
 		{
 			name: "intelai last line wins",
 			log: "Iteration 1: 0.021 sec\n" +
@@ -165,26 +193,7 @@ func TestExtract(t *testing.T) {
 			format: InputINC, metric: "accuracy", value: 76.12, line: 2,
 		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			acc, err := Extract(strings.NewReader(tc.log), "x.log", tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if acc.Format != tc.format || acc.Metric != tc.metric || acc.Samples != tc.samples || acc.Line != tc.line {
-				t.Errorf("got format %s metric %q samples %d line %d, want %s %q %d %d",
-					acc.Format, acc.Metric, acc.Samples, acc.Line, tc.format, tc.metric, tc.samples, tc.line)
-			}
-			if !near(acc.Value(), tc.value, 1e-9) {
-				t.Errorf("value %v, want %v", acc.Value(), tc.value)
-			}
-			for k, v := range tc.others {
-				if got, ok := acc.Metrics[k]; !ok || !near(got, v, 1e-9) {
-					t.Errorf("metric %s = %v (present %v), want %v", k, got, ok, v)
-				}
-			}
-		})
-	}
+	runExtractCases(t, tests)
 }
 
 func TestExtractCOCOSkipsMissing(t *testing.T) {

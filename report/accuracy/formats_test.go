@@ -28,17 +28,7 @@ Test: [ 195/196]  Time: 0.410s (0.430s, 595.35/s)  Loss:  1.1243 (0.8432)  Acc@1
 `
 
 func TestExtractToolFormats(t *testing.T) {
-	tests := []struct {
-		name    string
-		log     string
-		opts    ExtractOptions
-		format  InputFormat
-		metric  string
-		value   float64
-		samples int64
-		line    int
-		others  map[string]float64
-	}{
+	tests := []extractCase{
 		{name: "mlperf imagenet", log: "Loading ImageNet\naccuracy=75.788%, good=37894, total=50000\n",
 			format: InputMLPerf, metric: "accuracy", value: 75.788, samples: 50000, line: 2},
 		{name: "mlperf coco", log: "loading annotations into memory...\nmAP=37.552%\n",
@@ -93,26 +83,7 @@ func TestExtractToolFormats(t *testing.T) {
 		{name: "wer below 1 is raw", log: "WER = 0.083\n", opts: ExtractOptions{Metric: "WER"},
 			format: InputMetric, metric: "WER", value: 0.083, line: 1},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			acc, err := Extract(strings.NewReader(tc.log), "x.log", tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if acc.Format != tc.format || acc.Metric != tc.metric || acc.Samples != tc.samples || acc.Line != tc.line {
-				t.Errorf("got format %s metric %q samples %d line %d, want %s %q %d %d",
-					acc.Format, acc.Metric, acc.Samples, acc.Line, tc.format, tc.metric, tc.samples, tc.line)
-			}
-			if !near(acc.Value(), tc.value, 1e-9) {
-				t.Errorf("value %v, want %v", acc.Value(), tc.value)
-			}
-			for k, v := range tc.others {
-				if got, ok := acc.Metrics[k]; !ok || !near(got, v, 1e-9) {
-					t.Errorf("metric %s = %v (present %v), want %v", k, got, ok, v)
-				}
-			}
-		})
-	}
+	runExtractCases(t, tests)
 }
 
 // maskRCNNLog has a bbox summary (lines 3-14) then a segm one (16-27).

@@ -150,14 +150,8 @@ func intelReason(n *tfpb.NodeDef, convReason string, concat, matmul bool) string
 // conv, marking the fused nodes (the frames of their consumers) as fused.
 func (r *rewriter) intelConvFusion(n *tfpb.NodeDef) error {
 	parent, grand := r.frameAt(1), r.frameAt(2)
-	op := func(f *frame) string {
-		if f == nil {
-			return ""
-		}
-		return f.node.Op
-	}
 	switch {
-	case (op(parent) == "BiasAdd" || op(parent) == "Add") && (op(grand) == "Relu" || op(grand) == "Relu6"):
+	case (parent.op() == "BiasAdd" || parent.op() == "Add") && (grand.op() == "Relu" || grand.op() == "Relu6"):
 		bias, err := r.biasOf(parent.node)
 		if err != nil {
 			return err
@@ -167,10 +161,10 @@ func (r *rewriter) intelConvFusion(n *tfpb.NodeDef) error {
 			f.fuse = true
 		}
 		return r.intelConv(n, bias, "", "", grand.node)
-	case op(parent) == "BiasAdd" && (op(grand) == "AddN" || op(grand) == "Add"):
+	case parent.op() == "BiasAdd" && (grand.op() == "AddN" || grand.op() == "Add"):
 		gg := r.frameAt(3)
 		f4 := r.frameAt(4)
-		if (op(gg) == "Relu" || op(gg) == "Relu6") && !gg.fuse && (f4 == nil || !f4.fuse) {
+		if (gg.op() == "Relu" || gg.op() == "Relu6") && !gg.fuse && (f4 == nil || !f4.fuse) {
 			bias, err := r.biasOf(parent.node)
 			if err != nil {
 				return err
@@ -201,7 +195,7 @@ func (r *rewriter) intelConvFusion(n *tfpb.NodeDef) error {
 			return r.intelConv(n, bias, parent.node.Name, "", nil)
 		}
 		return r.intelConv(n, nil, "", "", nil)
-	case (op(parent) == "BiasAdd" || op(parent) == "Add") && grand != nil && !grand.fuse:
+	case (parent.op() == "BiasAdd" || parent.op() == "Add") && grand != nil && !grand.fuse:
 		bias, err := r.biasOf(parent.node)
 		if err != nil {
 			return err
@@ -284,10 +278,9 @@ func (r *rewriter) intelConv(n, bias *tfpb.NodeDef, biasAdd, summand string, rel
 	setType(q, "Tinput", tfpb.DataType_DT_QUINT8)
 	setType(q, "Tfilter", tfpb.DataType_DT_QINT8)
 	setType(q, "out_type", tfpb.DataType_DT_QINT32)
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q, fused...); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: op, Fused: fused})
 	relu6 := relu != nil && relu.Op == "Relu6"
 	if !r.opts.PerChannel {
 		if relu6 {
@@ -347,14 +340,8 @@ func (r *rewriter) perChannelDown(n *tfpb.NodeDef, q string, t tfpb.DataType, re
 // BiasAdd [+ Relu | + Add + Relu]; a MatMul without BiasAdd stays FP32.
 func (r *rewriter) intelMatMulFusion(n *tfpb.NodeDef) error {
 	parent, grand := r.frameAt(1), r.frameAt(2)
-	op := func(f *frame) string {
-		if f == nil {
-			return ""
-		}
-		return f.node.Op
-	}
 	switch {
-	case op(parent) == "BiasAdd" && (op(grand) == "Relu" || op(grand) == "Relu6"):
+	case parent.op() == "BiasAdd" && (grand.op() == "Relu" || grand.op() == "Relu6"):
 		bias, err := r.biasOf(parent.node)
 		if err != nil {
 			return err
@@ -364,9 +351,9 @@ func (r *rewriter) intelMatMulFusion(n *tfpb.NodeDef) error {
 			f.fuse = true
 		}
 		return r.intelMatMul(n, bias, "", "", grand.node)
-	case op(parent) == "BiasAdd" && (op(grand) == "AddN" || op(grand) == "Add"):
+	case parent.op() == "BiasAdd" && (grand.op() == "AddN" || grand.op() == "Add"):
 		gg, f4 := r.frameAt(3), r.frameAt(4)
-		if (op(gg) == "Relu" || op(gg) == "Relu6") && !gg.fuse && (f4 == nil || !f4.fuse) {
+		if (gg.op() == "Relu" || gg.op() == "Relu6") && !gg.fuse && (f4 == nil || !f4.fuse) {
 			bias, err := r.biasOf(parent.node)
 			if err != nil {
 				return err
@@ -386,7 +373,7 @@ func (r *rewriter) intelMatMulFusion(n *tfpb.NodeDef) error {
 			return r.intelMatMul(n, bias, parent.node.Name, "", nil)
 		}
 		return r.intelMatMul(n, nil, "", "", nil)
-	case op(parent) == "BiasAdd" && grand != nil && !grand.fuse:
+	case parent.op() == "BiasAdd" && grand != nil && !grand.fuse:
 		bias, err := r.biasOf(parent.node)
 		if err != nil {
 			return err
@@ -438,10 +425,9 @@ func (r *rewriter) intelMatMul(n, bias *tfpb.NodeDef, biasAdd, summand string, r
 	setType(q, "Toutput", tfpb.DataType_DT_QINT32)
 	copyAttr(q, n, "transpose_a")
 	copyAttr(q, n, "transpose_b")
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q, fused...); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: op, Fused: fused})
 	if relu != nil && relu.Op == "Relu6" {
 		r.warn(fmt.Sprintf("node %q: Relu6 fused into %s %q, which applies Relu only: the clamp at 6 is lost (TensorFlow's Intel path does this)", relu.Name, op, name))
 	}
@@ -483,9 +469,8 @@ func (r *rewriter) concatV2(n *tfpb.NodeDef) error {
 	q := newNode("QuantizedConcatV2", name, inputs...)
 	setInt(q, "N", int64(len(qs)))
 	setType(q, "T", tfpb.DataType_DT_QUINT8)
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op})
 	return r.intelDequantize(name, n.Name, tfpb.DataType_DT_QUINT8)
 }

@@ -85,6 +85,14 @@ type frame struct {
 	fuse     bool
 }
 
+// op is the frame's node's op, or "" for no frame.
+func (f *frame) op() string {
+	if f == nil {
+		return ""
+	}
+	return f.node.Op
+}
+
 type rewriter struct {
 	opts       Options
 	intelStyle bool // Intel's script conventions (always on the Intel path)
@@ -203,6 +211,16 @@ func (r *rewriter) add(n *tfpb.NodeDef) error {
 	}
 	r.emitted[n.Name] = n
 	r.out = append(r.out, n)
+	return nil
+}
+
+// addQuantized adds q, the quantized op that replaces n, and records the
+// replacement, with the nodes fused into it, in the result.
+func (r *rewriter) addQuantized(n, q *tfpb.NodeDef, fused ...string) error {
+	if err := r.add(q); err != nil {
+		return err
+	}
+	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op, Fused: fused})
 	return nil
 }
 
@@ -347,10 +365,9 @@ func (r *rewriter) binary(n *tfpb.NodeDef, op, suffix string) error {
 		setType(q, "T2", tfpb.DataType_DT_QUINT8)
 		setType(q, "out_type", tfpb.DataType_DT_QINT32)
 	}
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: op})
 	down, err := r.quantizeDown(n, name)
 	if err != nil {
 		return err
@@ -374,10 +391,9 @@ func (r *rewriter) singleInput(n *tfpb.NodeDef) error {
 	} else {
 		setType(q, "Tinput", tfpb.DataType_DT_QUINT8)
 	}
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op})
 	if r.opts.Intel {
 		return r.intelDequantize(name, n.Name, tfpb.DataType_DT_QUINT8)
 	}
@@ -407,10 +423,9 @@ func (r *rewriter) concat(n *tfpb.NodeDef) error {
 	q := newNode("QuantizedConcat", name, inputs...)
 	setInt(q, "N", int64(len(qs)))
 	setType(q, "T", tfpb.DataType_DT_QUINT8)
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op})
 	return r.dequantize(name, n.Name)
 }
 
@@ -431,10 +446,9 @@ func (r *rewriter) reshape(n *tfpb.NodeDef) error {
 	name := ns + "_quantized_reshape"
 	q := newNode("QuantizedReshape", name, t[0], n.Input[1], t[1], t[2])
 	setType(q, "T", tfpb.DataType_DT_QUINT8)
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op})
 	return r.dequantize(name, n.Name)
 }
 
@@ -462,10 +476,9 @@ func (r *rewriter) batchNorm(n *tfpb.NodeDef) error {
 	setType(q, "out_type", tfpb.DataType_DT_QINT32)
 	copyAttr(q, n, "scale_after_normalization")
 	copyAttr(q, n, "variance_epsilon")
-	if err := r.add(q); err != nil {
+	if err := r.addQuantized(n, q); err != nil {
 		return err
 	}
-	r.res.Quantized = append(r.res.Quantized, Node{Name: n.Name, Op: n.Op, As: q.Op})
 	down, err := r.quantizeDown(n, name)
 	if err != nil {
 		return err

@@ -432,45 +432,47 @@ func TestFusePerChannelAndDepthwise(t *testing.T) {
 	}
 }
 
+// editedChain returns chainGraph changed by f.
+func editedChain(f func(g *tfpb.GraphDef)) *tfpb.GraphDef {
+	g := chainGraph()
+	f(g)
+	return g
+}
+
 // TestFuseLeftAlone: where the tool would crash or write a graph TensorFlow
 // cannot run, the Requantize stays, with a note.
 func TestFuseLeftAlone(t *testing.T) {
 	const rq2 = `Requantize "conv2_eightbit_requantize" left alone: `
-	edit := func(f func(g *tfpb.GraphDef)) *tfpb.GraphDef {
-		g := chainGraph()
-		f(g)
-		return g
-	}
 	tests := []struct {
 		name string
 		g    *tfpb.GraphDef
 		note string
 	}{
-		{"conv read elsewhere", edit(func(g *tfpb.GraphDef) {
+		{"conv read elsewhere", editedChain(func(g *tfpb.GraphDef) {
 			g.Node = append(g.Node, node("peek", "Identity", "conv2_eightbit_quantized_conv:1"))
 		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" is also read by "peek"`},
-		{"outputs swapped", edit(func(g *tfpb.GraphDef) {
+		{"outputs swapped", editedChain(func(g *tfpb.GraphDef) {
 			n := find(g, "conv2_eightbit_requantize")
 			n.Input[1], n.Input[2] = n.Input[2], n.Input[1]
 		}), rq2 + `inputs 0-2 are conv2_eightbit_quantized_conv, conv2_eightbit_quantized_conv:2, conv2_eightbit_quantized_conv:1, not outputs 0, 1, 2 of "conv2_eightbit_quantized_conv"`},
-		{"no padding", edit(func(g *tfpb.GraphDef) {
+		{"no padding", editedChain(func(g *tfpb.GraphDef) {
 			delete(find(g, "conv2_eightbit_quantized_conv").Attr, "padding")
 		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has no padding attribute`},
-		{"quint8 filter (plain path)", edit(func(g *tfpb.GraphDef) {
+		{"quint8 filter (plain path)", editedChain(func(g *tfpb.GraphDef) {
 			qtype(find(g, "conv2_eightbit_quantized_conv"), "Tfilter", tfpb.DataType_DT_QUINT8)
 		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has Tfilter=quint8; the fused kernels take qint8 filters (Intel's eightbit path)`},
-		{"wrong input count", edit(func(g *tfpb.GraphDef) {
+		{"wrong input count", editedChain(func(g *tfpb.GraphDef) {
 			n := find(g, "conv2_eightbit_quantized_conv")
 			n.Input = n.Input[:6]
 		}), rq2 + `QuantizedConv2DWithBias "conv2_eightbit_quantized_conv" has 6 data inputs, want 7`},
-		{"qint8 output read as quint8", edit(func(g *tfpb.GraphDef) {
+		{"qint8 output read as quint8", editedChain(func(g *tfpb.GraphDef) {
 			g.Node = append(g.Node, node("pool", "QuantizedMaxPool", "conv2_eightbit_requantize", "conv2_eightbit_requantize:1", "conv2_eightbit_requantize:2"))
 		}), rq2 + `its fused output would be qint8, but QuantizedMaxPool "pool" reads it as quint8`},
-		{"Consts shared with an earlier fusion", edit(func(g *tfpb.GraphDef) {
+		{"Consts shared with an earlier fusion", editedChain(func(g *tfpb.GraphDef) {
 			n := find(g, "conv2_eightbit_requantize")
 			n.Input[3], n.Input[4] = "conv1_eightbit_requant_range/frozen_min", "conv1_eightbit_requant_range/frozen_max"
 		}), rq2 + `a node of its pattern is already part of the fusion of "conv1_eightbit_requantize"`},
-		{"a conv the tool does not fuse", edit(func(g *tfpb.GraphDef) {
+		{"a conv the tool does not fuse", editedChain(func(g *tfpb.GraphDef) {
 			find(g, "conv2_eightbit_quantized_conv").Op = "QuantizedDepthwiseConv2DWithBias"
 		}), `Requantize "conv2_eightbit_requantize" left alone: IntelAI's tool does not fuse QuantizedDepthwiseConv2DWithBias "conv2_eightbit_quantized_conv"`},
 	}
@@ -496,20 +498,15 @@ func TestFuseLeftAlone(t *testing.T) {
 // float), with a note, where it cannot be quantized.
 func TestFuseFloatBias(t *testing.T) {
 	const c2 = `QuantizedConv2DWithBiasAndRequantize "conv2_eightbit_requantize" keeps a float bias: `
-	edit := func(f func(g *tfpb.GraphDef)) *tfpb.GraphDef {
-		g := chainGraph()
-		f(g)
-		return g
-	}
 	tests := []struct {
 		name string
 		g    *tfpb.GraphDef
 		note string
 	}{
-		{"shared bias", edit(func(g *tfpb.GraphDef) {
+		{"shared bias", editedChain(func(g *tfpb.GraphDef) {
 			g.Node = append(g.Node, node("other", "BiasAdd", "relu0", "conv2/bias"))
 		}), c2 + `its bias "conv2/bias" is also read by "other"`},
-		{"bias not a Const", edit(func(g *tfpb.GraphDef) {
+		{"bias not a Const", editedChain(func(g *tfpb.GraphDef) {
 			for i, n := range g.Node {
 				if n.GetName() == "conv2/bias" {
 					g.Node[i] = placeholder("conv2/bias")
@@ -517,10 +514,10 @@ func TestFuseFloatBias(t *testing.T) {
 			}
 		}), c2 + `its bias "conv2/bias" is not a float Const`},
 		// conv1 frozen to [0, 0]: R_x·R_w = 0, scale +Inf, 0.1·Inf = +Inf.
-		{"zero producer range", edit(func(g *tfpb.GraphDef) {
+		{"zero producer range", editedChain(func(g *tfpb.GraphDef) {
 			find(g, "conv1_eightbit_requant_range/frozen_max").Attr["value"].GetTensor().TensorContent = []byte{0, 0, 0, 0}
 		}), c2 + `bias "conv2/bias": bias 0: 0.1·+Inf = +Inf is not an int32 (input range [0, 0], filter range [-0.5, 0.25])`},
-		{"channel count", edit(func(g *tfpb.GraphDef) {
+		{"channel count", editedChain(func(g *tfpb.GraphDef) {
 			for i, n := range g.Node {
 				switch n.GetName() {
 				case "conv2/weight_min":

@@ -328,6 +328,15 @@ func removeAttribute(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	if err != nil || !ok {
 		return nil, errors.New("expects exactly one attribute_name argument, e.g. remove_attribute(op_name=Mul, attribute_name=foo)")
 	}
+	return editAttr(c, g, attr, func(n *tfpb.NodeDef, _ *tfpb.AttrValue) {
+		delete(n.Attr, attr)
+	})
+}
+
+// editAttr is the common part of remove_attribute and rename_attribute:
+// each node whose op is op_name (default "*": every op) and that has attr
+// is cloned and handed to edit with the attr's value.
+func editAttr(c *call, g *tfpb.GraphDef, attr string, edit func(n *tfpb.NodeDef, v *tfpb.AttrValue)) (*tfpb.GraphDef, error) {
 	op, _, err := c.one("op_name", "*")
 	if err != nil {
 		return nil, err
@@ -336,11 +345,12 @@ func removeAttribute(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 		if op != "*" && op != n.GetOp() {
 			return nil
 		}
-		if _, has := n.GetAttr()[attr]; !has {
+		v, has := n.GetAttr()[attr]
+		if !has {
 			return nil
 		}
 		n = proto.Clone(n).(*tfpb.NodeDef)
-		delete(n.Attr, attr)
+		edit(n, v)
 		return n
 	}), nil
 }
@@ -352,23 +362,10 @@ func renameAttribute(c *call, g *tfpb.GraphDef) (*tfpb.GraphDef, error) {
 	if err1 != nil || err2 != nil || !ok1 || !ok2 {
 		return nil, errors.New("expects exactly one old_attribute_name and one new_attribute_name argument, e.g. rename_attribute(old_attribute_name=foo, new_attribute_name=bar)")
 	}
-	op, _, err := c.one("op_name", "*")
-	if err != nil {
-		return nil, err
-	}
-	return mapNodes(g, func(n *tfpb.NodeDef) *tfpb.NodeDef {
-		if op != "*" && op != n.GetOp() {
-			return nil
-		}
-		v, has := n.GetAttr()[oldName]
-		if !has {
-			return nil
-		}
-		n = proto.Clone(n).(*tfpb.NodeDef)
+	return editAttr(c, g, oldName, func(n *tfpb.NodeDef, v *tfpb.AttrValue) {
 		delete(n.Attr, oldName)
 		n.Attr[newName] = v
-		return n
-	}), nil
+	})
 }
 
 // removeDevice is TensorFlow's remove_device.

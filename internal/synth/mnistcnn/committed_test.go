@@ -213,23 +213,9 @@ func TestCommittedAccuracy(t *testing.T) {
 
 // predictions returns the index of the largest logit of each example of d.
 func (p *Params) predictions(d *Data) []int {
-	const bs = 100
 	out := make([]int, 0, d.Len())
-	idx := make([]int, 0, bs)
-	x := make([]float32, bs*p.Height*p.Width)
-	labels := make([]uint8, bs)
-	var w *work
-	for start := 0; start < d.Len(); start += bs {
-		idx = idx[:0]
-		for i := start; i < min(start+bs, d.Len()); i++ {
-			idx = append(idx, i)
-		}
-		if w == nil || w.n != len(idx) {
-			w = newWork(p.Config, len(idx))
-		}
-		d.batch(idx, x, labels)
-		p.forward(x[:len(idx)*p.Height*p.Width], w)
-		for i := range idx {
+	p.forwardBatches(d, 100, func(w *work, labels []uint8) {
+		for i := range labels {
 			l := w.logits[i*p.Classes : (i+1)*p.Classes]
 			best := 0
 			for j, v := range l {
@@ -239,6 +225,6 @@ func (p *Params) predictions(d *Data) []int {
 			}
 			out = append(out, best)
 		}
-	}
+	})
 	return out
 }

@@ -233,11 +233,10 @@ type Evaluation struct {
 	Loss    float64 // mean softmax cross-entropy
 }
 
-// Evaluate runs the network over d in batches of 100 and counts the
-// examples whose largest logit is their label.
-func (p *Params) Evaluate(d *Data) Evaluation {
-	const bs = 100
-	var ev Evaluation
+// forwardBatches runs the network over d in order, bs examples at a time
+// (fewer in the last batch), and calls f with the work holding each
+// batch's logits and the batch's labels.
+func (p *Params) forwardBatches(d *Data, bs int, f func(w *work, labels []uint8)) {
 	idx := make([]int, 0, bs)
 	x := make([]float32, bs*p.Height*p.Width)
 	labels := make([]uint8, bs)
@@ -252,11 +251,20 @@ func (p *Params) Evaluate(d *Data) Evaluation {
 		}
 		d.batch(idx, x, labels)
 		p.forward(x[:len(idx)*p.Height*p.Width], w)
-		l, ok := w.loss(labels[:len(idx)], p.Classes)
-		ev.N += len(idx)
-		ev.Top1 += ok
-		ev.Loss += l * float64(len(idx))
+		f(w, labels[:len(idx)])
 	}
+}
+
+// Evaluate runs the network over d in batches of 100 and counts the
+// examples whose largest logit is their label.
+func (p *Params) Evaluate(d *Data) Evaluation {
+	var ev Evaluation
+	p.forwardBatches(d, 100, func(w *work, labels []uint8) {
+		l, ok := w.loss(labels, p.Classes)
+		ev.N += len(labels)
+		ev.Top1 += ok
+		ev.Loss += l * float64(len(labels))
+	})
 	if ev.N > 0 {
 		ev.Loss /= float64(ev.N)
 	}
