@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"strings"
 	"testing"
 
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
+	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
 )
 

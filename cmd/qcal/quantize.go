@@ -2,14 +2,14 @@ package main
 
 import (
 	"fmt"
-	"qcal/internal/atomicfile"
-	"qcal/internal/tfname"
 	"strconv"
 	"strings"
 
+	"qcal/internal/atomicfile"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/quantize"
+	"qcal/internal/tfname"
 )
 
 // floatFlag is a float32 flag that remembers whether it was given.

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"qcal/internal/atomicfile"
-	"qcal/internal/calib"
-	"qcal/internal/exec"
 	"slices"
 	"strings"
 	"time"
 
+	"qcal/internal/atomicfile"
+	"qcal/internal/calib"
+	"qcal/internal/exec"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/transform"

@@ -5,12 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"qcal/internal/tensor"
 	"slices"
 	"strings"
 	"testing"
 
 	"qcal/internal/graphio"
+	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
 )
 

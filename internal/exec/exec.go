@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"qcal/internal/tfname"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"qcal/internal/graphio"
 	"qcal/internal/kernels"
 	"qcal/internal/tensor"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

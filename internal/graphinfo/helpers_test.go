@@ -3,10 +3,10 @@ package graphinfo
 import (
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"testing"
 
 	"qcal/internal/graphio"
+	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
 )
 

@@ -3,13 +3,13 @@ package freezegraph
 import (
 	"errors"
 	"fmt"
-	"qcal/internal/tfname"
 	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/checkpoint"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

@@ -3,7 +3,6 @@ package insertlogging
 import (
 	"os"
 	"path/filepath"
-	"qcal/internal/testutil"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
+	"qcal/internal/testutil"
 	"qcal/internal/tfpb"
 )
 

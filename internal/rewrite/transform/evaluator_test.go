@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"qcal/internal/exec"
-	"qcal/internal/tfname"
 	"slices"
 	"testing"
 
+	"qcal/internal/exec"
 	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

@@ -3,11 +3,11 @@ package transform
 import (
 	"fmt"
 	"math"
-	"qcal/internal/tfname"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

@@ -3,13 +3,13 @@ package transform
 import (
 	"encoding/binary"
 	"fmt"
-	"qcal/internal/tfname"
 	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 	"qcal/quant"
 )

@@ -3,10 +3,10 @@ package transform
 import (
 	"math"
 	"math/rand/v2"
-	"qcal/internal/tfname"
 	"strings"
 	"testing"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

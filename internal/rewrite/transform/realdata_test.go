@@ -2,9 +2,9 @@ package transform
 
 import (
 	"path/filepath"
-	"qcal/internal/exec"
 	"testing"
 
+	"qcal/internal/exec"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
 	"qcal/internal/testutil"

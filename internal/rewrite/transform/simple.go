@@ -3,7 +3,6 @@ package transform
 import (
 	"errors"
 	"fmt"
-	"qcal/internal/tfname"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 

@@ -3,13 +3,13 @@ package transform
 import (
 	"errors"
 	"fmt"
-	"qcal/internal/tfname"
 	"slices"
 	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
 
