@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // File is an output being written. Write to it, then Commit to put it in
@@ -129,7 +130,14 @@ var (
 func installHandler() {
 	handlerOnce.Do(func() {
 		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+		for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			// A signal the process was started ignoring (a background job's
+			// SIGINT) stays ignored: catching it would turn it on, and the
+			// re-sent signal below, ignored again, would never end the process.
+			if !signal.Ignored(sig) {
+				signal.Notify(ch, sig)
+			}
+		}
 		go func() {
 			sig := <-ch
 			pendingMu.Lock() // held until the process dies: no new temporary file
@@ -140,7 +148,8 @@ func installHandler() {
 			if p, err := os.FindProcess(os.Getpid()); err == nil {
 				p.Signal(sig)
 			}
-			select {} // the signal ends the process
+			time.Sleep(time.Second) // the signal ends the process;
+			os.Exit(128 + int(sig.(syscall.Signal)))
 		}()
 	})
 }

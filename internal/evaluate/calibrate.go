@@ -59,7 +59,7 @@ func Calibrate(gr *exec.Graph, src *dataset.Stream, opt CalibrateOptions) (examp
 		if err != nil {
 			return examples, batches, err
 		}
-		if _, err := gr.Run(map[string]*tensor.Tensor{in.Name: tensor.FromF32(feedShape(in, b.Shape), b.X)}, gr.Outputs); err != nil {
+		if _, err := gr.Run(map[string]*tensor.Tensor{in.Name: feed(in, &b)}, gr.Outputs); err != nil {
 			return examples, batches, fmt.Errorf("batch from %s: %w", firstID(&b), err)
 		}
 		examples += n

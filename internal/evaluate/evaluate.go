@@ -258,8 +258,7 @@ func firstID(b *dataset.Batch) string {
 
 // runBatch runs one batch and returns its scores as [n, classes].
 func runBatch(gr *exec.Graph, in exec.Input, out string, b *dataset.Batch) ([]float32, int, error) {
-	x := tensor.FromF32(feedShape(in, b.Shape), b.X)
-	outs, err := gr.Run(map[string]*tensor.Tensor{in.Name: x}, []string{out})
+	outs, err := gr.Run(map[string]*tensor.Tensor{in.Name: feed(in, b)}, []string{out})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -268,11 +267,37 @@ func runBatch(gr *exec.Graph, in exec.Input, out string, b *dataset.Batch) ([]fl
 	if err != nil {
 		return nil, 0, fmt.Errorf("output %q: %w", out, err)
 	}
-	n := b.Shape[0]
-	if n == 0 || len(scores)%n != 0 || len(y.Shape) == 0 || y.Shape[0] != n {
-		return nil, 0, fmt.Errorf("output %q is %s for a batch of %d: want [%d, classes]", out, y, n, n)
+	n, fed := b.Shape[0], b.Shape[0]
+	if len(in.Shape) > 0 && in.Shape[0] > n {
+		fed = in.Shape[0]
 	}
-	return scores, len(scores) / n, nil
+	rank2 := len(y.Shape) >= 2
+	for _, d := range y.Shape[min(len(y.Shape), 2):] {
+		rank2 = rank2 && d == 1
+	}
+	if n == 0 || !rank2 || y.Shape[0] != fed {
+		return nil, 0, fmt.Errorf("output %q is %s for a batch of %d: want [%d, classes]", out, y, fed, fed)
+	}
+	cls := len(scores) / fed
+	return scores[:n*cls], cls, nil
+}
+
+// feed is the batch as the Placeholder's tensor. A graph with a fixed batch
+// dimension gets a short last batch (or a -limit smaller than a batch)
+// padded with copies of its last example; only the real rows are scored.
+func feed(in exec.Input, b *dataset.Batch) *tensor.Tensor {
+	shape := feedShape(in, b.Shape)
+	n := b.Shape[0]
+	if len(in.Shape) == 0 || in.Shape[0] <= n || n == 0 {
+		return tensor.FromF32(shape, b.X)
+	}
+	per := len(b.X) / n
+	x := make([]float32, in.Shape[0]*per)
+	copy(x, b.X)
+	for i := n; i < in.Shape[0]; i++ {
+		copy(x[i*per:], b.X[(n-1)*per:n*per])
+	}
+	return tensor.FromF32(append([]int{in.Shape[0]}, shape[1:]...), x)
 }
 
 // score counts one batch's hits and writes its prediction rows.

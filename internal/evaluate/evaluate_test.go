@@ -392,3 +392,56 @@ func TestMobileNetImageNetSample(t *testing.T) {
 	}
 	t.Logf("top-1 %d, top-5 %d of %d", res.Top1, res.Top5, res.N)
 }
+
+// TestRunFixedBatchPads feeds a graph whose batch dimension is fixed at 4
+// with batches of 3 and 1 (the data set's 4 rows): each is padded with
+// copies of its last example and only its real rows are scored, so the
+// predictions are those of the graph with an open batch dimension.
+func TestRunFixedBatchPads(t *testing.T) {
+	graph, data, labels := writeFixture(t)
+	fixed := strings.Replace(string(must(os.ReadFile(graph))), "dim { size: -1 }", "dim { size: 4 }", 1)
+	if err := os.WriteFile(graph, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gr, err := exec.Load(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := dataset.Open(data, dataset.Options{BatchSize: 3, Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var preds bytes.Buffer
+	res, err := Run(gr, src, Options{Predictions: &preds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rows and hits worked out in writeFixture.
+	if res.N != 4 || res.Top1 != 2 || !strings.Contains(preds.String(), "scores.npy:3,1,0,0|2|1,0.9\n") {
+		t.Errorf("%+v\n%s", res, preds.String())
+	}
+}
+
+// TestRunOutputNotScores refuses an output that is not [n, classes].
+func TestRunOutputNotScores(t *testing.T) {
+	graph, data, labels := writeFixture(t)
+	g := string(must(os.ReadFile(graph))) + `node { name: "flat" op: "Reshape" input: "scores" input: "shape" attr { key: "T" value { type: DT_FLOAT } } }
+node { name: "shape" op: "Const" attr { key: "dtype" value { type: DT_INT32 } } attr { key: "value" value { tensor { dtype: DT_INT32 tensor_shape { dim { size: 1 } } int_val: -1 } } } }
+`
+	if err := os.WriteFile(graph, []byte(g), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gr, err := exec.Load(graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := dataset.Open(data, dataset.Options{BatchSize: 2, Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := Run(gr, src, Options{Output: "flat"}); err == nil || !strings.Contains(err.Error(), "want [2, classes]") {
+		t.Errorf("rank-1 output: %v, want an error asking for [2, classes]", err)
+	}
+}
