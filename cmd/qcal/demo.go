@@ -57,6 +57,9 @@ func runDemo(e *env, args []string) error {
 		return syntheticDemo(e, *dir, *batches)
 	}
 	mnist, err := findMNIST(*data)
+	if err != nil && *data != "" {
+		return fmt.Errorf("-data %s: %w", *data, err) // named by the user: no quiet fallback
+	}
 	if err != nil {
 		fmt.Fprintf(e.stdout, "MNIST could not be had (%v):\nrunning the built-in synthetic calibration example instead.\n\n", err)
 		return syntheticDemo(e, *dir, *batches)

@@ -227,9 +227,12 @@ func TestDemoMNIST(t *testing.T) {
 	}
 }
 
-func TestDemoWithoutMNIST(t *testing.T) {
-	code, out, stderr := qcal(t, "", "demo", "-dir", t.TempDir(), "-data", t.TempDir())
-	if code != 0 || !strings.Contains(out, "MNIST could not be had") || !strings.Contains(out, "RequantizationRange nodes replaced") {
-		t.Errorf("exit %d, stdout %.300q, stderr %.300q: want the synthetic example, said so", code, out, stderr)
+// TestDemoDataMissing: a -data folder without MNIST is the user's mistake,
+// an error, not a quiet fallback to the synthetic example.
+func TestDemoDataMissing(t *testing.T) {
+	empty := t.TempDir()
+	code, _, stderr := qcal(t, "", "demo", "-dir", t.TempDir(), "-data", empty)
+	if code != 1 || !strings.Contains(stderr, "-data "+empty) || !strings.Contains(stderr, "train-images-idx3-ubyte.gz") {
+		t.Errorf("exit %d, stderr %.300q: want exit 1 naming the folder and the missing file", code, stderr)
 	}
 }

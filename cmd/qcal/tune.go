@@ -107,6 +107,8 @@ func runTune(e *env, args []string) error {
 		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
 		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel},
 		CacheDir:   *cacheDir,
+		Workers:    ef.workers,
+		KernelKey:  fmt.Sprintf("eigen=%v", ef.eigen),
 		LayerError: htmlOut != nil,
 		Note: func(s string) {
 			bar.done()

@@ -62,6 +62,11 @@ type Options struct {
 	// Quantize are the options of the quantization (Outputs default to the
 	// FP32 graph's output node).
 	Quantize quantize.Options
+	// Workers is evaluate.Options.Workers.
+	Workers int
+	// KernelKey names the kernel settings (MKL or Eigen int8 arithmetic)
+	// for the cache: results computed with other kernels are not reused.
+	KernelKey string
 	// CacheDir, when set, keeps the FP32 predictions and the calibration
 	// log there, named by a hash of everything they depend on, so that a
 	// rerun reuses them.
@@ -164,7 +169,7 @@ func Run(opt Options) (*Result, error) {
 	}
 	opt.Input, opt.Output = in.Name, out
 	graphKey := hashGraph(opt.Graph)
-	fp32Key := cacheKey("fp32", graphKey, opt.Input, opt.Output, fmt.Sprint(opt.LabelOffset), dataKey(opt.Eval))
+	fp32Key := cacheKey("fp32", graphKey, opt.Input, opt.Output, fmt.Sprint(opt.LabelOffset), dataKey(opt.Eval), opt.KernelKey)
 	if b, ok := opt.cached(fp32Key + ".csv"); ok {
 		res.FP32Predictions = b
 		res.Cached = append(res.Cached, "FP32 predictions")
@@ -179,6 +184,9 @@ func Run(opt Options) (*Result, error) {
 		if err := opt.store(fp32Key+".csv", preds); err != nil {
 			return nil, err
 		}
+	}
+	if !labelled(res.FP32Predictions) {
+		return nil, fmt.Errorf("%s: no example of the evaluation set has a label, so no strategy can be judged (give -labels)", opt.Eval.Path)
 	}
 
 	// Quantize and instrument.
@@ -198,7 +206,7 @@ func Run(opt Options) (*Result, error) {
 	note(fmt.Sprintf("quantized %d nodes; %d requantization ranges to calibrate", len(q.Quantized), len(nameMap)))
 
 	// One calibration run.
-	logKey := cacheKey("calib", hashGraph(logged), opt.Input, fmt.Sprint(opt.Batches), dataKey(opt.Calib))
+	logKey := cacheKey("calib", hashGraph(logged), opt.Input, fmt.Sprint(opt.Batches), dataKey(opt.Calib), opt.KernelKey)
 	logPath, cleanup, err := opt.calibrate(logged, logKey, res, note)
 	if err != nil {
 		return nil, err
@@ -492,7 +500,7 @@ func (opt *Options) evaluate(gr *exec.Graph, stage string) (*evaluate.Result, []
 	}
 	defer src.Close()
 	var preds bytes.Buffer
-	eo := evaluate.Options{Input: opt.Input, Output: opt.Output, LabelOffset: opt.LabelOffset, Predictions: &preds}
+	eo := evaluate.Options{Input: opt.Input, Output: opt.Output, LabelOffset: opt.LabelOffset, Workers: opt.Workers, Predictions: &preds}
 	if opt.Progress != nil {
 		eo.Progress = func(n int) { opt.Progress(stage, n) }
 	}
@@ -581,12 +589,27 @@ func hashGraph(g *tfpb.GraphDef) string {
 
 // dataKey describes a data set for the cache: its path, size and
 // modification time, and how it is read.
+// For a glob or a folder every file it holds counts, and so does the
+// labels file (named, or found beside IDX images).
 func dataKey(d Data) string {
-	st := ""
-	if fi, err := os.Stat(d.Path); err == nil {
-		st = fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%+v", d.Path, d.Opt)
+	files, _ := filepath.Glob(d.Path)
+	if fi, err := os.Stat(d.Path); err == nil && fi.IsDir() {
+		filepath.WalkDir(d.Path, func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				files = append(files, p)
+			}
+			return nil
+		})
 	}
-	return fmt.Sprintf("%s|%s|%+v", d.Path, st, d.Opt)
+	files = append(files, d.Opt.Labels, strings.Replace(d.Path, "images-idx3", "labels-idx1", 1))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && !fi.IsDir() {
+			fmt.Fprintf(&b, "|%s %d %d", f, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return b.String()
 }
 
 func cacheKey(kind string, parts ...string) string {
@@ -596,4 +619,16 @@ func cacheKey(kind string, parts ...string) string {
 		h.Write([]byte{0})
 	}
 	return kind + "-" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// labelled reports whether a predictions file (evaluate's CSV) holds a row
+// whose label is not -1.
+func labelled(preds []byte) bool {
+	for _, line := range bytes.Split(preds, []byte("\n"))[1:] {
+		f := bytes.SplitN(line, []byte(","), 3)
+		if len(f) == 3 && string(f[1]) != "-1" {
+			return true
+		}
+	}
+	return false
 }
