@@ -43,16 +43,21 @@ func progressBar(w io.Writer, every time.Duration) func(calib.Progress) {
 		}
 		last = now
 		rate := float64(p.Records) / now.Sub(start).Seconds()
-		const width = 24
 		bar := ""
 		if p.Size > 0 {
-			frac := min(1, float64(p.Bytes)/float64(p.Size))
-			full := int(frac * width)
-			bar = fmt.Sprintf("[%s%s] %3.0f%% ", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*frac)
+			bar = barText(float64(p.Bytes) / float64(p.Size))
 		}
 		fmt.Fprintf(w, "\r\033[Kqcal audit: %s %s%s read, %s records/s", p.File, bar, mib(p.Bytes), rateText(rate))
 		drawn = true
 	}
+}
+
+// barText draws a fraction done as "[######..........]  38% ".
+func barText(frac float64) string {
+	const width = 24
+	frac = min(1, frac)
+	full := int(frac * width)
+	return fmt.Sprintf("[%s%s] %3.0f%% ", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*frac)
 }
 
 func rateText(r float64) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -41,10 +40,7 @@ func (b *countBar) set(done int) {
 	rate := float64(done) / now.Sub(b.start).Seconds()
 	bar := ""
 	if b.total > 0 {
-		const width = 24
-		frac := min(1, float64(done)/float64(b.total))
-		full := int(frac * width)
-		bar = fmt.Sprintf("[%s%s] %3.0f%% ", strings.Repeat("#", full), strings.Repeat(".", width-full), 100*frac)
+		bar = barText(float64(done) / float64(b.total))
 	}
 	fmt.Fprintf(b.w, "\r\033[K%s %s%d examples, %s/s", b.label, bar, done, rateText(rate))
 	b.drawn = true
