@@ -77,13 +77,7 @@ func (f *evalFlags) open() (*exec.Graph, exec.Input, *dataset.Stream, error) {
 	if err != nil {
 		return nil, exec.Input{}, nil, err
 	}
-	opt := f.data0
-	if opt.Shape == nil {
-		opt.Shape = evaluate.InputShape(in)
-	}
-	if opt.BatchSize == 0 && (len(opt.Shape) == 0 || opt.Shape[0] <= 0) {
-		opt.BatchSize = 64
-	}
+	opt := evaluate.DataOptions(in, f.data0)
 	if f.sampleBatches > 0 {
 		bs := opt.BatchSize
 		if bs == 0 {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"qcal/internal/atomicfile"
-	"qcal/internal/evaluate"
-	"qcal/internal/exec"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/quantize"
 	"qcal/internal/tune"
@@ -78,22 +76,6 @@ func runTune(e *env, args []string) error {
 		evalOpt.Limit = *evalLimit
 	}
 	calibOpt.Labels = "" // calibration needs no labels
-	// The data laid out as the graph's input, as qcal eval does.
-	gr, err := exec.New(g, ef.graph)
-	if err != nil {
-		return err
-	}
-	in, err := evaluate.PickInput(gr, ef.input)
-	if err != nil {
-		return err
-	}
-	if evalOpt.Shape == nil {
-		evalOpt.Shape = evaluate.InputShape(in)
-		calibOpt.Shape = evalOpt.Shape
-	}
-	if evalOpt.BatchSize == 0 && (len(evalOpt.Shape) == 0 || evalOpt.Shape[0] <= 0) {
-		evalOpt.BatchSize, calibOpt.BatchSize = 64, 64
-	}
 	defer ef.useKernels()()
 	bar := (*countBar)(nil)
 	stage := ""

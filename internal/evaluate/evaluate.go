@@ -412,6 +412,23 @@ func feedShape(in exec.Input, shape []int) []int {
 	return shape
 }
 
+// DefaultBatch is the batch size when neither the flags nor the graph's
+// input fix one.
+const DefaultBatch = 64
+
+// DataOptions fills in what opt leaves open from the Placeholder in: the
+// data laid out to its shape, and batches of its fixed batch dimension or
+// of DefaultBatch.
+func DataOptions(in exec.Input, opt dataset.Options) dataset.Options {
+	if opt.Shape == nil {
+		opt.Shape = InputShape(in)
+	}
+	if opt.BatchSize == 0 && (len(opt.Shape) == 0 || opt.Shape[0] <= 0) {
+		opt.BatchSize = DefaultBatch
+	}
+	return opt
+}
+
 // InputShape returns the data layout for in: its shape with an unknown
 // batch dimension, or nil when any other dimension is unknown (the data
 // set's own layout is fed then, and the executor checks it).

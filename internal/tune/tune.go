@@ -168,6 +168,9 @@ func Run(opt Options) (*Result, error) {
 		return nil, err
 	}
 	opt.Input, opt.Output = in.Name, out
+	// Both data sets laid out to the input, as qcal eval lays them out.
+	opt.Calib.Opt = evaluate.DataOptions(in, opt.Calib.Opt)
+	opt.Eval.Opt = evaluate.DataOptions(in, opt.Eval.Opt)
 	graphKey := hashGraph(opt.Graph)
 	fp32Key := cacheKey("fp32", graphKey, opt.Input, opt.Output, fmt.Sprint(opt.LabelOffset), dataKey(opt.Eval), opt.KernelKey)
 	if b, ok := opt.cached(fp32Key + ".csv"); ok {
