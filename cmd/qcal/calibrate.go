@@ -22,13 +22,13 @@ func runCalibrate(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "seed" {
-			ef.sampleBatches, ef.seed = *batches, *seed
+	seeded := false
+	fs.Visit(func(f *flag.Flag) { seeded = seeded || f.Name == "seed" })
+	if seeded {
+		if *batches == 0 {
+			return usagef("-seed draws -batches batches at random: give -batches too")
 		}
-	})
-	if ef.sampleBatches == 0 && *batches == 0 && ef.seed != 0 {
-		return usagef("-seed draws -batches batches at random: give -batches too")
+		ef.sampleBatches, ef.seed = *batches, *seed
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())

@@ -82,3 +82,14 @@ func TestCalibrateLogsWhatTheGraphComputes(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateSeedNeedsBatches: a seeded sample of "all" batches is a
+// contradiction, whatever the seed (0 included).
+func TestCalibrateSeedNeedsBatches(t *testing.T) {
+	for _, seed := range []string{"0", "7"} {
+		code, _, stderr := qcal(t, "", "calibrate", "-graph", "g.pb", "-data", "d", "-batches", "0", "-seed", seed, "-o", "x.log")
+		if code != 2 || !strings.Contains(stderr, "-seed draws -batches batches at random") {
+			t.Errorf("-seed %s -batches 0: exit %d, %q", seed, code, stderr)
+		}
+	}
+}
