@@ -49,6 +49,19 @@ func WeightRange(w []float32) (lo, hi float32, err error) {
 // weights (intel_cpu_quantize_weight_eightbit's epsilon).
 const PerChannelEpsilon = 1e-4
 
+// WeightRounding is how per-channel weight codes are made from
+// w·127/r.
+type WeightRounding int
+
+const (
+	// Truncate rounds toward zero, as Intel's script does (numpy's
+	// astype(int8)): every code loses 0.5 steps of magnitude on average.
+	Truncate WeightRounding = iota
+	// RoundHalfEven rounds to the nearest code, ties to even (what
+	// QuantizeV2 SCALED with HALF_TO_EVEN does for per-tensor weights).
+	RoundHalfEven
+)
+
 // PerChannelQInt8 quantizes w, whose innermost axis has the given number
 // of channels (element i belongs to channel i mod channels), as Intel's
 // per-channel and depthwise weights are: r[c] = max |w| over the channel,
@@ -57,9 +70,11 @@ const PerChannelEpsilon = 1e-4
 //	code = int8(trunc(float32(float32(w·127)/r[c])))
 //
 // in float32 (numpy: the array times 127.0, then divided by the ranges),
-// truncated toward zero by astype(int8). The channel ranges are [-r, r].
-// It panics if channels does not divide len(w) or is not positive.
-func PerChannelQInt8(w []float32, channels int) (codes []int8, ranges []float32) {
+// truncated toward zero by astype(int8); with RoundHalfEven the quotient
+// is rounded to the nearest integer instead (|quotient| ≤ 127, so no code
+// saturates). The channel ranges are [-r, r]. It panics if channels does
+// not divide len(w) or is not positive.
+func PerChannelQInt8(w []float32, channels int, rounding WeightRounding) (codes []int8, ranges []float32) {
 	if channels <= 0 || len(w)%channels != 0 {
 		panic("quant: PerChannelQInt8: channels does not divide len(w)")
 	}
@@ -75,7 +90,11 @@ func PerChannelQInt8(w []float32, channels int) (codes []int8, ranges []float32)
 	}
 	codes = make([]int8, len(w))
 	for i, v := range w {
-		codes[i] = int8(float32(float32(v*127.0) / ranges[i%channels]))
+		q := float32(float32(v*127.0) / ranges[i%channels])
+		if rounding == RoundHalfEven {
+			q = float32(math.RoundToEven(float64(q)))
+		}
+		codes[i] = int8(q)
 	}
 	return codes, ranges
 }

@@ -19,7 +19,7 @@ func runInsertLogging(e *env, args []string) error {
 	out := fs.String("o", "", "output GraphDef (.pbtxt for text; - for stdout)")
 	format := fs.String("format", "", "output format: binary or text (default: from -o's name)")
 	var ops, prefixes listFlag
-	fs.Var(&ops, "op", "log nodes of this op (repeatable; default RequantizationRange)")
+	fs.Var(&ops, "op", "log nodes of this op (repeatable; default RequantizationRange and RequantizationRangePerChannel)")
 	fs.Var(&prefixes, "prefix", "log only nodes whose name starts with this (repeatable)")
 	def := insertlogging.DefaultOptions()
 	message := fs.String("message", def.Message, "text ending each Print node's message; when logging ops other than RequantizationRange it defaults to none, as in TF")
@@ -101,7 +101,7 @@ func runInsertLogging(e *env, args []string) error {
 	}
 	var what []string
 	for _, p := range passes {
-		what = append(what, strings.Join(p.Ops, ", "))
+		what = append(what, strings.Join(p.Ops, " or "))
 	}
 	if len(res.AlreadyLogged) > 0 {
 		fmt.Fprintf(e.stderr, "qcal: %d node%s already logged (their __print__ node exists), left as they are: %s\n",

@@ -20,7 +20,7 @@ func TestInsertLoggingCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "qcal: logged 8 nodes (op RequantizationRange) into "+out) {
+	if !strings.Contains(stderr, "qcal: logged 8 nodes (op RequantizationRange or RequantizationRangePerChannel) into "+out) {
 		t.Errorf("stderr = %q", stderr)
 	}
 	data, err := os.ReadFile(out)

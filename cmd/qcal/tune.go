@@ -32,6 +32,7 @@ func runTune(e *env, args []string) error {
 	reportOut := fs.String("report", "", "write the comparison as HTML here")
 	format := fs.String("format", "text", "comparison on stdout: text, markdown or json (qcal report's)")
 	perChannel := fs.Bool("per-channel", false, "quantize convolution weights per output channel")
+	roundWeights := fs.Bool("round-weights", false, weightRoundingHelp)
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -87,7 +88,7 @@ func runTune(e *env, args []string) error {
 		Batches:    *batches,
 		Strategies: *strategies,
 		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
-		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel},
+		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel, WeightRounding: weightRounding(*roundWeights)},
 		CacheDir:   *cacheDir,
 		Workers:    ef.workers,
 		KernelKey:  fmt.Sprintf("eigen=%v", ef.eigen),

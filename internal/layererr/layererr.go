@@ -131,8 +131,10 @@ const TapSuffix = "/layererr_dequantize"
 //     next quantized layer): a node "X_eightbit_requantize" stands for the
 //     FP32 node X and, when its op (or, for a Requantize, its input's op)
 //     says "WithBias", "Relu" or "Relu6", for the BiasAdd and activation
-//     that follow X in the FP32 graph; its output is dequantized with the
-//     mode the graph's other Dequantize nodes use;
+//     that follow X in the FP32 graph (a Relu6 counts as the Relu the
+//     Intel path fuses); its output is dequantized SCALED when it is a
+//     RequantizePerChannel or qint8, else with the mode the graph's other
+//     Dequantize nodes use;
 //   - the FP32 graph's outputs that the int8 graph computes under the same
 //     name.
 //
@@ -208,8 +210,15 @@ func Tensors(fp32, int8 *exec.Graph) ([]*Layer, *tfpb.GraphDef, error) {
 		}
 		l.Int8 = name + TapSuffix
 		s := src.GetName()
+		m := mode
+		if src.GetOp() == "RequantizePerChannel" || t.GetType() == tfpb.DataType_DT_QINT8 {
+			// Symmetric codes: Intel's per-channel down-conversion (also
+			// written for depthwise convolutions on the per-tensor path)
+			// and every qint8 result are read SCALED.
+			m = "SCALED"
+		}
 		added = append(added, &tfpb.NodeDef{Name: l.Int8, Op: "Dequantize", Input: []string{s, s + ":1", s + ":2"},
-			Attr: map[string]*tfpb.AttrValue{"T": t, "mode": {Value: &tfpb.AttrValue_S{S: []byte(mode)}}}})
+			Attr: map[string]*tfpb.AttrValue{"T": t, "mode": {Value: &tfpb.AttrValue_S{S: []byte(m)}}}})
 		layers = append(layers, l)
 	}
 	if len(layers) == 0 {
@@ -245,7 +254,8 @@ func chainEnd(x, ops string, consumers map[string][]*tfpb.NodeDef) string {
 	case strings.Contains(ops, "Relu6"):
 		x = next(x, "Relu6")
 	case strings.Contains(ops, "Relu"):
-		x = next(x, "Relu")
+		// The Intel path fuses a Relu6 into an ...AndRelu op too.
+		x = next(x, "Relu", "Relu6")
 	}
 	return x
 }

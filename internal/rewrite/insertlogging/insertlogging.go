@@ -36,11 +36,14 @@ type Options struct {
 }
 
 // DefaultOptions are qcal's defaults, the options of the int8
-// calibration flow: RequantizationRange nodes, show_name=true,
-// message="__requant_min_max:", first_n=-1, summarize=1024.
+// calibration flow: RequantizationRange and RequantizationRangePerChannel
+// nodes (Intel's flow logs the one its -per_channel setting writes; qcal's
+// quantize writes both in one graph when depthwise convolutions are
+// requantized per channel), show_name=true, message="__requant_min_max:",
+// first_n=-1, summarize=1024.
 func DefaultOptions() Options {
 	return Options{
-		Ops:       []string{tfname.OpRequantizationRange},
+		Ops:       []string{tfname.OpRequantizationRange, tfname.OpRequantizationRangePerChannel},
 		Message:   "__requant_min_max:",
 		ShowName:  true,
 		FirstN:    -1,

@@ -282,7 +282,10 @@ func (r *rewriter) intelConv(n, bias *tfpb.NodeDef, biasAdd, summand string, rel
 		return err
 	}
 	relu6 := relu != nil && relu.Op == "Relu6"
-	if !r.opts.PerChannel {
+	if depthwise && !r.opts.PerChannel {
+		r.warn(depthwiseNote)
+	}
+	if !r.opts.PerChannel && !depthwise {
 		if relu6 {
 			r.warn(fmt.Sprintf("node %q: Relu6 fused into %s %q, which applies Relu only: the clamp at 6 is lost (TensorFlow's Intel path does this; use -per-channel to keep it)", relu.Name, op, name))
 		}
@@ -302,6 +305,16 @@ func (r *rewriter) intelConv(n, bias *tfpb.NodeDef, biasAdd, summand string, rel
 	}
 	return r.intelDequantize(down, deqName, t)
 }
+
+// depthwiseNote says where qcal departs from Intel's script: a depthwise
+// conv's weights are always per channel (intel_cpu_quantize_weight_eightbit),
+// so its qint32 range is a vector, one entry per output channel. Without
+// --per_channel the script still follows it with a scalar
+// RequantizationRange and Requantize, which read element 0 of that vector
+// only: every channel would be requantized with channel 0's scale (the
+// script's own TODO calls non-per-channel depthwise a bug). qcal writes the
+// per-channel pair, the one that matches the weights.
+const depthwiseNote = "depthwise convolutions are requantized per channel (RequantizationRangePerChannel, RequantizePerChannel) even without -per-channel: their weights are always per channel, and the scalar RequantizationRange Intel's script writes here would read only channel 0's range"
 
 // fusedChain returns the names of the k nodes above the current one on the
 // stack (its consumer, that one's consumer, ...).

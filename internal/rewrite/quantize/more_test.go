@@ -128,10 +128,28 @@ func TestIntelConcatV2AndDepthwise(t *testing.T) {
 	if len(mx.TensorContent) != 8 || mx.TensorShape.Dim[0].Size != 2 {
 		t.Errorf("per-channel max Const %v", mx)
 	}
-	// A depthwise conv without a fused bias keeps Requantize + MIN_FIRST
-	// Dequantize (the non-per-channel quantize-down).
-	if o := ops(res.Graph); o["dw"] != "Dequantize" || o["dw_eightbit_requant_range"] != "RequantizationRange" {
+	// Its qint32 range is a vector (one entry per channel), so qcal brings
+	// it down per channel even without -per-channel (Intel's script writes
+	// a scalar RequantizationRange that reads only channel 0's range):
+	// RequantizationRangePerChannel (clip 1e30, no Relu6), then
+	// RequantizePerChannel to qint8 (no Relu fused) and a SCALED qint8
+	// Dequantize, as intel_cpu_add_quantize_down_nodes writes them.
+	o := ops(res.Graph)
+	if o["dw"] != "Dequantize" || o["dw_eightbit_requant_range"] != "RequantizationRangePerChannel" || o["dw_eightbit_requantize"] != "RequantizePerChannel" {
 		t.Errorf("ops %v", o)
+	}
+	rr := findNode(res.Graph, "dw_eightbit_requant_range")
+	if rr.Attr["clip_value_max"].GetF() != 1e30 || rr.Attr["T"].GetType() != tfpb.DataType_DT_QINT32 {
+		t.Errorf("range attrs %v", rr.Attr)
+	}
+	if req := findNode(res.Graph, "dw_eightbit_requantize"); req.Attr["out_type"].GetType() != tfpb.DataType_DT_QINT8 {
+		t.Errorf("requantize attrs %v", req.Attr)
+	}
+	if d := findNode(res.Graph, "dw"); d.Attr["mode"].GetS() == nil || string(d.Attr["mode"].GetS()) != "SCALED" || d.Attr["T"].GetType() != tfpb.DataType_DT_QINT8 {
+		t.Errorf("dequantize attrs %v", d.Attr)
+	}
+	if !slices.Contains(res.Warnings, depthwiseNote) {
+		t.Errorf("warnings %q lack the depthwise note", res.Warnings)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/tfpb"
+	"qcal/quant"
 )
 
 // WideDeep is the -model_name for which the Intel path quantizes MatMul.
@@ -24,6 +25,11 @@ type Options struct {
 	// PerChannel quantizes convolution weights per output channel
 	// (--per_channel; Intel path only).
 	PerChannel bool
+	// WeightRounding makes the per-channel and depthwise weight codes of
+	// the Intel path: quant.Truncate (the zero value) as Intel's script
+	// does, or quant.RoundHalfEven, which loses half as much on average.
+	// Per-tensor weights always round half to even (QuantizeV2 SCALED).
+	WeightRounding quant.WeightRounding
 	// ModelName is --model_name: "wide_deep_large_ds" quantizes MatMul on
 	// the Intel path, "FasterRCNN" and "R-FCN" change the conv and concat
 	// rules as Intel's script does.
@@ -122,6 +128,9 @@ func Quantize(g *tfpb.GraphDef, opts Options) (*Result, error) {
 	}
 	if opts.PerChannel && !opts.Intel {
 		return nil, errors.New("quantize: per-channel weights need the Intel path")
+	}
+	if opts.WeightRounding != quant.Truncate && !opts.Intel {
+		return nil, errors.New("quantize: rounded per-channel weights need the Intel path")
 	}
 	if opts.Fallback && !(opts.FallbackMin < opts.FallbackMax) {
 		return nil, fmt.Errorf("quantize: invalid fallback range [%g, %g]: min must be below max", opts.FallbackMin, opts.FallbackMax)
@@ -706,7 +715,7 @@ func (r *rewriter) intelWeight(parent string, n *tfpb.NodeDef, perChannel bool) 
 				return fmt.Errorf("node %q: weight holds %g", n.Name, v)
 			}
 		}
-		q, ranges := perChannelCodes(c.values, int(ch))
+		q, ranges := perChannelCodes(c.values, int(ch), r.opts.WeightRounding)
 		codes = q
 		for _, rg := range ranges {
 			mins, maxs = append(mins, -rg), append(maxs, rg)

@@ -51,11 +51,11 @@ func scaledWeight(w []float32) (weightCodes, error) {
 	return out, nil
 }
 
-// perChannelCodes is the per-channel and depthwise branch: codes truncated
-// per channel (quant.PerChannelQInt8) and the channel ranges r, the Consts
-// holding -r and r.
-func perChannelCodes(w []float32, channels int) ([]int32, []float32) {
-	c8, ranges := quant.PerChannelQInt8(w, channels)
+// perChannelCodes is the per-channel and depthwise branch: codes made
+// per channel (quant.PerChannelQInt8: truncated, as Intel's script does,
+// or rounded) and the channel ranges r, the Consts holding -r and r.
+func perChannelCodes(w []float32, channels int, rounding quant.WeightRounding) ([]int32, []float32) {
+	c8, ranges := quant.PerChannelQInt8(w, channels, rounding)
 	codes := make([]int32, len(c8))
 	for i, c := range c8 {
 		codes[i] = int32(c)
