@@ -232,3 +232,26 @@ func TestInt8KernelsMutated(t *testing.T) {
 		}
 	}
 }
+
+// TestScalarRangeOfDepthwise: Intel's script without --per_channel follows
+// a depthwise convolution (per-channel weights, so a range per channel)
+// with a scalar RequantizationRange. TensorFlow reads element 0 of the
+// vector; qcal refuses and says why and what to do.
+func TestScalarRangeOfDepthwise(t *testing.T) {
+	n := &tfpb.NodeDef{Name: "dw_eightbit_requant_range", Op: "RequantizationRange",
+		Input: []string{"dw_eightbit_quantized_depthwise_conv", "dw_eightbit_quantized_depthwise_conv:1", "dw_eightbit_quantized_depthwise_conv:2"},
+		Attr:  attrs{"Tinput": aType(dtQI32)}}
+	d, _ := Lookup(n.Op)
+	_, err := d.Run(&Context{Node: n, Inputs: []*tensor.Tensor{qi32([]int{1, 1, 1, 2}, 5, -7), f32([]int{2}, -1, -2), f32([]int{2}, 1, 2)}})
+	for _, want := range []string{`input 1 ("dw_eightbit_quantized_depthwise_conv:1") has 2 elements, want 1`, "channel 0's range", "RequantizationRangePerChannel"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err %v, want it to contain %q", err, want)
+		}
+	}
+	// Without "depthwise" in the producer's name: the plain message.
+	n.Input = []string{"c", "c:1", "c:2"}
+	_, err = d.Run(&Context{Node: n, Inputs: []*tensor.Tensor{qi32([]int{1, 1, 1, 2}, 5, -7), f32([]int{2}, -1, -2), f32([]int{2}, 1, 2)}})
+	if err == nil || strings.Contains(err.Error(), "channel 0") {
+		t.Errorf("err %v, want the plain message", err)
+	}
+}

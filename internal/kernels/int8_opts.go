@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"qcal/internal/tensor"
@@ -78,7 +79,12 @@ func (c *Context) scalarInput(i int) (float32, error) {
 		return 0, err
 	}
 	if len(v) != 1 {
-		return 0, c.Errorf("input %d (%q) has %d elements, want 1 (a scalar range bound)", i, c.inputName(i), len(v))
+		hint := ""
+		if op := c.Node.GetOp(); (op == "RequantizationRange" || op == "Requantize") && strings.Contains(c.inputName(i), "depthwise") {
+			hint = "; a depthwise convolution's range has one entry per channel: Intel's quantize_graph.py without --per_channel writes a scalar " + op +
+				" here, and TensorFlow would apply channel 0's range to every channel; qcal quantize writes the per-channel pair (RequantizationRangePerChannel, RequantizePerChannel)"
+		}
+		return 0, c.Errorf("input %d (%q) has %d elements, want 1 (a scalar range bound)%s", i, c.inputName(i), len(v), hint)
 	}
 	return v[0], nil
 }
