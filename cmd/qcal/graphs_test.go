@@ -41,6 +41,8 @@ func TestGraphCommandUsage(t *testing.T) {
 		{[]string{"summarize"}, 2, "want one graph file"},
 		{[]string{"summarize", "-format", "xml", "g.pb"}, 2, `unknown -format "xml"`},
 		{[]string{"summarize", "missing.pb"}, 1, "missing.pb"},
+		{[]string{"summarize", "-graph", "missing.pb"}, 1, "missing.pb"},
+		{[]string{"summarize", "-graph", "a.pb", "b.pb"}, 2, "as -graph or an argument; got 2 argument(s)"},
 		{[]string{"insert-logging", "-o", "o.pb"}, 2, "-graph is required"},
 		{[]string{"insert-logging", "-graph", "g.pb"}, 2, "-o is required"},
 		{[]string{"insert-logging", "-graph", "g.pb", "-o", "o.pb", "-preset", "kl"}, 2, `unknown -preset "kl"`},

@@ -33,7 +33,7 @@ func init() {
 		{"ranges", "[-strategy S] [-format text|csv|json|markdown] LOG...", "print per-node ranges computed from calibration logs", runRanges},
 		{"audit", "[-graph G.pb] [-strategy S[,S2...]] [-against OLD.log] [-plots DIR] [-fp32 G.pb -int8 G.pb -data D] [-format text|markdown|csv|json|html] [-o FILE] [LOG...]", "judge per-node ranges: spread, outliers, convergence, graph checks, drift; per-layer int8 error; tables, plots, HTML", runAudit},
 		{"convert", "[-format binary|text] [-sort] IN OUT", "convert a GraphDef between binary and text format, optionally in execution order", runConvert},
-		{"summarize", "[-format text|json|tf] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
+		{"summarize", "[-format text|json|tf] [-graph] GRAPH", "describe a graph: inputs, outputs, op counts (TF's summarize_graph), quantization, checks", runSummarize},
 		{"insert-logging", "-graph G.pb -o OUT.pb [-op OP]... [-prefix P]... [-message M] [-preset minmax]", "add Print nodes that log RequantizationRange outputs (TF's insert_logging)", runInsertLogging},
 		{"eval", "-graph G.pb -data DATA [-labels L] [-input X] [-output Y] [-batch 64] [-limit N] [-shard K/N] [-scale 1/255] [-mean M] [-resize HxW] [-o predictions.csv]", "run a graph over a data set: top-1/top-5 and per-example predictions for qcal report", runEval},
 		{"calibrate", "-graph LOGGED.pb -data DATA [-batches 10] [-batch 64] [-scale 1/255] [-mean M] ... -o min_max_log.txt", "run a graph with Print nodes on a calibration subset and write the log TF would print", runCalibrate},
