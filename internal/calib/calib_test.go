@@ -3,6 +3,7 @@ package calib
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -277,5 +278,27 @@ func TestReadFloatThenIntDump(t *testing.T) {
 	}
 	if b.Max < 1.8e-8 || b.Max > 1.9e-8 || b.Min <= 0 {
 		t.Errorf("b: [%g, %g], want positive values up to ≈1.86e-08", b.Min, b.Max)
+	}
+}
+
+// TestReadPerChannelDump: a per-channel convolution's dump has one min and
+// one max per output channel (channels last). Worked by hand, two
+// channels with ranges [-4, 4] and [-8, 8], code · max(|min_c|, |max_c|)/2³¹:
+// 2³⁰ (c0) → 2, −2³⁰ (c1) → −4, 2²⁹ (c0) → 1, 2²⁹ (c1) → 2; so
+// vpercentile:100 is [−4, 2] (within the value histogram's bin).
+// Before, such a dump was binned as raw codes (a range of ±1e9).
+func TestReadPerChannelDump(t *testing.T) {
+	log := ";b__print__;__KL:[1073741824 -1073741824 536870912 536870912][-4 -8][4 8]\n"
+	ms, err := ParseMethods("vpercentile:100", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cal.Ranges(ms[0])
+	if len(r) != 1 || math.Abs(float64(r[0].Min)+4) > 0.04 || math.Abs(float64(r[0].Max)-2) > 0.02 {
+		t.Errorf("ranges %+v, want [-4, 2]", r)
 	}
 }

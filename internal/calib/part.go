@@ -1,6 +1,7 @@
 package calib
 
 import (
+	"math"
 	"slices"
 
 	"qcal/logparse"
@@ -37,7 +38,7 @@ type part struct {
 // qtensor is a tensor of integers waiting for its range.
 type qtensor struct {
 	codes    []float64
-	min      float32
+	mins     []float32 // output 1: one min, or one per channel
 	haveMin  bool
 	complete bool // output 0 has ended
 }
@@ -149,7 +150,9 @@ func (p *part) flushAll() {
 // values takes one chunk of a logged tensor. Output 0 is binned; when it is
 // all integers it is held, and if outputs 1 and 2 follow with one value
 // each, it is a quantized dump (Intel's MSG[q ...][min][max]) and is
-// dequantized with TF's QuantizedToFloat rule for p.qtype before binning.
+// dequantized with TF's QuantizedToFloat rule for p.qtype before binning;
+// when they hold one value per channel (a per-channel convolution's
+// ranges, their length dividing the codes'), with perChannelFloats.
 func (p *part) values(it *item) {
 	if it.output == 0 {
 		if it.chunk == 0 {
@@ -176,17 +179,40 @@ func (p *part) values(it *item) {
 	}
 	q := p.quantized[it.node]
 	switch {
-	case q != nil && q.complete && it.output == 1 && it.chunk == 0 && it.last && len(it.values) == 1:
-		q.min, q.haveMin = it.values[0], true
-	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == 1:
-		max := it.values[0]
+	case q != nil && q.complete && it.output == 1 && it.chunk == 0 && it.last && len(it.values) > 0 && len(q.codes)%len(it.values) == 0:
+		q.mins, q.haveMin = append(q.mins[:0], it.values...), true
+	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == len(q.mins):
 		delete(p.quantized, it.node)
-		p.binCodes(it.node, q, quant.NewDequantizer(p.qtype, q.min, max).Floats)
+		if len(q.mins) == 1 {
+			p.binCodes(it.node, q, quant.NewDequantizer(p.qtype, q.mins[0], it.values[0]).Floats)
+		} else {
+			p.binCodes(it.node, q, perChannelFloats(q.codes, q.mins, it.values))
+		}
 		p.dequantized++
 	default:
 		if it.last {
 			p.extraOutputs++
 		}
+	}
+}
+
+// perChannelFloats returns binCodes' conversion of a per-channel qint32
+// dump (a quantized convolution with per-channel weights: channels last,
+// output c's range [mins[c], maxs[c]]): code · max(|min_c|, |max_c|) / 2³¹,
+// the value Intel's RequantizationRangePerChannel and RequantizePerChannel
+// give the code. all is the whole dump; binCodes passes its tail.
+func perChannelFloats(all []float64, mins, maxs []float32) func(dst []float32, codes []float64) int {
+	scale := make([]float64, len(mins))
+	for c := range scale {
+		scale[c] = math.Max(math.Abs(float64(mins[c])), math.Abs(float64(maxs[c]))) / (1 << 31)
+	}
+	return func(dst []float32, codes []float64) int {
+		off := len(all) - len(codes)
+		n := min(len(dst), len(codes))
+		for i, code := range codes[:n] {
+			dst[i] = float32(code * scale[(off+i)%len(scale)])
+		}
+		return n
 	}
 }
 

@@ -196,7 +196,7 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 		cal.Bad = all.counted
 	}
 	if all.dequantized > 0 {
-		opt.note("%d quantized tensor dump(s) (MSG[q ...][min][max]) dequantized as qint32 with TF's QuantizedToFloat rule", all.dequantized)
+		opt.note("%d quantized tensor dump(s) (MSG[q ...][min][max]) dequantized as qint32 with TF's QuantizedToFloat rule (per-channel ranges: code·max(|min_c|, |max_c|)/2^31)", all.dequantized)
 	}
 	if w := cal.Counts.TruncationWarning(); w != "" {
 		opt.note("warning: %s", w)
