@@ -3,6 +3,8 @@ package tune
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +46,56 @@ func TestDataKeyFollowsFiles(t *testing.T) {
 	os.Chtimes(f, later, later)
 	if dataKey(Data{Path: folder}) == k2 {
 		t.Error("an image in the folder changed, key did not")
+	}
+}
+
+// TestPrune: entries go oldest first until the entries total at most the
+// limit; this run's entries and files that are not tune's stay.
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	files := []struct {
+		name string
+		size int
+		age  time.Duration
+	}{
+		{"notes.txt", 10000, 10 * time.Hour}, // not an entry: neither counted nor removed
+		{"fp32-a.csv", 100, 5 * time.Hour},
+		{"calib-a.log", 400, 4 * time.Hour}, // this run's
+		{"calib-b.log", 300, 3 * time.Hour},
+		{"fp32-b.csv", 100, 2 * time.Hour},
+		{"calib-c.log", 200, time.Hour},
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, make([]byte, f.size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, now.Add(-f.age), now.Add(-f.age))
+	}
+	var notes []string
+	note := func(s string) { notes = append(notes, s) }
+	// Worked by hand: the entries total 1,100 bytes. Limit 1,100: nothing
+	// to do.
+	opt := &Options{CacheDir: dir, CacheMax: 1100}
+	opt.prune([]string{"calib-a.log"}, note)
+	if got := cacheFiles(t, dir); len(got) != len(files) || len(notes) != 0 {
+		t.Errorf("at the limit: left %v, notes %q; want all six, no note", got, notes)
+	}
+	// Limit 500: fp32-a goes (1,000 left), calib-a is this run's, then
+	// calib-b (700), fp32-b (600), calib-c (400 ≤ 500).
+	opt.CacheMax = 500
+	opt.prune([]string{"calib-a.log"}, note)
+	if got, want := cacheFiles(t, dir), []string{"calib-a.log", "notes.txt"}; !slices.Equal(got, want) {
+		t.Errorf("left %v, want %v", got, want)
+	}
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "cache: 4 entries removed, least recently used first (0.0 MiB), to stay within 0.0 MiB") {
+		t.Errorf("notes %q", notes)
+	}
+	// No cache folder yet: nothing to do, no warning.
+	notes = nil
+	(&Options{CacheDir: filepath.Join(dir, "none"), CacheMax: 1}).prune(nil, note)
+	if len(notes) != 0 {
+		t.Errorf("missing folder: notes %q", notes)
 	}
 }
