@@ -304,3 +304,32 @@ func TestCalibrateMemoryBounded(t *testing.T) {
 		t.Errorf("peak heap in use %.1f MiB for a %.1f MiB log, want at most 32 MiB", float64(peak)/(1<<20), float64(size)/(1<<20))
 	}
 }
+
+// BenchmarkCalibrateLog runs tune's calibration path on the synthetic
+// graph: 8 batches of 64×1024 logged values written to a temporary file
+// (about 6.6 MB) and parsed with every default strategy (kl reads the file
+// twice). SetBytes is the log's size, so MB/s is log bytes a second.
+func BenchmarkCalibrateLog(b *testing.B) {
+	opt, logged := synthCalib(b, 8*64, 8)
+	var path string
+	parse := readLog(b, nil, &path)
+	var size int64
+	read := func(log string) error {
+		fi, err := os.Stat(log)
+		if err != nil {
+			return err
+		}
+		size = fi.Size()
+		return parse(log)
+	}
+	if err := opt.calibrate(logged, "calib-k", &Result{}, func(string) {}, read); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := opt.calibrate(logged, "calib-k", &Result{}, func(string) {}, read); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
