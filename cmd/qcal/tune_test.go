@@ -98,7 +98,7 @@ func TestTuneUsage(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
+func TestTuneCacheMaxSize(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want int64

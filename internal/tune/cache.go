@@ -48,10 +48,22 @@ func isEntry(name string) bool {
 		strings.HasPrefix(name, "calib-") && strings.HasSuffix(name, ".log")
 }
 
+// staleTemp is the age from which the temporary file of an entry being
+// written (atomicfile's ".NAME.tmp-*") is the leftover of a killed run.
+const staleTemp = 24 * time.Hour
+
+// isStaleTemp reports whether a cache folder's file is an entry's
+// temporary file last written before the staleTemp limit.
+func isStaleTemp(name string, mod time.Time) bool {
+	base, _, ok := strings.Cut(strings.TrimPrefix(name, "."), ".tmp-")
+	return ok && strings.HasPrefix(name, ".") && isEntry(base) && time.Since(mod) > staleTemp
+}
+
 // prune removes the cache's oldest entries (by modification time, then
 // name) until the entries total at most the cache's limit, leaving those
-// named in keep (this run's). A failure is a warning to note: the run's
-// results do not depend on it.
+// named in keep (this run's), and the stale temporary files of killed
+// runs. A failure is a warning to note: the run's results do not depend
+// on it.
 func (opt *Options) prune(keep []string, note func(string)) {
 	if opt.CacheDir == "" {
 		return
@@ -70,16 +82,35 @@ func (opt *Options) prune(keep []string, note func(string)) {
 	}
 	var all []entry
 	var total int64
+	remove := func(name string) bool {
+		if err := os.Remove(filepath.Join(opt.CacheDir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			note("warning: cache: " + err.Error())
+			return false
+		}
+		return true
+	}
+	stale, staleSize := 0, int64(0)
 	for _, e := range ents {
-		if !e.Type().IsRegular() || !isEntry(e.Name()) {
+		if !e.Type().IsRegular() {
 			continue
 		}
 		fi, err := e.Info()
 		if err != nil {
 			continue // removed meanwhile
 		}
-		all = append(all, entry{e.Name(), fi.Size(), fi.ModTime()})
-		total += fi.Size()
+		switch {
+		case isEntry(e.Name()):
+			all = append(all, entry{e.Name(), fi.Size(), fi.ModTime()})
+			total += fi.Size()
+		case isStaleTemp(e.Name(), fi.ModTime()):
+			if remove(e.Name()) {
+				stale++
+				staleSize += fi.Size()
+			}
+		}
+	}
+	if stale > 0 {
+		note(fmt.Sprintf("cache: %d temporary file(s) of killed runs removed (%s)", stale, mib(staleSize)))
 	}
 	slices.SortFunc(all, func(a, b entry) int {
 		if c := a.mod.Compare(b.mod); c != 0 {
@@ -93,23 +124,18 @@ func (opt *Options) prune(keep []string, note func(string)) {
 		if total <= max {
 			break
 		}
-		if slices.Contains(keep, e.name) {
-			continue
+		if !slices.Contains(keep, e.name) && remove(e.name) {
+			total -= e.size
+			removed++
+			freed += e.size
 		}
-		if err := os.Remove(filepath.Join(opt.CacheDir, e.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			note("warning: cache: " + err.Error())
-			continue
-		}
-		total -= e.size
-		removed++
-		freed += e.size
 	}
 	if removed > 0 {
 		what := "entries"
 		if removed == 1 {
 			what = "entry"
 		}
-		note(fmt.Sprintf("cache: %d %s removed, least recently used first (%s), to stay within %s", removed, what, mib(freed), mib(max)))
+		note(fmt.Sprintf("cache: %d %s removed (%s), least recently used first, to stay within %s", removed, what, mib(freed), mib(max)))
 	}
 }
 

@@ -122,10 +122,10 @@ func cacheFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-// TestCalibrateCache: the log calibrate writes to disk is byte for byte the
+// TestTuneCalibrateCache: the log calibrate writes to disk is byte for byte the
 // one tune used to hold in memory; it is cached when it fits the limit and
 // reused then, and not cached (nothing left behind) when it does not.
-func TestCalibrateCache(t *testing.T) {
+func TestTuneCalibrateCache(t *testing.T) {
 	opt, logged := synthCalib(t, 192, 3)
 	want := bufferedLog(t, opt, logged)
 	// 3 batches of 64×1024 values of k/255 as float32 (TF's %.6g, or %.9g
@@ -189,11 +189,11 @@ func TestCalibrateCache(t *testing.T) {
 	}
 }
 
-// TestCalibrateCleansUp: whatever happens, the only file calibrate leaves
+// TestTuneCalibrateCleansUp: whatever happens, the only file calibrate leaves
 // is a committed cache entry: without a cache its temporary log is gone
 // after a success and after a failure of read, and a failure leaves the
 // cache folder empty.
-func TestCalibrateCleansUp(t *testing.T) {
+func TestTuneCalibrateCleansUp(t *testing.T) {
 	opt, logged := synthCalib(t, 64, 1)
 	boom := errors.New("boom")
 	for _, c := range []struct {
@@ -241,18 +241,19 @@ func TestCalibrateCleansUp(t *testing.T) {
 	}
 }
 
-// TestCalibrateMemoryBounded: a calibration whose log is over 64 MiB (a 5.4 MB data set),
-// written and then parsed with every default strategy, never has more
-// than 32 MiB of heap in use. Tune used to hold the whole log in a
-// bytes.Buffer (at least 64 MiB then). Heap use is sampled every
-// millisecond and once more while read runs, when the old code held the
-// whole log: a missed peak can only let the test pass, never fail it.
-func TestCalibrateMemoryBounded(t *testing.T) {
+// TestTuneCalibrateMemoryBounded: a calibration whose log is over 64 MiB
+// (from a 5.4 MB data set), written and then parsed with every default
+// strategy, never has more than 32 MiB of heap in use. Tune used to hold
+// the whole log in a bytes.Buffer (at least 64 MiB then). Heap use is
+// sampled every millisecond and once more while read runs, when the old
+// code held the whole log: a missed peak can only let the test pass, never
+// fail it.
+func TestTuneCalibrateMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: writes and parses a 70 MB log")
 	}
 	// 85 batches of 64×1024 values, about 12.5 bytes a value
-	// (TestCalibrateCache): 66 MiB.
+	// (TestTuneCalibrateCache): 66 MiB.
 	opt, logged := synthCalib(t, 85*64, 85)
 	var peak uint64
 	var mu sync.Mutex
