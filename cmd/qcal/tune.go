@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"qcal/internal/atomicfile"
@@ -34,8 +36,18 @@ func runTune(e *env, args []string) error {
 	perChannel := fs.Bool("per-channel", false, "quantize convolution weights per output channel")
 	roundWeights := fs.Bool("round-weights", false, weightRoundingHelp)
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
+	noCache := fs.Bool("no-cache", false, "neither reuse nor keep anything (as -cache \"\")")
+	cacheMax := int64(tune.DefaultCacheMax)
+	fs.Func("cache-max", "largest total `size` of the cache's files: a calibration log that does not fit is not kept, and after each run the least recently used files go until the rest fit; bytes, or a number with KiB, MiB, GiB, KB, MB or GB (default 1GiB)", func(s string) error {
+		n, err := parseSize(s)
+		cacheMax = n
+		return err
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *noCache {
+		*cacheDir = ""
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
@@ -90,6 +102,7 @@ func runTune(e *env, args []string) error {
 		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
 		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel, WeightRounding: weightRounding(*roundWeights)},
 		CacheDir:   *cacheDir,
+		CacheMax:   cacheMax,
 		Workers:    ef.workers,
 		KernelKey:  fmt.Sprintf("eigen=%v", ef.eigen),
 		LayerError: htmlOut != nil,
@@ -189,4 +202,30 @@ func defaultTuneCache() string {
 		return ""
 	}
 	return filepath.Join(d, "qcal", "tune")
+}
+
+// parseSize reads a size in bytes: a whole number, or a number followed by
+// a unit, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers
+// of 1000). It must be at least one byte.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	num, mult := strings.TrimSpace(s), 1.0
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) {
+		return 0, fmt.Errorf("want a size such as 1GiB or 500MB, got %q", s)
+	}
+	n := math.Floor(f * mult)
+	if n < 1 || n >= math.MaxInt64 {
+		return 0, fmt.Errorf("size %q out of range: want at least 1 byte and below 8 EiB", s)
+	}
+	return int64(n), nil
 }

@@ -21,11 +21,21 @@ func TestTuneCommand(t *testing.T) {
 	mnist := testutil.MNIST(t)
 	dir := t.TempDir()
 	best, html := filepath.Join(dir, "best.pb"), filepath.Join(dir, "tune.html")
+	cache := filepath.Join(dir, "cache")
 	code, stdout, stderr := qcal(t, "", "tune", "-graph", graph, "-calib", filepath.Join(mnist, "train-images-idx3-ubyte.gz"),
 		"-eval", filepath.Join(mnist, "t10k-images-idx3-ubyte.gz"), "-scale", "1/255", "-limit", "500", "-batch", "50",
-		"-strategies", "minmax,tf", "-format", "json", "-o", best, "-report", html, "-cache", "")
+		"-strategies", "minmax,tf", "-format", "json", "-o", best, "-report", html, "-cache", cache, "-cache-max", "1MB")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// The calibration log (10 batches of 50, about 6.5 MB: the values of
+	// both convolutions) does not fit 1 MB and is not kept; the FP32
+	// predictions (500 rows) are.
+	if !strings.Contains(stderr, "qcal tune: calibration log (") || !strings.Contains(stderr, ") not cached: it does not fit the cache's limit of 1.0 MiB") {
+		t.Errorf("stderr does not say the log was not cached: %s", stderr)
+	}
+	if ents, err := os.ReadDir(cache); err != nil || len(ents) != 1 || !strings.HasPrefix(ents[0].Name(), "fp32-") {
+		t.Errorf("cache holds %v (%v), want only the FP32 predictions", ents, err)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
@@ -78,10 +88,58 @@ func TestTuneUsage(t *testing.T) {
 		{[]string{"tune", "-graph", "g.pb"}, "-graph, -calib and -eval are required"},
 		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-max-drop", "2", "-warn-drop", "1"}, "want 0 ≤ -max-drop ≤ -warn-drop"},
 		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-data", "d"}, "tune reads -calib and -eval, not -data"},
+		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-cache-max", "0"}, `invalid value "0" for flag -cache-max: size "0" out of range`},
+		{[]string{"tune", "-graph", "g.pb", "-calib", "c", "-eval", "e", "-cache-max", "1 GiBs"}, "want a size such as 1GiB or 500MB"},
 	} {
 		code, _, stderr := qcal(t, "", c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+func TestTuneCacheMaxSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{
+		{"1", 1},
+		{"1048576", 1 << 20},
+		{"1GiB", 1 << 30},
+		{"1.5 KiB", 1536}, // 1.5·1024
+		{"500MB", 500e6},
+		{"2TB", 2e12},
+		{"10B", 10},
+		{"0.5KiB", 512},
+	} {
+		if got, err := parseSize(c.in); err != nil || got != c.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1", "0", "0.1", "1e30", "NaN", "1 GB GB", "1gb"} {
+		if n, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, n)
+		}
+	}
+}
+
+// TestTuneNoCache: -no-cache keeps nothing in the default cache folder
+// (the user's, here a temporary XDG_CACHE_HOME).
+func TestTuneNoCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs the int8 workflow")
+	}
+	graph := filepath.Join(testutil.RealData(t, "graphs"), "mnist_cnn_frozen.pb")
+	mnist := testutil.MNIST(t)
+	home := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", home)
+	code, _, stderr := qcal(t, "", "tune", "-graph", graph, "-calib", filepath.Join(mnist, "train-images-idx3-ubyte.gz"),
+		"-eval", filepath.Join(mnist, "t10k-images-idx3-ubyte.gz"), "-scale", "1/255", "-limit", "100", "-batch", "50",
+		"-batches", "1", "-strategies", "minmax", "-no-cache")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if ents, _ := os.ReadDir(home); len(ents) != 0 {
+		t.Errorf("-no-cache left %v in the cache home", ents)
 	}
 }

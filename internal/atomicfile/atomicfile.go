@@ -186,6 +186,16 @@ func forget(name string) {
 // Name returns the output's path (never the temporary file's).
 func (f *File) Name() string { return f.path }
 
+// TempName returns the temporary file's name, for reading back what was
+// written before Commit ("" for standard output). It is valid until
+// Commit or Abort.
+func (f *File) TempName() string {
+	if f.tmp == nil {
+		return ""
+	}
+	return f.tmp.Name()
+}
+
 // Write writes to the temporary file (or standard output).
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.w.Write(p)

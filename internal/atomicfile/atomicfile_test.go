@@ -25,6 +25,13 @@ func TestCommitAndAbort(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("output exists before Commit")
 	}
+	// What was written can be read back before Commit, from the
+	// temporary file beside the output.
+	if tmp := f.TempName(); filepath.Dir(tmp) != dir || tmp == out {
+		t.Errorf("TempName %q, want a file in %s other than the output", tmp, dir)
+	} else if b, _ := os.ReadFile(tmp); string(b) != "a,b\n" {
+		t.Errorf("temporary file holds %q before Commit, want %q", b, "a,b\n")
+	}
 	if err := f.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,6 +72,11 @@ type Options struct {
 	// log there, named by a hash of everything they depend on, so that a
 	// rerun reuses them.
 	CacheDir string
+	// CacheMax bounds CacheDir's entries, in bytes (0: DefaultCacheMax).
+	// A calibration log is kept only when it fits beside this run's FP32
+	// predictions; after the run the least recently used entries are
+	// removed until the entries total at most CacheMax.
+	CacheMax int64
 	// LayerError, when set, measures the per-layer int8 error of the
 	// chosen candidate (Result.Layers) on the calibration batches.
 	LayerError bool
@@ -173,6 +179,10 @@ func Run(opt Options) (*Result, error) {
 	opt.Eval.Opt = evaluate.DataOptions(in, opt.Eval.Opt)
 	graphKey := hashGraph(opt.Graph)
 	fp32Key := cacheKey("fp32", graphKey, opt.Input, opt.Output, fmt.Sprint(opt.LabelOffset), dataKey(opt.Eval), opt.KernelKey)
+	// This run's entries are never pruned; the others are, oldest first,
+	// on every way out of Run.
+	inUse := []string{fp32Key + ".csv"}
+	defer func() { opt.prune(inUse, note) }()
 	if b, ok := opt.cached(fp32Key + ".csv"); ok {
 		res.FP32Predictions = b
 		res.Cached = append(res.Cached, "FP32 predictions")
@@ -210,14 +220,19 @@ func Run(opt Options) (*Result, error) {
 
 	// One calibration run.
 	logKey := cacheKey("calib", hashGraph(logged), opt.Input, fmt.Sprint(opt.Batches), dataKey(opt.Calib), opt.KernelKey)
-	logPath, cleanup, err := opt.calibrate(logged, logKey, res, note)
+	inUse = append(inUse, logKey+".log")
+	var cal *calib.Calibration
+	err = opt.calibrate(logged, logKey, res, note, func(log string) error {
+		// One reading gives every strategy its statistics (two passes
+		// over the file when kl is among them).
+		var err error
+		if cal, err = calib.Read([]string{log}, calib.Options{Methods: methods, NameMap: nameMap, Bad: calib.FailBad}); err != nil {
+			return fmt.Errorf("calibration log: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer cleanup()
-	cal, err := calib.Read([]string{logPath}, calib.Options{Methods: methods, NameMap: nameMap, Bad: calib.FailBad})
-	if err != nil {
-		return nil, fmt.Errorf("calibration log: %w", err)
 	}
 
 	// One candidate a strategy.
@@ -517,58 +532,92 @@ func (opt *Options) evaluate(gr *exec.Graph, stage string) (*evaluate.Result, []
 	return r, preds.Bytes(), nil
 }
 
-// calibrate runs the logged graph on the calibration data into a log file
-// (the cached one when it exists) and returns its path.
-func (opt *Options) calibrate(logged *tfpb.GraphDef, key string, res *Result, note func(string)) (string, func(), error) {
-	if opt.CacheDir != "" {
-		p := filepath.Join(opt.CacheDir, key+".log")
-		if _, err := os.Stat(p); err == nil {
-			res.Cached = append(res.Cached, "calibration log")
-			note("calibration log reused from " + p)
-			return p, func() {}, nil
-		}
+// calibrate runs the logged graph on the calibration data and hands read
+// the log's path, or hands it the cached log when there is one. The log
+// goes to a file as the graph writes it, never to memory: in the cache
+// folder, kept there (atomically) once read if it fits the cache's limit,
+// or in the temporary folder without a cache. Every file it made but did
+// not keep is gone when it returns, whatever happened.
+func (opt *Options) calibrate(logged *tfpb.GraphDef, key string, res *Result, note func(string), read func(log string) error) error {
+	name := key + ".log"
+	if p, ok := opt.reuse(name); ok {
+		res.Cached = append(res.Cached, "calibration log")
+		note("calibration log reused from " + p)
+		return read(p)
 	}
 	gr, err := exec.New(logged, "logged int8 graph")
 	if err != nil {
-		return "", nil, err
+		return err
 	}
 	src, err := dataset.Open(opt.Calib.Path, opt.Calib.Opt)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
 	defer src.Close()
-	var log bytes.Buffer
+	var path string
+	var w io.Writer
+	var entry *atomicfile.File // the cache entry being written
+	if opt.CacheDir != "" {
+		if err := os.MkdirAll(opt.CacheDir, 0o755); err != nil {
+			return err
+		}
+		if entry, err = atomicfile.Create(filepath.Join(opt.CacheDir, name)); err != nil {
+			return err
+		}
+		defer entry.Abort()
+		path, w = entry.TempName(), entry
+	} else {
+		f, remove, err := atomicfile.TempFile("", "qcal-tune-*.log")
+		if err != nil {
+			return err
+		}
+		defer remove()
+		path, w = f.Name(), f
+	}
+	bw := bufio.NewWriterSize(w, logBuffer)
 	note(fmt.Sprintf("calibrating on %d batches of %s", opt.Batches, opt.Calib.Path))
-	co := evaluate.CalibrateOptions{Input: opt.Input, Batches: opt.Batches, Log: &log}
+	co := evaluate.CalibrateOptions{Input: opt.Input, Batches: opt.Batches, Log: bw}
 	if opt.Progress != nil {
 		co.Progress = func(n int) { opt.Progress("calibration", n) }
 	}
 	if _, _, err := evaluate.Calibrate(gr, src, co); err != nil {
-		return "", nil, fmt.Errorf("calibration: %w", err)
+		return fmt.Errorf("calibration: %w", err)
 	}
-	if opt.CacheDir != "" {
-		if err := opt.store(key+".log", log.Bytes()); err != nil {
-			return "", nil, err
-		}
-		return filepath.Join(opt.CacheDir, key+".log"), func() {}, nil
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("calibration log: %w", err)
 	}
-	f, remove, err := atomicfile.TempFile("", "qcal-tune-*.log")
+	if err := read(path); err != nil {
+		return err
+	}
+	if entry == nil {
+		return nil
+	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
-	_, werr := f.Write(log.Bytes())
-	if err := errors.Join(werr, f.Close()); err != nil {
-		remove()
-		return "", nil, err
+	if room := opt.cacheMax() - int64(len(res.FP32Predictions)); fi.Size() > room {
+		note(fmt.Sprintf("calibration log (%s) not cached: it does not fit the cache's limit of %s beside the FP32 predictions", mib(fi.Size()), mib(opt.cacheMax())))
+		return nil
 	}
-	return f.Name(), remove, nil
+	if err := entry.Commit(); err != nil {
+		// The run has what it needs; only a rerun loses.
+		note("warning: calibration log not cached: " + err.Error())
+	}
+	return nil
 }
 
+// logBuffer is the calibration log's write buffer: Print lines are
+// written one at a time, most far shorter.
+const logBuffer = 1 << 20
+
+// cached returns a cache entry's content and marks it used.
 func (opt *Options) cached(name string) ([]byte, bool) {
-	if opt.CacheDir == "" {
+	p, ok := opt.reuse(name)
+	if !ok {
 		return nil, false
 	}
-	b, err := os.ReadFile(filepath.Join(opt.CacheDir, name))
+	b, err := os.ReadFile(p)
 	return b, err == nil
 }
 

@@ -3,14 +3,20 @@ package tune
 import (
 	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	"qcal/freeze"
+	"qcal/internal/calib"
 	"qcal/internal/dataset"
 	"qcal/internal/evaluate"
 	"qcal/internal/exec"
 	"qcal/internal/graphio"
 	"qcal/internal/rewrite/quantize"
+	"qcal/internal/rewrite/transform"
 	"qcal/internal/testutil"
 	"qcal/report/accuracy"
 )
@@ -54,6 +60,7 @@ func TestTuneMNIST(t *testing.T) {
 	if res.Best == nil {
 		t.Fatalf("no strategy met 0.5 points: %s", res.Comparison.Summary())
 	}
+	checkBuffered(t, opt, res)
 	// The per-layer error of the best graph on the 10 calibration batches
 	// of 32: both quantized convolutions (the second read through the
 	// graph's Dequantize, the first through one layererr adds) and the
@@ -164,7 +171,8 @@ func TestTuneFallback(t *testing.T) {
 // TestTuneKerasMNIST tunes the other real MNIST CNN of graphs/ (Keras:
 // one conv the Intel path quantizes, fused, then a QuantizedMaxPool) with
 // every default strategy and expects one to meet 0.5 points, with the
-// chosen graph's predictions those of a separate evaluation.
+// chosen graph's predictions those of a separate evaluation, and every
+// candidate graph the one the whole log held in memory gives.
 func TestTuneKerasMNIST(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: evaluates seven int8 graphs on 1,000 images")
@@ -175,10 +183,12 @@ func TestTuneKerasMNIST(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt.Graph, opt.Name = g, "mnist_keras_cnn_frozen.pb"
+	opt.CacheDir = t.TempDir()
 	res, err := Run(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkBuffered(t, opt, res)
 	if len(res.Candidates) != 7 || res.Best == nil || res.Comparison.Candidates[0].Drop > 0.5 {
 		t.Fatalf("%d candidates, best %v: %s", len(res.Candidates), res.Best, res.Comparison.Summary())
 	}
@@ -199,4 +209,91 @@ func TestTuneKerasMNIST(t *testing.T) {
 		t.Error("a separate evaluation of the best graph predicts differently from tune's")
 	}
 	t.Logf("best %s: %s", res.Best.Strategy, res.Comparison.Summary())
+}
+
+// checkBuffered redoes Run's calibration the way tune did before the log
+// was streamed to a file (the whole log in a bytes.Buffer, then parsed),
+// and checks that Run's cached log is that log byte for byte and that each
+// strategy's candidate graph is, byte for byte, the one that log gives.
+func checkBuffered(t *testing.T, opt Options, res *Result) {
+	t.Helper()
+	fp32, err := exec.New(opt.Graph, opt.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := evaluate.PickInput(fp32, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qopt := opt.Quantize
+	qopt.Outputs = []string{fp32.Outputs[0]}
+	q, err := quantize.Quantize(opt.Graph, qopt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, nameMap, err := instrument(q.Graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr, err := exec.New(logged, "logged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := dataset.Open(opt.Calib.Path, evaluate.DataOptions(in, opt.Calib.Opt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var log bytes.Buffer
+	if _, _, err := evaluate.Calibrate(gr, src, evaluate.CalibrateOptions{Input: in.Name, Batches: opt.Batches, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(opt.CacheDir, "calib-*.log"))
+	if len(logs) != 1 {
+		t.Fatalf("cache holds logs %v, want one", logs)
+	}
+	cached, err := os.ReadFile(logs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cached, log.Bytes()) {
+		t.Fatalf("streamed log (%d bytes) differs from the buffered one (%d bytes)", len(cached), log.Len())
+	}
+	t.Logf("calibration log: %d bytes, the same streamed and buffered", log.Len())
+	p := filepath.Join(t.TempDir(), "buffered.log")
+	if err := os.WriteFile(p, log.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	strategies := opt.Strategies
+	if strategies == "" {
+		strategies = DefaultStrategies
+	}
+	methods, err := calib.ParseMethods(strategies, 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calib.Read([]string{p}, calib.Options{Methods: methods, NameMap: nameMap, Bad: calib.FailBad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fuse, err := transform.Parse("fuse_quantized_conv_and_requantize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range methods {
+		fr, err := freeze.Graph(q.Graph, cal.Ranges(m), freeze.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused, _, err := transform.Apply(fr.Graph, fuse, transform.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := proto.MarshalOptions{Deterministic: true}.Marshal(fused)
+		c := res.Candidates[i]
+		got, _ := proto.MarshalOptions{Deterministic: true}.Marshal(c.Graph)
+		if c.Strategy != m.Spec || !bytes.Equal(got, want) {
+			t.Errorf("candidate %d (%s): graph differs from the buffered log's %s graph", i, c.Strategy, m.Spec)
+		}
+	}
 }
