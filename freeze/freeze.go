@@ -37,6 +37,9 @@ type Result struct {
 	// Unlogged lists the RequantizationRange(PerChannel) nodes of the graph
 	// that no range was given for, in graph order.
 	Unlogged []string
+	// Clipped lists the RequantizationRangePerChannel nodes whose range
+	// was narrowed to their clip_value_max, in graph order.
+	Clipped []string
 	// Warnings are sentences for the user, in a stable order.
 	Warnings []string
 }
@@ -134,6 +137,13 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 		res.Frozen = append(res.Frozen, name)
 		switch r.Side {
 		case stats.Both:
+			if c, ok := clipValue(n); ok && (r.Max > c || r.Min < -c) {
+				// The op never outputs more than [-clip, clip] (6 after a
+				// Relu6): a range taken from the tensor's values (kl,
+				// mse, ...) or a hand-made one must not lift the clamp.
+				r.Min, r.Max = max(r.Min, -c), min(r.Max, c)
+				res.Clipped = append(res.Clipped, name)
+			}
 			lo, hi := name+"/frozen_min", name+"/frozen_max"
 			out.Node = append(out.Node, floatConst(lo, r.Min), floatConst(hi, r.Max))
 			rename[name+":0"] = lo + ":0"
@@ -175,6 +185,22 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 	}
 	res.Graph = out
 	return res, nil
+}
+
+// clipValue returns the clip_value_max of a RequantizationRangePerChannel
+// node (Intel's quantize_graph sets 6 after a Relu6, 1e30 otherwise).
+func clipValue(n *tfpb.NodeDef) (float32, bool) {
+	if n.GetOp() != tfname.OpRequantizationRangePerChannel {
+		return 0, false
+	}
+	a, ok := n.GetAttr()["clip_value_max"]
+	if !ok {
+		return 0, false
+	}
+	if _, isF := a.GetValue().(*tfpb.AttrValue_F); !isF || !(a.GetF() >= 0) {
+		return 0, false
+	}
+	return a.GetF(), true
 }
 
 func checkOp(n *tfpb.NodeDef, side stats.Side) error {

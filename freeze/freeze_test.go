@@ -266,3 +266,32 @@ func BenchmarkGraph(b *testing.B) {
 		}
 	}
 }
+
+// TestGraphPerChannelClip: a RequantizationRangePerChannel after a Relu6
+// has clip_value_max 6 and never outputs more than [-6, 6]; a range from
+// the tensor's values (here [-1, 9.5], as kl or mse may give for a conv
+// whose Relu6 is applied by the clip) is narrowed to [-1, 6], so the
+// frozen graph keeps the clamp. clip_value_max 1e30 leaves [-2, 40] alone.
+func TestGraphPerChannelClip(t *testing.T) {
+	clip := func(v float32) map[string]*tfpb.AttrValue {
+		return map[string]*tfpb.AttrValue{"clip_value_max": {Value: &tfpb.AttrValue_F{F: v}}}
+	}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		{Name: "six", Op: "RequantizationRangePerChannel", Input: []string{"c", "c:1", "c:2"}, Attr: clip(6)},
+		{Name: "big", Op: "RequantizationRangePerChannel", Input: []string{"d", "d:1", "d:2"}, Attr: clip(1e30)},
+	}}
+	res, err := Graph(g, []stats.Range{
+		{Node: "six", Side: stats.Both, Min: -1, Max: 9.5},
+		{Node: "big", Side: stats.Both, Min: -2, Max: 40},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float32
+	for _, n := range res.Graph.GetNode() {
+		got = append(got, constValue(t, n))
+	}
+	if !slices.Equal(got, []float32{-1, 6, -2, 40}) || !slices.Equal(res.Clipped, []string{"six"}) {
+		t.Errorf("frozen %v, clipped %v; want [-1 6 -2 40], [six]", got, res.Clipped)
+	}
+}

@@ -87,6 +87,10 @@ func runFreeze(e *env, args []string) error {
 		return err
 	}
 	printSummary(e, cal, cf.tfCompat, start)
+	if len(res.Clipped) > 0 {
+		fmt.Fprintf(e.stderr, "qcal: %d range(s) narrowed to their RequantizationRangePerChannel's clip_value_max (the Relu6 clamp), as the op itself clips: %s\n",
+			len(res.Clipped), shortList(res.Clipped))
+	}
 	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.Acc.Len(), *out)
 	return nil
 }
