@@ -33,8 +33,9 @@ func runTune(e *env, args []string) error {
 	out := fs.String("o", "", "write the best int8 graph here (.pbtxt for text)")
 	reportOut := fs.String("report", "", "write the comparison as HTML here")
 	format := fs.String("format", "text", "comparison on stdout: text, markdown or json (qcal report's)")
-	perChannel := fs.Bool("per-channel", false, "quantize convolution weights per output channel")
-	roundWeights := fs.Bool("round-weights", false, weightRoundingHelp)
+	var perChannel autoBool
+	fs.Var(&perChannel, "per-channel", "quantize convolution weights per output channel: true, false, or auto (per channel when the per-tensor path would lose Relu6 clamps)")
+	roundWeights := fs.Bool("round-weights", true, weightRoundingHelp+"; tune rounds unless -round-weights=false")
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor keep anything (as -cache \"\")")
 	cacheMax := int64(tune.DefaultCacheMax)
@@ -95,17 +96,18 @@ func runTune(e *env, args []string) error {
 	start := time.Now()
 	res, err := tune.Run(tune.Options{
 		Graph: g, Name: ef.graph, Input: ef.input, Output: ef.output, LabelOffset: ef.labelOffset,
-		Calib:      tune.Data{Path: *calibData, Opt: calibOpt},
-		Eval:       tune.Data{Path: *evalData, Opt: evalOpt},
-		Batches:    *batches,
-		Strategies: *strategies,
-		Target:     accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
-		Quantize:   quantize.Options{Intel: true, PerChannel: *perChannel, WeightRounding: weightRounding(*roundWeights)},
-		CacheDir:   *cacheDir,
-		CacheMax:   cacheMax,
-		Workers:    ef.workers,
-		KernelKey:  fmt.Sprintf("eigen=%v", ef.eigen),
-		LayerError: htmlOut != nil,
+		Calib:          tune.Data{Path: *calibData, Opt: calibOpt},
+		Eval:           tune.Data{Path: *evalData, Opt: evalOpt},
+		Batches:        *batches,
+		Strategies:     *strategies,
+		Target:         accuracy.Target{MaxDrop: *maxDrop, WarnDrop: *warnDrop},
+		Quantize:       quantize.Options{Intel: true, PerChannel: perChannel.on, WeightRounding: weightRounding(*roundWeights)},
+		PerChannelAuto: perChannel.auto(),
+		CacheDir:       *cacheDir,
+		CacheMax:       cacheMax,
+		Workers:        ef.workers,
+		KernelKey:      fmt.Sprintf("eigen=%v", ef.eigen),
+		LayerError:     htmlOut != nil,
 		Note: func(s string) {
 			bar.done()
 			fmt.Fprintf(e.stderr, "qcal tune: %s\n", s)
@@ -229,3 +231,33 @@ func parseSize(s string) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// autoBool is a boolean flag that may also be "auto", its default:
+// -name and -name=true set it, -name=false clears it.
+type autoBool struct {
+	set, on bool
+}
+
+func (a *autoBool) String() string {
+	if a == nil || !a.set {
+		return "auto"
+	}
+	return strconv.FormatBool(a.on)
+}
+
+func (a *autoBool) Set(s string) error {
+	if s == "auto" {
+		*a = autoBool{}
+		return nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto, not %q", s)
+	}
+	*a = autoBool{set: true, on: v}
+	return nil
+}
+
+func (a *autoBool) IsBoolFlag() bool { return true }
+
+func (a *autoBool) auto() bool { return !a.set }

@@ -287,6 +287,7 @@ func (r *rewriter) intelConv(n, bias *tfpb.NodeDef, biasAdd, summand string, rel
 	}
 	if !r.opts.PerChannel && !depthwise {
 		if relu6 {
+			r.res.LostClamps = append(r.res.LostClamps, relu.Name)
 			r.warn(fmt.Sprintf("node %q: Relu6 fused into %s %q, which applies Relu only: the clamp at 6 is lost (TensorFlow's Intel path does this; use -per-channel to keep it)", relu.Name, op, name))
 		}
 		down, err := r.quantizeDown(n, name)
@@ -442,6 +443,7 @@ func (r *rewriter) intelMatMul(n, bias *tfpb.NodeDef, biasAdd, summand string, r
 		return err
 	}
 	if relu != nil && relu.Op == "Relu6" {
+		r.res.LostClamps = append(r.res.LostClamps, relu.Name)
 		r.warn(fmt.Sprintf("node %q: Relu6 fused into %s %q, which applies Relu only: the clamp at 6 is lost (TensorFlow's Intel path does this)", relu.Name, op, name))
 	}
 	down, err := r.quantizeDown(n, name)

@@ -79,6 +79,10 @@ type Result struct {
 	// Warnings are sentences for the user: behaviour of TF that changes
 	// results (a Relu6 clamp lost) and where qcal departs from the tool.
 	Warnings []string
+	// LostClamps names the Relu6 nodes fused into an op that applies Relu
+	// only, so that their clamp at 6 is lost (the per-tensor Intel path
+	// does this; PerChannel keeps the clamps of convolutions).
+	LostClamps []string
 }
 
 // frame is one entry of the tool's output_node_stack: the consumer, the

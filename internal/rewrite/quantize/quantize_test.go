@@ -75,6 +75,9 @@ func TestIntelRelu6(t *testing.T) {
 		!strings.Contains(res.Warnings[0], "clamp at 6 is lost") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
+	if !slices.Equal(res.LostClamps, []string{"act1"}) {
+		t.Errorf("LostClamps %q, want [act1]", res.LostClamps)
+	}
 
 	pc := mustQuantize(t, convReluGraph("Relu6", 0.5, -0.25), Options{Outputs: []string{"pool1"}, Intel: true, PerChannel: true})
 	golden(t, "intel_perchannel_relu6", pc.Graph)
@@ -82,8 +85,8 @@ func TestIntelRelu6(t *testing.T) {
 	if rr.Op != "RequantizationRangePerChannel" || rr.Attr["clip_value_max"].GetF() != 6 {
 		t.Errorf("per-channel range node %v", rr)
 	}
-	if len(pc.Warnings) != 0 {
-		t.Errorf("per-channel warnings %q", pc.Warnings)
+	if len(pc.Warnings) != 0 || len(pc.LostClamps) != 0 {
+		t.Errorf("per-channel warnings %q, lost clamps %q", pc.Warnings, pc.LostClamps)
 	}
 	// Per channel: channel 0 holds 0.5 → r = 0.5, code 0.5·127/0.5 = 127;
 	// channel 1 holds -0.25 → r = 0.25, code -127. The Consts hold -r, r.
