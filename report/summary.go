@@ -202,6 +202,9 @@ func writeSummaryText(out io.Writer, s *graphinfo.Summary) error {
 			}
 			fmt.Fprintf(w, "    %s (%s): %s\n", f.Name, f.Op, f.Reason)
 		}
+		if v.LostClamps > 0 {
+			fmt.Fprintf(w, "  Relu6 clamps lost without -per-channel: %d (each Relu6 is fused into an ...AndRelu op; -per-channel keeps them)\n", v.LostClamps)
+		}
 	}
 
 	c := &s.Checks

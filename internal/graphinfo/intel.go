@@ -1,6 +1,9 @@
 package graphinfo
 
 import (
+	"slices"
+	"strings"
+
 	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
 )
@@ -19,6 +22,11 @@ type IntelView struct {
 	// Float lists the convolutions and MatMuls left in FP32, with reasons,
 	// in node order.
 	Float []FloatNode `json:"float"`
+	// LostClamps counts the quantized Conv2D nodes followed by BiasAdd or
+	// Add and a Relu6: without -per-channel the Intel path fuses the Relu6
+	// into an ...AndRelu op and its clamp at 6 is lost. (Depthwise
+	// convolutions keep theirs: qcal brings them down per channel.)
+	LostClamps int `json:"lost_relu6_clamps"`
 }
 
 // FloatNode is a node left in FP32 and why.
@@ -73,6 +81,26 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 		}
 		return false
 	}
+	// consumers counts the nodes reading each node's output 0 (through
+	// Identity nodes, as input does).
+	readers := map[string][]*tfpb.NodeDef{}
+	for _, n := range g.GetNode() {
+		for i, in := range n.GetInput() {
+			if len(in) > 0 && in[0] == '^' || n.GetOp() == "Identity" {
+				continue
+			}
+			if p := input(n, i); p != nil && tfname.NodeName(in) != "" && !hasOutputIndex(in) {
+				readers[p.GetName()] = append(readers[p.GetName()], n)
+			}
+		}
+	}
+	only := func(n *tfpb.NodeDef, ops ...string) *tfpb.NodeDef {
+		r := readers[n.GetName()]
+		if len(r) != 1 || !slices.Contains(ops, r[0].GetOp()) {
+			return nil
+		}
+		return r[0]
+	}
 	v := &IntelView{Float: []FloatNode{}}
 	matmuls := 0
 	for _, n := range g.GetNode() {
@@ -86,6 +114,9 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 				v.Float = append(v.Float, FloatNode{n.GetName(), n.GetOp(), ReasonFilterNotConst})
 			default:
 				v.Quantized++
+				if b := only(n, "BiasAdd", "Add"); n.GetOp() == "Conv2D" && b != nil && only(b, "Relu6") != nil {
+					v.LostClamps++
+				}
 			}
 		case "MatMul":
 			matmuls++
@@ -96,4 +127,10 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 		return nil
 	}
 	return v
+}
+
+// hasOutputIndex says whether an input names an output other than 0.
+func hasOutputIndex(in string) bool {
+	i := strings.LastIndexByte(in, ':')
+	return i >= 0 && in[i+1:] != "0"
 }

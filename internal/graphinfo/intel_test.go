@@ -43,3 +43,24 @@ func TestIntelView(t *testing.T) {
 		t.Errorf("cycle: %+v", v)
 	}
 }
+
+// TestIntelViewLostClamps: a quantized Conv2D → BiasAdd (or Add) → Relu6
+// loses its clamp on the per-tensor Intel path (quantize's LostClamps);
+// a Relu, a depthwise conv (brought down per channel) or a BiasAdd with a
+// second reader does not count.
+func TestIntelViewLostClamps(t *testing.T) {
+	g := graph(
+		node("x", "Placeholder"),
+		node("r", "Relu", "x"),
+		node("w", "Const"),
+		node("c1", "Conv2D", "r", "w"), node("b1", "BiasAdd", "c1", "w"), node("a1", "Relu6", "b1"), // counts
+		node("c2", "Conv2D", "a1", "w"), node("b2", "Add", "c2", "w"), node("b2/id", "Identity", "b2"), node("a2", "Relu6", "b2/id"), // counts, through Identity
+		node("c3", "Conv2D", "a2", "w"), node("b3", "BiasAdd", "c3", "w"), node("a3", "Relu", "b3"), // Relu: no clamp
+		node("c4", "DepthwiseConv2dNative", "a3", "w"), node("b4", "BiasAdd", "c4", "w"), node("a4", "Relu6", "b4"), // per channel
+		node("c5", "Conv2D", "a4", "w"), node("b5", "BiasAdd", "c5", "w"), node("a5", "Relu6", "b5"), node("o5", "Neg", "b5"), // two readers
+	)
+	v := Summarize(g).Quantization.Intel
+	if v == nil || v.Quantized != 5 || v.LostClamps != 2 {
+		t.Fatalf("view %+v, want 5 quantized, 2 lost clamps", v)
+	}
+}
