@@ -38,6 +38,16 @@ func runTune(e *env, args []string) error {
 	roundWeights := fs.Bool("round-weights", true, weightRoundingHelp+"; tune rounds unless -round-weights=false")
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor keep anything (as -cache \"\")")
+	evalMemory := int64(tune.DefaultEvalMemory)
+	fs.Func("eval-memory", "keep the decoded evaluation set in memory, read once for every evaluation, when it takes at most this `size` (0: never); same units as -cache-max (default 1GiB)", func(s string) error {
+		if s == "0" {
+			evalMemory = -1
+			return nil
+		}
+		n, err := parseSize(s)
+		evalMemory = n
+		return err
+	})
 	cacheMax := int64(tune.DefaultCacheMax)
 	fs.Func("cache-max", "largest total `size` of the cache's files: a calibration log that does not fit is not kept, and after each run the least recently used files go until the rest fit; bytes, or a number with KiB, MiB, GiB, KB, MB or GB (default 1GiB)", func(s string) error {
 		n, err := parseSize(s)
@@ -105,6 +115,7 @@ func runTune(e *env, args []string) error {
 		PerChannelAuto: perChannel.auto(),
 		CacheDir:       *cacheDir,
 		CacheMax:       cacheMax,
+		EvalMemory:     evalMemory,
 		Workers:        ef.workers,
 		KernelKey:      fmt.Sprintf("eigen=%v", ef.eigen),
 		LayerError:     htmlOut != nil,

@@ -343,4 +343,22 @@ func readFileInto(buf []byte, path string) ([]byte, error) {
 	return buf, nil
 }
 
+func (r *imageReader) fetch(rec *rawExample, take bool) error {
+	if r.i >= len(r.files) {
+		return io.EOF
+	}
+	f := r.files[r.i]
+	i := r.i
+	r.i++
+	if !take {
+		return nil
+	}
+	data, err := readFileInto(nil, f.path)
+	if err != nil {
+		return &Error{File: f.path, Record: i, Err: err}
+	}
+	*rec = rawExample{data: data, label: f.label, id: f.id, file: f.path, rec: i}
+	return nil
+}
+
 func (r *imageReader) close() error { return nil }

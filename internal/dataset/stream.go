@@ -76,7 +76,10 @@ type Stream struct {
 	work    []float32
 	exShape []int // the per-example shape, fixed by the first example when no input shape is given
 	done    bool
-	pick    []bool // with Options.Sample: the examples drawn
+	pick    []bool    // with Options.Sample: the examples drawn
+	pipe    *pipeline // decoding workers (parallel.go), started by the first Next
+	started bool
+	replay  []Batch // a Recording's batches still to give (record.go); r is nil then
 }
 
 // example is one decoded example, before preprocessing. Readers reuse its
@@ -315,6 +318,42 @@ func (s *Stream) Next(b *Batch) (int, error) {
 	if s.done {
 		return 0, io.EOF
 	}
+	if s.r == nil {
+		return s.nextReplay(b)
+	}
+	if !s.started {
+		s.started = true
+		if r, ok := s.r.(rawReader); ok && decodeWorkers > 1 {
+			s.startPipeline(r)
+		}
+	}
+	var n int
+	if s.pipe != nil {
+		var err error
+		if n, err = s.nextParallel(b); err != nil {
+			return 0, err
+		}
+	} else {
+		var err error
+		if n, err = s.nextSequential(b); err != nil {
+			return 0, err
+		}
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	b.Shape = append(b.Shape, n)
+	if len(s.opt.Shape) > 0 {
+		b.Shape = append(b.Shape, s.opt.Shape[1:]...)
+	} else {
+		b.Shape = append(b.Shape, s.exShape...)
+	}
+	return n, nil
+}
+
+// nextSequential reads, decodes and preprocesses the examples of one batch
+// in order on the calling goroutine.
+func (s *Stream) nextSequential(b *Batch) (int, error) {
 	n := 0
 	for n < s.opt.BatchSize {
 		if s.opt.Limit > 0 && s.index >= s.opt.Limit {
@@ -347,15 +386,6 @@ func (s *Stream) Next(b *Batch) (int, error) {
 			return 0, err
 		}
 		n++
-	}
-	if n == 0 {
-		return 0, io.EOF
-	}
-	b.Shape = append(b.Shape, n)
-	if len(s.opt.Shape) > 0 {
-		b.Shape = append(b.Shape, s.opt.Shape[1:]...)
-	} else {
-		b.Shape = append(b.Shape, s.exShape...)
 	}
 	return n, nil
 }
@@ -414,7 +444,18 @@ func (s *Stream) fits(oh, ow, oc int) error {
 }
 
 // Close closes the data set's open file.
-func (s *Stream) Close() error { return s.r.close() }
+func (s *Stream) Close() error {
+	if s.r == nil { // a Recording's
+		s.replay, s.done = nil, true
+		return nil
+	}
+	if s.pipe != nil {
+		s.pipe.stop()
+		s.pipe = nil
+		s.done = true
+	}
+	return s.r.close()
+}
 
 func grow(x []float32, n int) []float32 {
 	if cap(x)-len(x) >= n {

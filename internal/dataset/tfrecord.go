@@ -282,6 +282,20 @@ func openTFRecords(files []string, imageKey, labelKey string) (reader, error) {
 }
 
 func (t *tfrecordReader) next(ex *example, decode bool) error {
+	var raw rawExample
+	if err := t.fetchRecord(&raw, decode, false); err != nil || !decode {
+		return err
+	}
+	return raw.decode(ex)
+}
+
+func (t *tfrecordReader) fetch(rec *rawExample, take bool) error {
+	return t.fetchRecord(rec, take, true)
+}
+
+// fetchRecord reads the next record and, when take is set, its image bytes
+// and label into rec (copied when own is set: the record buffer is reused).
+func (t *tfrecordReader) fetchRecord(raw *rawExample, take, own bool) error {
 	for {
 		if t.rr == nil {
 			if t.nextFile >= len(t.files) {
@@ -305,19 +319,18 @@ func (t *tfrecordReader) next(ex *example, decode bool) error {
 			return err
 		}
 	}
-	if !decode {
+	if !take {
 		return nil
 	}
 	name, rec := t.rr.name, t.rr.Index()
 	img, label, err := exampleImage(t.rr.Record(), t.imageKey, t.labelKey)
-	if err == nil {
-		err = decodeImage(img, ex)
-	}
 	if err != nil {
 		return &Error{File: name, Record: rec, Err: err}
 	}
-	ex.label, ex.file, ex.rec = label, name, rec
-	ex.id = t.base + ":" + strconv.Itoa(rec)
+	if own {
+		img = append([]byte(nil), img...)
+	}
+	*raw = rawExample{data: img, label: label, id: t.base + ":" + strconv.Itoa(rec), file: name, rec: rec}
 	return nil
 }
 
