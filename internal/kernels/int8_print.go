@@ -32,7 +32,8 @@ import (
 // shared by all Print nodes of the process. Lines shorter than a chunk are
 // formatted before the lock is taken and written with one Write, as before.
 // With io.Discard (the executor's default) or a nil Log nothing is
-// formatted at all.
+// formatted at all (the inputs are still checked), and first_n needs no
+// PrintLog.
 
 func init() {
 	Register(Def{Op: "Print", Run: printOp, Stateful: true})
@@ -69,7 +70,10 @@ func printOp(c *Context) ([]*tensor.Tensor, error) {
 	}
 	out := []*tensor.Tensor{c.Inputs[0]}
 	log, ok := c.Log.(*PrintLog)
-	if !ok && firstN >= 0 {
+	// Where nothing is kept, nothing is formatted, and first_n needs no
+	// count: no call would print anything.
+	discard := !ok && (c.Log == nil || c.Log == io.Discard)
+	if !ok && !discard && firstN >= 0 {
 		return nil, c.Errorf("first_n = %d needs a *kernels.PrintLog as Context.Log to count calls across runs", firstN)
 	}
 	if ok && !log.take(c.Node.GetName(), int64(firstN)) {
@@ -89,7 +93,7 @@ func printOp(c *Context) ([]*tensor.Tensor, error) {
 	switch {
 	case ok:
 		lw = lineWriter{w: log.w, mu: &log.mu, prefix: log.Prefix, log: log}
-	case c.Log == nil || c.Log == io.Discard:
+	case discard:
 		return out, nil
 	default:
 		lw = lineWriter{w: c.Log, mu: &plainLogMu}
@@ -237,10 +241,23 @@ type lineWriter struct {
 	err    error
 }
 
+// printBufs holds the chunk buffers of finished lines for the next ones.
+var printBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // writeLine writes msg, each summary in brackets and a newline.
 func (lw *lineWriter) writeLine(msg string, sums []summary) error {
 	defer lw.unlock()
-	lw.b = append(lw.b, msg...)
+	bp := printBufs.Get().(*[]byte)
+	lw.b = append((*bp)[:0], msg...)
+	defer func() {
+		// A buffer that grew far past a chunk (a long string element)
+		// is left to the collector.
+		if cap(lw.b) <= 2*printChunk {
+			*bp = lw.b[:0]
+			printBufs.Put(bp)
+		}
+		lw.b = nil
+	}()
 	for _, s := range sums {
 		lw.b = append(lw.b, '[')
 		lw.summary(s)

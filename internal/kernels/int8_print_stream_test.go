@@ -775,3 +775,22 @@ func BenchmarkPrint(b *testing.B) {
 		})
 	}
 }
+
+// TestPrintDiscard: with io.Discard or a nil Log (the executor's default
+// when no log is wanted) Print passes input 0 through, first_n needs no
+// PrintLog (no call prints anything), and a bad input is still an error.
+func TestPrintDiscard(t *testing.T) {
+	for _, log := range []io.Writer{io.Discard, nil} {
+		x := ramp(2, 3)
+		out := runPrint(t, "p", attrs{"first_n": aInt(2), "summarize": aInt(-1)}, log, x, randPrintTensor(rand.New(rand.NewPCG(1, 1)), tfpb.DataType_DT_INT32, []int{1000}))
+		if out[0] != x {
+			t.Errorf("%T: output 0 is not input 0", log)
+		}
+		n := &tfpb.NodeDef{Name: "p", Op: "Print", Input: []string{"a", "b"}}
+		d, _ := Lookup("Print")
+		bad := &tensor.Tensor{DType: tfpb.DataType_DT_BFLOAT16, Shape: []int{1}, U16: []uint16{1}}
+		if _, err := d.Run(&Context{Node: n, Inputs: []*tensor.Tensor{x, bad}, Log: log}); err == nil || !strings.Contains(err.Error(), "Print of bfloat16 tensors is not supported") {
+			t.Errorf("%T: error %v, want the bfloat16 one", log, err)
+		}
+	}
+}
