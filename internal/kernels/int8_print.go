@@ -1,8 +1,11 @@
 package kernels
 
 import (
+	"fmt"
+	"io"
 	"math"
 	"strconv"
+	"sync"
 
 	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
@@ -18,10 +21,33 @@ import (
 // last in its own brackets ([[1 2][3 4]]), "..." where elements were cut.
 // Floats are written as TF's FloatToBuffer writes them: %.6g, or %.9g when
 // that does not read back as the same float32.
+//
+// A line is never built whole: qcal tune logs whole int32 tensors
+// (summarize -1), and one ImageNet layer at batch 64 (64×112×112×64 values)
+// makes a line of about 500 MB. The line is formatted in chunks of
+// printChunk bytes, each written as soon as it is full, and the writer is
+// locked from the first chunk to the newline so that the lines of Print
+// nodes running concurrently (evaluate's batches on both cores) never
+// interleave: a PrintLog's own lock, or for any other io.Writer one lock
+// shared by all Print nodes of the process. Lines shorter than a chunk are
+// formatted before the lock is taken and written with one Write, as before.
+// With io.Discard (the executor's default) or a nil Log nothing is
+// formatted at all (the inputs are still checked), and first_n needs no
+// PrintLog.
 
 func init() {
 	Register(Def{Op: "Print", Run: printOp, Stateful: true})
 }
+
+// printChunk is the size of the pieces a Print line is written in: large
+// enough that Write calls are few, small enough that a line of a whole
+// tensor costs no more memory than this.
+const printChunk = 64 << 10
+
+// plainLogMu serializes the lines Print writes to a Context.Log that is not
+// a *PrintLog: a line goes out in several Writes, and the lines of
+// concurrent runs sharing one writer must not interleave.
+var plainLogMu sync.Mutex
 
 func printOp(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputsAtLeast(1); err != nil {
@@ -44,138 +70,296 @@ func printOp(c *Context) ([]*tensor.Tensor, error) {
 	}
 	out := []*tensor.Tensor{c.Inputs[0]}
 	log, ok := c.Log.(*PrintLog)
-	if !ok && firstN >= 0 {
+	// Where nothing is kept, nothing is formatted, and first_n needs no
+	// count: no call would print anything.
+	discard := !ok && (c.Log == nil || c.Log == io.Discard)
+	if !ok && !discard && firstN >= 0 {
 		return nil, c.Errorf("first_n = %d needs a *kernels.PrintLog as Context.Log to count calls across runs", firstN)
 	}
 	if ok && !log.take(c.Node.GetName(), int64(firstN)) {
 		return out, nil
 	}
-	line := []byte(msg)
+	// Every input is checked before the first byte is written: a bad
+	// input fails the node with no partial line in the log.
+	sums := make([]summary, 0, len(c.Inputs)-1)
 	for i := 1; i < len(c.Inputs); i++ {
-		line = append(line, '[')
-		line, err = appendSummary(line, c.Inputs[i], summarize)
+		s, err := newSummary(c.Inputs[i], summarize)
 		if err != nil {
 			return nil, c.Errorf("input %d (%q): %w", i, c.inputName(i), err)
 		}
-		line = append(line, ']')
+		sums = append(sums, s)
 	}
-	line = append(line, '\n')
-	if ok {
-		err = log.line(line)
-	} else if c.Log != nil {
-		_, err = c.Log.Write(line)
+	var lw lineWriter
+	switch {
+	case ok:
+		lw = lineWriter{w: log.w, mu: &log.mu, prefix: log.Prefix, log: log}
+	case discard:
+		return out, nil
+	default:
+		lw = lineWriter{w: c.Log, mu: &plainLogMu}
 	}
-	if err != nil {
+	lw.chunk = printChunk
+	if err := lw.writeLine(msg, sums); err != nil {
 		return nil, c.Wrap(err)
 	}
 	return out, nil
 }
 
-// appendSummary appends TF 1.15's Tensor::SummarizeValue(maxEntries) of x.
-func appendSummary(b []byte, x *tensor.Tensor, maxEntries int) ([]byte, error) {
-	n := tensor.NumElements(x.Shape)
+// summary is one input of a Print node, ready to be written: TF 1.15's
+// Tensor::SummarizeValue(maxEntries) of x.
+type summary struct {
+	shape []int
+	n     int // elements in x
+	limit int // elements written: min(maxEntries, n), or n
+	elems elemFormatter
+}
+
+// elemFormatter appends elements lo, lo+1, ... (below hi) of a tensor, each
+// followed by a space, and stops after the element that brings len(b) to
+// stop or beyond. It returns b and the number of elements appended (at
+// least one when lo < hi).
+type elemFormatter func(b []byte, lo, hi, stop int) ([]byte, int)
+
+func newSummary(x *tensor.Tensor, maxEntries int) (summary, error) {
+	if x == nil {
+		return summary{}, fmt.Errorf("no tensor")
+	}
+	elems, err := formatterOf(x)
+	if err != nil {
+		return summary{}, err
+	}
+	n, err := tensor.CheckShape(x.Shape)
+	if err != nil {
+		return summary{}, err
+	}
+	if got := x.Len(); got != n {
+		return summary{}, fmt.Errorf("%s tensor of shape %s holds %d elements, not %d",
+			tensor.TypeName(x.DType), tensor.ShapeString(x.Shape), got, n)
+	}
 	limit := n
 	if maxEntries >= 0 {
 		limit = min(maxEntries, n)
 	}
-	elem, err := elementWriter(x)
-	if err != nil {
-		return b, err
-	}
-	if len(x.Shape) == 0 {
-		for i := 0; i < limit; i++ {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = elem(b, i)
-		}
-	} else {
-		idx := 0
-		b = summarizeDim(b, x.Shape, 0, limit, &idx, elem)
-	}
-	if n > limit {
-		b = append(b, "..."...)
-	}
-	return b, nil
+	return summary{shape: x.Shape, n: n, limit: limit, elems: elems}, nil
 }
 
-// summarizeDim is TF's PrintOneDim: the innermost dimension is written
-// space-separated (with "..." when the limit cuts it and it is not the
-// only dimension); each element of an outer dimension is written in
-// brackets while elements remain.
-func summarizeDim(b []byte, shape []int, dim, limit int, idx *int, elem func([]byte, int) []byte) []byte {
-	if *idx >= limit {
-		return b
-	}
-	count := shape[dim]
-	if dim == len(shape)-1 {
-		for i := 0; i < count; i++ {
-			if *idx >= limit {
-				if dim != 0 {
-					b = append(b, "..."...)
-				}
-				return b
-			}
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = elem(b, *idx)
-			*idx++
-		}
-		return b
-	}
-	for i := 0; i < count; i++ {
-		opened := false
-		if *idx < limit {
-			b = append(b, '[')
-			opened = true
-		}
-		b = summarizeDim(b, shape, dim+1, limit, idx, elem)
-		if *idx < limit || opened {
-			b = append(b, ']')
-		}
-	}
-	return b
-}
-
-// elementWriter returns the function appending element i of x as TF's
-// StrCat writes it.
-func elementWriter(x *tensor.Tensor) (func([]byte, int) []byte, error) {
+// formatterOf returns the formatter of x's elements as TF's StrCat writes
+// them.
+func formatterOf(x *tensor.Tensor) (elemFormatter, error) {
 	switch tensor.StorageOf(x.DType) {
 	case tensor.StoreF32:
-		return func(b []byte, i int) []byte { return AppendTFFloat(b, x.F32[i]) }, nil
-	case tensor.StoreF64:
-		return func(b []byte, i int) []byte { return appendTFDouble(b, x.F64[i]) }, nil
-	case tensor.StoreI32:
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(x.I32[i]), 10) }, nil
-	case tensor.StoreI64:
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, x.I64[i], 10) }, nil
-	case tensor.StoreU8:
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(x.U8[i]), 10) }, nil
-	case tensor.StoreI8:
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(x.I8[i]), 10) }, nil
-	case tensor.StoreI16:
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(x.I16[i]), 10) }, nil
-	case tensor.StoreBool:
-		return func(b []byte, i int) []byte {
-			if x.Bool[i] {
-				return append(b, '1')
+		return func(b []byte, lo, hi, stop int) ([]byte, int) {
+			for k, v := range x.F32[lo:hi] {
+				b = append(AppendTFFloat(b, v), ' ')
+				if len(b) >= stop {
+					return b, k + 1
+				}
 			}
-			return append(b, '0')
+			return b, hi - lo
+		}, nil
+	case tensor.StoreF64:
+		return func(b []byte, lo, hi, stop int) ([]byte, int) {
+			for k, v := range x.F64[lo:hi] {
+				b = append(appendTFDouble(b, v), ' ')
+				if len(b) >= stop {
+					return b, k + 1
+				}
+			}
+			return b, hi - lo
+		}, nil
+	case tensor.StoreI32:
+		return intFormatter(x.I32), nil
+	case tensor.StoreI64:
+		return intFormatter(x.I64), nil
+	case tensor.StoreU8:
+		return intFormatter(x.U8), nil
+	case tensor.StoreI8:
+		return intFormatter(x.I8), nil
+	case tensor.StoreI16:
+		return intFormatter(x.I16), nil
+	case tensor.StoreBool:
+		return func(b []byte, lo, hi, stop int) ([]byte, int) {
+			for k, v := range x.Bool[lo:hi] {
+				if v {
+					b = append(b, '1', ' ')
+				} else {
+					b = append(b, '0', ' ')
+				}
+				if len(b) >= stop {
+					return b, k + 1
+				}
+			}
+			return b, hi - lo
 		}, nil
 	case tensor.StoreStr:
-		return func(b []byte, i int) []byte { return append(b, x.Str[i]...) }, nil
+		return func(b []byte, lo, hi, stop int) ([]byte, int) {
+			for k, v := range x.Str[lo:hi] {
+				b = append(append(b, v...), ' ')
+				if len(b) >= stop {
+					return b, k + 1
+				}
+			}
+			return b, hi - lo
+		}, nil
 	}
+	// half and bfloat16 share the uint16 storage but are not integers.
 	if x.DType == tfpb.DataType_DT_UINT16 || x.DType == tfpb.DataType_DT_QUINT16 {
-		return func(b []byte, i int) []byte { return strconv.AppendInt(b, int64(x.U16[i]), 10) }, nil
+		return intFormatter(x.U16), nil
 	}
 	return nil, errUnprintable(x.DType)
+}
+
+func intFormatter[T int8 | int16 | int32 | int64 | uint8 | uint16](xs []T) elemFormatter {
+	return func(b []byte, lo, hi, stop int) ([]byte, int) {
+		for k, v := range xs[lo:hi] {
+			b = append(strconv.AppendInt(b, int64(v), 10), ' ')
+			if len(b) >= stop {
+				return b, k + 1
+			}
+		}
+		return b, hi - lo
+	}
 }
 
 type errUnprintable tfpb.DataType
 
 func (e errUnprintable) Error() string {
 	return "Print of " + tensor.TypeName(tfpb.DataType(e)) + " tensors is not supported"
+}
+
+// lineWriter writes one Print line in chunks. The first chunk written
+// takes the lock mu and writes prefix; the lock is held until the line's
+// end.
+type lineWriter struct {
+	b      []byte
+	chunk  int
+	w      io.Writer
+	mu     *sync.Mutex
+	prefix string
+	log    *PrintLog // nil for a plain writer
+	held   bool
+	err    error
+}
+
+// printBufs holds the chunk buffers of finished lines for the next ones.
+var printBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeLine writes msg, each summary in brackets and a newline.
+func (lw *lineWriter) writeLine(msg string, sums []summary) error {
+	defer lw.unlock()
+	bp := printBufs.Get().(*[]byte)
+	lw.b = append((*bp)[:0], msg...)
+	defer func() {
+		// A buffer that grew far past a chunk (a long string element)
+		// is left to the collector.
+		if cap(lw.b) <= 2*printChunk {
+			*bp = lw.b[:0]
+			printBufs.Put(bp)
+		}
+		lw.b = nil
+	}()
+	for _, s := range sums {
+		lw.b = append(lw.b, '[')
+		lw.summary(s)
+		lw.b = append(lw.b, ']')
+	}
+	lw.b = append(lw.b, '\n')
+	if !lw.held && lw.log != nil {
+		// A line within one chunk: PrintLog.line writes it whole.
+		return lw.log.line(lw.b)
+	}
+	lw.flush()
+	if lw.err != nil && lw.log != nil {
+		return fmt.Errorf("print log: %w", lw.err)
+	}
+	return lw.err
+}
+
+// summary writes s as TF's PrintOneDim does, row by row of the last
+// dimension: within a row the elements are space-separated; each element
+// of every other dimension is in brackets, so between two rows one "]"
+// closes and one "[" opens per dimension whose index moves on (the
+// row's dimension, and the outer ones the odometer carries into). Where
+// the limit cuts a row of a tensor of rank 2 or more, "..." follows its
+// last element; at the limit every open bracket closes. Then, when
+// elements were cut, "..." once more.
+func (lw *lineWriter) summary(s summary) {
+	rank := len(s.shape)
+	row := 1 // a scalar is one row of one element
+	if rank > 0 {
+		row = s.shape[rank-1]
+	}
+	outer := max(rank-1, 0) // bracketed dimensions
+	pos := make([]int, outer)
+	for i := 0; i < s.limit && lw.err == nil; {
+		if i == 0 {
+			lw.brackets('[', outer)
+		}
+		end := min(i+row, s.limit)
+		for i < end && lw.err == nil {
+			var k int
+			lw.b, k = s.elems(lw.b, i, end, lw.chunk)
+			i += k
+			if i == end {
+				lw.b = lw.b[:len(lw.b)-1] // the space after the row's last element
+			}
+			if len(lw.b) >= lw.chunk {
+				lw.flush()
+			}
+		}
+		if i == s.limit {
+			if i%row != 0 && rank > 1 {
+				lw.b = append(lw.b, "..."...)
+			}
+			lw.brackets(']', outer)
+			break
+		}
+		// The odometer over the outer dimensions: the row's dimension
+		// moves on, and carries into the dimensions outside it.
+		moved := 1
+		for d := outer - 1; d > 0; d-- {
+			if pos[d]++; pos[d] < s.shape[d] {
+				break
+			}
+			pos[d] = 0
+			moved++
+		}
+		lw.brackets(']', moved)
+		lw.brackets('[', moved)
+	}
+	if s.n > s.limit {
+		lw.b = append(lw.b, "..."...)
+	}
+}
+
+func (lw *lineWriter) brackets(c byte, n int) {
+	for range n {
+		lw.b = append(lw.b, c)
+	}
+}
+
+// flush writes the buffered bytes, taking the lock and writing the prefix
+// first if this is the line's first chunk. After a write error it only
+// empties the buffer.
+func (lw *lineWriter) flush() {
+	if lw.err == nil && !lw.held {
+		lw.mu.Lock()
+		lw.held = true
+		if lw.prefix != "" {
+			_, lw.err = io.WriteString(lw.w, lw.prefix)
+		}
+	}
+	if lw.err == nil {
+		_, lw.err = lw.w.Write(lw.b)
+	}
+	lw.b = lw.b[:0]
+}
+
+func (lw *lineWriter) unlock() {
+	if lw.held {
+		lw.held = false
+		lw.mu.Unlock()
+	}
 }
 
 // AppendTFFloat appends v as TensorFlow's FloatToBuffer writes a float:
@@ -186,11 +370,12 @@ func AppendTFFloat(b []byte, v float32) []byte {
 	if s, ok := nonFinite(float64(v)); ok {
 		return append(b, s...)
 	}
-	s := strconv.FormatFloat(float64(v), 'g', 6, 32)
-	if f, err := strconv.ParseFloat(s, 32); err != nil || float32(f) != v {
-		s = strconv.FormatFloat(float64(v), 'g', 9, 32)
+	n := len(b)
+	b = strconv.AppendFloat(b, float64(v), 'g', 6, 32)
+	if f, err := strconv.ParseFloat(string(b[n:]), 32); err != nil || float32(f) != v {
+		b = strconv.AppendFloat(b[:n], float64(v), 'g', 9, 32)
 	}
-	return append(b, s...)
+	return b
 }
 
 // appendTFDouble is DoubleToBuffer: %.15g, or %.17g when that does not
@@ -199,11 +384,12 @@ func appendTFDouble(b []byte, v float64) []byte {
 	if s, ok := nonFinite(v); ok {
 		return append(b, s...)
 	}
-	s := strconv.FormatFloat(v, 'g', 15, 64)
-	if f, err := strconv.ParseFloat(s, 64); err != nil || f != v {
-		s = strconv.FormatFloat(v, 'g', 17, 64)
+	n := len(b)
+	b = strconv.AppendFloat(b, v, 'g', 15, 64)
+	if f, err := strconv.ParseFloat(string(b[n:]), 64); err != nil || f != v {
+		b = strconv.AppendFloat(b[:n], v, 'g', 17, 64)
 	}
-	return append(b, s...)
+	return b
 }
 
 func nonFinite(v float64) (string, bool) {
