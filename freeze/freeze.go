@@ -141,7 +141,9 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 				// The op never outputs more than [-clip, clip] (6 after a
 				// Relu6): a range taken from the tensor's values (kl,
 				// mse, ...) or a hand-made one must not lift the clamp.
-				r.Min, r.Max = max(r.Min, -c), min(r.Max, c)
+				// Both bounds are clamped, so that the range stays
+				// ordered when it lies wholly beyond the clip.
+				r.Min, r.Max = min(max(r.Min, -c), c), min(max(r.Max, -c), c)
 				res.Clipped = append(res.Clipped, name)
 			}
 			lo, hi := name+"/frozen_min", name+"/frozen_max"

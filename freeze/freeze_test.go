@@ -295,3 +295,29 @@ func TestGraphPerChannelClip(t *testing.T) {
 		t.Errorf("frozen %v, clipped %v; want [-1 6 -2 40], [six]", got, res.Clipped)
 	}
 }
+
+// TestGraphPerChannelClipKeepsOrder: the narrowing clamps both bounds to
+// [-clip, clip], so a range lying wholly beyond the clip stays ordered:
+// [6.5, 9] with clip 6 becomes [6, 6] (narrowing only the max would give
+// min 6.5 above max 6), [-9, -7] becomes [-6, -6].
+func TestGraphPerChannelClipKeepsOrder(t *testing.T) {
+	clip := map[string]*tfpb.AttrValue{"clip_value_max": {Value: &tfpb.AttrValue_F{F: 6}}}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		{Name: "hi", Op: "RequantizationRangePerChannel", Input: []string{"c", "c:1", "c:2"}, Attr: clip},
+		{Name: "lo", Op: "RequantizationRangePerChannel", Input: []string{"d", "d:1", "d:2"}, Attr: clip},
+	}}
+	res, err := Graph(g, []stats.Range{
+		{Node: "hi", Side: stats.Both, Min: 6.5, Max: 9},
+		{Node: "lo", Side: stats.Both, Min: -9, Max: -7},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float32
+	for _, n := range res.Graph.GetNode() {
+		got = append(got, constValue(t, n))
+	}
+	if !slices.Equal(got, []float32{6, 6, -6, -6}) || !slices.Equal(res.Clipped, []string{"hi", "lo"}) {
+		t.Errorf("frozen %v, clipped %v; want [6 6 -6 -6], [hi lo]", got, res.Clipped)
+	}
+}

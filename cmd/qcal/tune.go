@@ -34,7 +34,7 @@ func runTune(e *env, args []string) error {
 	reportOut := fs.String("report", "", "write the comparison as HTML here")
 	format := fs.String("format", "text", "comparison on stdout: text, markdown or json (qcal report's)")
 	var perChannel autoBool
-	fs.Var(&perChannel, "per-channel", "quantize convolution weights per output channel: true, false, or auto (per channel when the per-tensor path would lose Relu6 clamps)")
+	fs.Var(&perChannel, "per-channel", "quantize convolution weights per output channel: true, false, or auto, the default (per channel when the per-tensor path would lose Relu6 clamps); being a boolean flag, it takes auto as -per-channel=auto")
 	roundWeights := fs.Bool("round-weights", true, weightRoundingHelp+"; tune rounds unless -round-weights=false")
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor keep anything (as -cache \"\")")

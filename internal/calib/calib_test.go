@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"qcal/logparse"
+
 	"qcal/stats"
 )
 
@@ -300,5 +302,29 @@ func TestReadPerChannelDump(t *testing.T) {
 	r := cal.Ranges(ms[0])
 	if len(r) != 1 || math.Abs(float64(r[0].Min)+4) > 0.04 || math.Abs(float64(r[0].Max)-2) > 0.02 {
 		t.Errorf("ranges %+v, want [-4, 2]", r)
+	}
+}
+
+// TestReadPerChannelDumpChunked: a per-channel dump with more channels
+// than logparse.MaxChunk (4096) gets its min and max vectors in several
+// chunks. 4100 channels, every code 2³⁰ and every range [-2, 2]:
+// 2³⁰ · 2/2³¹ = 1 for each value, so vpercentile:100 is [1, 1] (within
+// the value histogram's bin). Taking only one-chunk ranges binned the raw
+// codes: a max of 1.07e9.
+func TestReadPerChannelDumpChunked(t *testing.T) {
+	const ch = logparse.MaxChunk + 4
+	vec := func(v string) string { return "[" + strings.TrimSpace(strings.Repeat(v+" ", ch)) + "]" }
+	log := ";b__print__;__KL:" + vec("1073741824") + vec("-2") + vec("2") + "\n"
+	ms, err := ParseMethods("vpercentile:100", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cal.Ranges(ms[0])
+	if len(r) != 1 || math.Abs(float64(r[0].Max)-1) > 0.01 || math.Abs(float64(r[0].Min)-1) > 0.01 {
+		t.Errorf("ranges %+v, want [1, 1]", r)
 	}
 }

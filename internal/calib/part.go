@@ -37,10 +37,13 @@ type part struct {
 
 // qtensor is a tensor of integers waiting for its range.
 type qtensor struct {
-	codes    []float64
-	mins     []float32 // output 1: one min, or one per channel
-	haveMin  bool
-	complete bool // output 0 has ended
+	codes      []float64
+	mins, maxs []float32 // outputs 1 and 2: one value, or one per channel
+	// want is the output whose chunk nextChunk is expected (1, then 2);
+	// 0 once a range output did not fit: the codes then wait to be
+	// binned as plain values.
+	want, nextChunk int32
+	complete        bool // output 0 has ended
 }
 
 // maxQuantized bounds the codes held for one quantized dump (128 MiB);
@@ -162,7 +165,7 @@ func (p *part) values(it *item) {
 		switch {
 		case it.ints && (it.chunk == 0 || q != nil) && (q == nil || len(q.codes)+len(it.values64) <= maxQuantized):
 			if q == nil {
-				q = &qtensor{codes: p.spare}
+				q = &qtensor{codes: p.spare, want: 1}
 				p.spare = nil
 				p.quantized[it.node] = q
 			}
@@ -178,22 +181,55 @@ func (p *part) values(it *item) {
 		return
 	}
 	q := p.quantized[it.node]
+	if q != nil && q.complete && p.rangeChunk(it.node, q, it) {
+		return
+	}
+	if it.last {
+		p.extraOutputs++
+	}
+}
+
+// rangeChunk takes one chunk of output 1 or 2 of the held integer tensor
+// q (the min and max vectors of a per-channel dump with more channels
+// than logparse.MaxChunk come in several chunks) and, once output 2 has
+// ended as long as output 1, dequantizes and bins q. It reports whether
+// the chunk was taken; a chunk that does not fit (out of order, output 1
+// longer than the codes or not dividing their number, output 2 of another
+// length) leaves q to be binned as plain values.
+func (p *part) rangeChunk(node string, q *qtensor, it *item) bool {
+	if it.output != q.want || it.chunk != q.nextChunk {
+		q.want = 0
+		return false
+	}
+	buf := &q.mins
+	if q.want == 2 {
+		buf = &q.maxs
+	}
+	if len(*buf)+len(it.values) > len(q.codes) {
+		q.want = 0
+		return false
+	}
+	*buf = append(*buf, it.values...)
+	q.nextChunk++
+	if !it.last {
+		return true
+	}
 	switch {
-	case q != nil && q.complete && it.output == 1 && it.chunk == 0 && it.last && len(it.values) > 0 && len(q.codes)%len(it.values) == 0:
-		q.mins, q.haveMin = append(q.mins[:0], it.values...), true
-	case q != nil && q.complete && q.haveMin && it.output == 2 && it.chunk == 0 && it.last && len(it.values) == len(q.mins):
-		delete(p.quantized, it.node)
+	case q.want == 1 && len(q.mins) > 0 && len(q.codes)%len(q.mins) == 0:
+		q.want, q.nextChunk = 2, 0
+		return true
+	case q.want == 2 && len(q.maxs) == len(q.mins):
+		delete(p.quantized, node)
 		if len(q.mins) == 1 {
-			p.binCodes(it.node, q, quant.NewDequantizer(p.qtype, q.mins[0], it.values[0]).Floats)
+			p.binCodes(node, q, quant.NewDequantizer(p.qtype, q.mins[0], q.maxs[0]).Floats)
 		} else {
-			p.binCodes(it.node, q, perChannelFloats(q.codes, q.mins, it.values))
+			p.binCodes(node, q, perChannelFloats(q.codes, q.mins, q.maxs))
 		}
 		p.dequantized++
-	default:
-		if it.last {
-			p.extraOutputs++
-		}
+		return true
 	}
+	q.want = 0
+	return false
 }
 
 // perChannelFloats returns binCodes' conversion of a per-channel qint32

@@ -230,3 +230,40 @@ func TestPerChannelNoRelu(t *testing.T) {
 		t.Errorf("conv %v", q)
 	}
 }
+
+// TestIntelDepthwiseRelu6PerTensor: without -per-channel, a depthwise conv
+// with BiasAdd and Relu6 becomes QuantizedDepthwiseConv2DWithBiasAndRelu
+// brought down per channel with clip_value_max 6 (intel_cpu_add_quantize_down_nodes
+// after a Relu6), RequantizePerChannel to quint8 (a Relu is fused) and a
+// SCALED quint8 Dequantize named after the Relu6: its clamp is kept, so it
+// is not in LostClamps, unlike a Conv2D's on this path.
+func TestIntelDepthwiseRelu6PerTensor(t *testing.T) {
+	b := &builder{g: &tfpb.GraphDef{}}
+	b.placeholder("x")
+	b.op("Relu", "r1", "x")
+	b.constant("dw/weight", []int64{1, 1, 2, 1}, 0.5, -2)
+	d := b.op("DepthwiseConv2dNative", "dw", "r1", "dw/weight")
+	d.Attr["strides"] = intList(1, 1, 1, 1)
+	setString(d, "padding", "SAME")
+	b.constant("bias", []int64{2}, 0.1, 0.2)
+	b.op("BiasAdd", "ba", "dw", "bias")
+	b.op("Relu6", "act", "ba")
+	res := mustQuantize(t, b.g, Options{Outputs: []string{"act"}, Intel: true})
+	o := ops(res.Graph)
+	if o["dw_eightbit_quantized_depthwise_conv"] != "QuantizedDepthwiseConv2DWithBiasAndRelu" ||
+		o["dw_eightbit_requant_range"] != "RequantizationRangePerChannel" || o["dw_eightbit_requantize"] != "RequantizePerChannel" || o["act"] != "Dequantize" {
+		t.Fatalf("ops %v", o)
+	}
+	if rr := findNode(res.Graph, "dw_eightbit_requant_range"); rr.Attr["clip_value_max"].GetF() != 6 {
+		t.Errorf("range attrs %v, want clip_value_max 6", rr.Attr)
+	}
+	if req := findNode(res.Graph, "dw_eightbit_requantize"); req.Attr["out_type"].GetType() != tfpb.DataType_DT_QUINT8 {
+		t.Errorf("requantize attrs %v, want out_type quint8", req.Attr)
+	}
+	if deq := findNode(res.Graph, "act"); string(deq.Attr["mode"].GetS()) != "SCALED" || deq.Attr["T"].GetType() != tfpb.DataType_DT_QUINT8 {
+		t.Errorf("dequantize attrs %v, want SCALED quint8", deq.Attr)
+	}
+	if len(res.LostClamps) != 0 || !slices.Contains(res.Warnings, depthwiseNote) {
+		t.Errorf("lost clamps %q, warnings %q; want none and the depthwise note", res.LostClamps, res.Warnings)
+	}
+}
