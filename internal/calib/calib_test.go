@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -326,5 +327,30 @@ func TestReadPerChannelDumpChunked(t *testing.T) {
 	r := cal.Ranges(ms[0])
 	if len(r) != 1 || math.Abs(float64(r[0].Max)-1) > 0.01 || math.Abs(float64(r[0].Min)-1) > 0.01 {
 		t.Errorf("ranges %+v, want [1, 1]", r)
+	}
+}
+
+// TestReadBrokenDump: integer codes followed by a min and a max that fit
+// no range of them (3 codes, 2 channels) are left out with a warning naming
+// the node, not binned as raw codes; the good dump beside them is used.
+// Worked by hand: a's codes 2^30 over [-2, 2] → 2^30·(4/2^32) ≈ 1.
+func TestReadBrokenDump(t *testing.T) {
+	log := ";b__print__;__KL:[10 20 30][-1 -2][1 2]\n;a__print__;__KL:[1073741824][-2][2]\n"
+	ms, err := ParseMethods("vpercentile:100", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log), Note: func(s string) { notes = append(notes, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cal.Ranges(ms[0])
+	if len(r) != 1 || r[0].Node != "a_eightbit_requant_range" || math.Abs(float64(r[0].Max)-1) > 0.01 {
+		t.Errorf("ranges %+v, want a's alone, max ≈ 1", r)
+	}
+	want := `warning: 1 quantized dump(s) left out, their min and max fitting no range of their codes (one value, or one per channel dividing the codes' count); the first: node "b"`
+	if !slices.Contains(notes, want) {
+		t.Errorf("notes %q lack %q", notes, want)
 	}
 }

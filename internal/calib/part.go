@@ -25,6 +25,8 @@ type part struct {
 	nSyntax, nBad, dropped   int
 	counted                  map[string]*BadRecords // by node, with CountBad
 	extraOutputs, badTensors int64
+	brokenDumps              int64
+	brokenNode               string // the first broken dump's node, for the warning
 	// quantized holds, per node, an integer tensor that may be the data of
 	// a quantized dump MSG[q q ...][min][max]: kept until its min and max
 	// arrive (then dequantized) or until it turns out to be a plain tensor.
@@ -40,10 +42,14 @@ type qtensor struct {
 	codes      []float64
 	mins, maxs []float32 // outputs 1 and 2: one value, or one per channel
 	// want is the output whose chunk nextChunk is expected (1, then 2);
-	// 0 once a range output did not fit: the codes then wait to be
-	// binned as plain values.
+	// 0 once a range output did not fit.
 	want, nextChunk int32
 	complete        bool // output 0 has ended
+	// broken: outputs 1 or 2 came but are no range of these codes (one
+	// value, or one per channel dividing the codes' count): the dump is
+	// left out, not binned as raw codes (which would give a range of
+	// about ±1e9 to a strategy).
+	broken bool
 }
 
 // maxQuantized bounds the codes held for one quantized dump (128 MiB);
@@ -111,6 +117,17 @@ func (p *part) flushQuantized(node string) {
 		return
 	}
 	delete(p.quantized, node)
+	if q.broken {
+		p.brokenDumps++
+		if p.brokenNode == "" {
+			p.brokenNode = node
+		}
+		if cap(q.codes) <= 1<<22 {
+			p.spare = q.codes[:0]
+		}
+		q.codes = nil
+		return
+	}
 	p.binCodes(node, q, func(dst []float32, codes []float64) int {
 		n := min(len(dst), len(codes))
 		for i, c := range codes[:n] {
@@ -198,7 +215,7 @@ func (p *part) values(it *item) {
 // length) leaves q to be binned as plain values.
 func (p *part) rangeChunk(node string, q *qtensor, it *item) bool {
 	if it.output != q.want || it.chunk != q.nextChunk {
-		q.want = 0
+		q.want, q.broken = 0, true
 		return false
 	}
 	buf := &q.mins
@@ -206,7 +223,7 @@ func (p *part) rangeChunk(node string, q *qtensor, it *item) bool {
 		buf = &q.maxs
 	}
 	if len(*buf)+len(it.values) > len(q.codes) {
-		q.want = 0
+		q.want, q.broken = 0, true
 		return false
 	}
 	*buf = append(*buf, it.values...)
@@ -228,7 +245,7 @@ func (p *part) rangeChunk(node string, q *qtensor, it *item) bool {
 		p.dequantized++
 		return true
 	}
-	q.want = 0
+	q.want, q.broken = 0, true
 	return false
 }
 
@@ -355,6 +372,10 @@ func (p *part) merge(q *part, lineOffset int64) error {
 	p.dropped += q.dropped
 	p.extraOutputs += q.extraOutputs
 	p.badTensors += q.badTensors
+	if q.brokenDumps > 0 && p.brokenNode == "" {
+		p.brokenNode = q.brokenNode
+	}
+	p.brokenDumps += q.brokenDumps
 	p.dequantized += q.dequantized
 	return nil
 }

@@ -205,6 +205,9 @@ func Read(logs []string, opt Options) (*Calibration, error) {
 		opt.note("warning: %d logged tensor(s) beyond a Print's first output ignored: value strategies read output 0, "+
 			"or outputs 0-2 of a quantized dump MSG[q ...][min][max]", all.extraOutputs)
 	}
+	if all.brokenDumps > 0 {
+		opt.note("warning: %d quantized dump(s) left out, their min and max fitting no range of their codes (one value, or one per channel dividing the codes' count); the first: node %q", all.brokenDumps, all.brokenNode)
+	}
 	if all.badTensors > 0 {
 		opt.note("warning: %d tensor(s) malformed part-way; the values before the damage were used", all.badTensors)
 	}

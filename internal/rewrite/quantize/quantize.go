@@ -133,6 +133,9 @@ func Quantize(g *tfpb.GraphDef, opts Options) (*Result, error) {
 	if opts.PerChannel && !opts.Intel {
 		return nil, errors.New("quantize: per-channel weights need the Intel path")
 	}
+	if opts.WeightRounding != quant.Truncate && opts.WeightRounding != quant.RoundHalfEven {
+		return nil, fmt.Errorf("quantize: unknown weight rounding %d", opts.WeightRounding)
+	}
 	if opts.WeightRounding != quant.Truncate && !opts.Intel {
 		return nil, errors.New("quantize: rounded per-channel weights need the Intel path")
 	}

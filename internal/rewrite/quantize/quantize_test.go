@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qcal/internal/tfpb"
+	"qcal/quant"
 )
 
 // convReluGraph: input → conv0 (first conv, FP32) → Relu → conv1 with
@@ -282,6 +283,8 @@ func TestQuantizeErrors(t *testing.T) {
 		{"nan weight", nan.g, Options{Outputs: []string{"mm"}}, `node "w": weight holds NaN`},
 		{"short tensor_content", short.g, Options{Outputs: []string{"mm"}}, `node "w": tensor_content has 3 bytes, want 12`},
 		{"per-channel without Intel", bad.g, Options{Outputs: []string{"r"}, PerChannel: true}, "per-channel weights need the Intel path"},
+		{"rounding without Intel", bad.g, Options{Outputs: []string{"r"}, WeightRounding: quant.RoundHalfEven}, "rounded per-channel weights need the Intel path"},
+		{"unknown rounding", bad.g, Options{Outputs: []string{"r"}, Intel: true, WeightRounding: 7}, "unknown weight rounding 7"},
 		{"fallback min ≥ max", bad.g, Options{Outputs: []string{"r"}, Fallback: true, FallbackMin: 1, FallbackMax: 1}, "invalid fallback range"},
 	}
 	for _, tt := range tests {
