@@ -456,6 +456,15 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 		gr.fuse(p)
 		p.countUses()
 	}
+	for k := range p.steps {
+		st := &p.steps[k]
+		st.constIn = 0
+		for i, r := range st.inputs {
+			if _, fed := p.fed[r.node]; i < 64 && !fed && gr.nodes[r.node].value != nil {
+				st.constIn |= 1 << uint(i)
+			}
+		}
+	}
 	gr.mu.Lock()
 	gr.plans[key] = p
 	gr.mu.Unlock()
@@ -465,12 +474,13 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 // step is one kernel call of a plan: it runs def (a graph node, or a fused
 // node the plan built) on inputs and stores the outputs as node's.
 type step struct {
-	node   int
-	def    *tfpb.NodeDef
-	run    kernels.Kernel
-	inputs []ref
-	value  *tensor.Tensor // a Const's value
-	input  *Input         // a Placeholder: an error when it runs
+	node    int
+	def     *tfpb.NodeDef
+	run     kernels.Kernel
+	inputs  []ref
+	constIn uint64         // bit i: input i is a Const node's output (kernels.Context.ConstInputs)
+	value   *tensor.Tensor // a Const's value
+	input   *Input         // a Placeholder: an error when it runs
 }
 
 // countUses counts the consumers of each output among the steps, plus the
@@ -649,6 +659,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
 		default:
 			ctx.Node = st.def
+			ctx.ConstInputs = st.constIn
 			ctx.Inputs = ctx.Inputs[:0]
 			for _, r := range st.inputs {
 				x, ok := values[r]

@@ -590,3 +590,42 @@ func TestBadRuns(t *testing.T) {
 		t.Errorf("short tensor: %v", err)
 	}
 }
+
+func init() {
+	// _TestConstInputs outputs its Context.ConstInputs bits as a float.
+	kernels.Register(kernels.Def{Op: "_TestConstInputs", Run: func(c *kernels.Context) ([]*tensor.Tensor, error) {
+		return []*tensor.Tensor{tensor.FromF32(nil, []float32{float32(c.ConstInputs)})}, nil
+	}})
+}
+
+// TestConstInputs: the executor tells a kernel which inputs come straight
+// from a Const node (TF's MKL layout pass decides by that): inputs 0 and 2
+// here are Consts, input 1 a Placeholder, input 3 an Identity of a Const
+// (not a Const node): bits 0b0101 = 5. Feeding the Const c0 makes it an
+// input like any other: 0b0100 = 4.
+func TestConstInputs(t *testing.T) {
+	c := func(name string) *tfpb.NodeDef {
+		x := tensor.FromF32(nil, []float32{1})
+		return mkNode(name, "Const", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_FLOAT),
+			"value": {Value: &tfpb.AttrValue_Tensor{Tensor: x.ToProto()}}})
+	}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		c("c0"), c("c2"), c("c3"),
+		mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": typeAttr(tfpb.DataType_DT_FLOAT)}),
+		mkNode("id", "Identity", []string{"c3"}, map[string]*tfpb.AttrValue{"T": typeAttr(tfpb.DataType_DT_FLOAT)}),
+		mkNode("probe", "_TestConstInputs", []string{"c0", "x", "c2", "id"}, nil),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := tensor.FromF32(nil, []float32{1})
+	out, err := gr.Run(map[string]*tensor.Tensor{"x": one}, []string{"probe"})
+	if err != nil || out[0].F32[0] != 5 {
+		t.Errorf("bits %v (%v), want 5", out, err)
+	}
+	out, err = gr.Run(map[string]*tensor.Tensor{"x": one, "c0": one}, []string{"probe"})
+	if err != nil || out[0].F32[0] != 4 {
+		t.Errorf("with c0 fed: bits %v (%v), want 4", out, err)
+	}
+}

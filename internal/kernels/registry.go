@@ -89,6 +89,16 @@ type Context struct {
 	// Scratch holds buffers kernels reuse across nodes and runs (im2col).
 	// It may be nil; the methods of a nil *Scratch allocate afresh.
 	Scratch *Scratch
+	// ConstInputs has bit i set when input i comes straight from a Const
+	// node (the executor sets it): TF's MKL layout pass leaves an op on its
+	// Eigen kernel when its input is a Const (QuantizeV2, INT8-ARITHMETIC
+	// §0.1).
+	ConstInputs uint64
+}
+
+// InputIsConst reports whether input i comes straight from a Const node.
+func (c *Context) InputIsConst(i int) bool {
+	return i >= 0 && i < 64 && c.ConstInputs&(1<<uint(i)) != 0
 }
 
 // MaxElements bounds the elements of a tensor whose size comes from input
