@@ -1,8 +1,6 @@
 package kernels
 
 import (
-	"math"
-
 	"qcal/internal/tensor"
 )
 
@@ -41,38 +39,34 @@ func quantizedPool(isMax bool) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		codes := codesOf(x)
-		out := make([]int32, n*win.OH*win.OW*ch)
-		if isMax {
-			PoolCodes(codes, n, ch, win, out, true, false)
-		} else {
-			PoolCodes(codes, n, ch, win, out, false, currentInt8Options(c).EigenAvgPool)
-		}
 		y := c.New(x.DType, []int{n, win.OH, win.OW, ch})
-		setCodes(y, out)
+		truncate := !isMax && currentInt8Options(c).EigenAvgPool
+		if x.DType == dtQU8 {
+			pool8(x.U8, n, ch, win, y.U8, isMax, truncate)
+		} else {
+			pool8(x.I8, n, ch, win, y.I8, isMax, truncate)
+		}
 		return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 	}
 }
 
-// PoolCodes pools the codes x (n×InH×InW×ch) over win into out
-// (n×OH×OW×ch): the max, or the average of the in-image taps (rounded
-// half to even after multiplying by float32(1/count), or with truncate
-// the integer quotient).
-func PoolCodes(x []int32, n, ch int, win Window, out []int32, isMax, truncate bool) {
+// pool8 pools the 8-bit codes x (n×InH×InW×ch) over win into out
+// (n×OH×OW×ch): the max of the in-image taps, or their average: the int32
+// sum times float32(1/count) rounded half to even, or with truncate the
+// integer quotient. A window without an in-image tap gives 0.
+func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncate bool) {
 	pix := win.OH * win.OW
 	Parallel(n*pix, max(1, 2048/max(1, win.KH*win.KW*ch)), func(lo, hi int) {
-		acc := make([]int32, ch)
+		var acc []int32
+		if !isMax {
+			acc = make([]int32, ch)
+		}
 		for r := lo; r < hi; r++ {
 			b, p := r/pix, r%pix
 			oy, ox := p/win.OW, p%win.OW
+			dst := out[r*ch : (r+1)*ch]
 			count := int32(0)
-			for i := range acc {
-				if isMax {
-					acc[i] = math.MinInt32
-				} else {
-					acc[i] = 0
-				}
-			}
+			clear(acc)
 			for ky := 0; ky < win.KH; ky++ {
 				iy := oy*win.SH - win.PadT + ky
 				if iy < 0 || iy >= win.InH {
@@ -83,29 +77,36 @@ func PoolCodes(x []int32, n, ch int, win Window, out []int32, isMax, truncate bo
 					if ix < 0 || ix >= win.InW {
 						continue
 					}
-					count++
 					px := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
-					for i, v := range px {
-						if isMax {
-							acc[i] = max(acc[i], v)
-						} else {
-							acc[i] += v
+					count++
+					switch {
+					case !isMax:
+						acc := acc[:len(px)]
+						for i, v := range px {
+							acc[i] += int32(v)
+						}
+					case count == 1:
+						copy(dst, px)
+					default:
+						dst := dst[:len(px)]
+						for i, v := range px {
+							dst[i] = max(dst[i], v)
 						}
 					}
 				}
 			}
-			dst := out[r*ch : (r+1)*ch]
 			switch {
-			case isMax || count == 0:
-				copy(dst, acc)
+			case count == 0:
+				clear(dst)
+			case isMax:
 			case truncate:
 				for i, s := range acc {
-					dst[i] = s / count
+					dst[i] = T(s / count)
 				}
 			default:
 				recip := 1 / float32(count)
 				for i, s := range acc {
-					dst[i] = int32(math.RoundToEven(float64(float32(s) * recip)))
+					dst[i] = T(rneSmall(float32(s) * recip))
 				}
 			}
 		}

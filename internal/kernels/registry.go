@@ -89,6 +89,12 @@ type Context struct {
 	// Scratch holds buffers kernels reuse across nodes and runs (im2col).
 	// It may be nil; the methods of a nil *Scratch allocate afresh.
 	Scratch *Scratch
+
+	// extremes remembers the last whole-tensor Min/Max input, so that the
+	// Min and Max of quantize_graph's prologue read it once (minMaxOf).
+	// The executor makes one Context a run, and within a run a tensor
+	// never changes.
+	extremes extremes
 }
 
 // MaxElements bounds the elements of a tensor whose size comes from input

@@ -1,0 +1,126 @@
+package kernels
+
+import (
+	"qcal/quant"
+)
+
+// The int8 kernels' inner loops: rounding and saturating a float32 to an
+// 8-bit code without float64 or math calls, the fused convolution
+// epilogue written straight into the output codes, and QuantizeV2's
+// loops. Each is bit-identical to the obvious form it replaces (kept in
+// int8_fast_test.go as the tests' reference): quant.SatRNE,
+// quant.MklScaled.Quantize and quant.Quantization.Quantize.
+
+// rneMagic is 1.5·2²³. For a float32 v with |v| ≤ 2²², v + rneMagic lies
+// in [2²³, 2²⁴), where float32's spacing is 1, so the addition itself
+// rounds v to an integer, half to even (the FPU's rounding mode); the
+// integer part of the sum minus rneMagic is that integer.
+const rneMagic = 0x1.8p23
+
+// rneSmall rounds v half to even; |v| ≤ 2²² (callers clamp first).
+func rneSmall(v float32) int32 { return int32(v+rneMagic) - 0xC00000 }
+
+// satU8 is quant.SatRNE(quant.QUInt8, v): NaN and v ≤ 0 give 0. Clamping
+// to [0, 255] before rounding gives the same code as after, since the
+// bounds are integers and rounding is monotone.
+func satU8(v float32) uint8 {
+	if !(v > 0) {
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return uint8(rneSmall(v))
+}
+
+// satI8 is quant.SatRNE(quant.QInt8, v): NaN gives 0.
+func satI8(v float32) int8 {
+	switch {
+	case v != v:
+		return 0
+	case v <= -128:
+		return -128
+	case v >= 127:
+		return 127
+	}
+	return int8(rneSmall(v))
+}
+
+// convEpilogue is oneDNN's int8 convolution epilogue for one output
+// channel count: d = float32(acc); d += b'[j]; d *= scale[j]; Relu; round
+// half to even and saturate to the output type. A missing bias is b' = 0
+// and a missing scale 1, which change no value: float32(acc) is never
+// -0, so d + 0 = d, and d·1 = d.
+type convEpilogue struct {
+	bias, scale []float32 // one a channel
+	relu        bool
+	t           quant.Type
+}
+
+func newConvEpilogue(oc int, bias, scale []float32, relu bool, t quant.Type) *convEpilogue {
+	e := &convEpilogue{bias: bias, scale: scale, relu: relu, t: t}
+	if e.bias == nil {
+		e.bias = make([]float32, oc)
+	}
+	if e.scale == nil {
+		e.scale = make([]float32, oc)
+		for j := range e.scale {
+			e.scale[j] = 1
+		}
+	}
+	return e
+}
+
+// rowU8 writes the quint8 codes of one output pixel's accumulators. The
+// Relu changes nothing here: saturating to [0, 255] already maps d < 0
+// (and NaN) to 0.
+func (e *convEpilogue) rowU8(acc []int32, out []uint8) {
+	bias, scale := e.bias[:len(acc)], e.scale[:len(acc)]
+	out = out[:len(acc)]
+	for j, a := range acc {
+		out[j] = satU8((float32(a) + bias[j]) * scale[j])
+	}
+}
+
+// rowI8 writes qint8 codes.
+func (e *convEpilogue) rowI8(acc []int32, out []int8) {
+	bias, scale := e.bias[:len(acc)], e.scale[:len(acc)]
+	out = out[:len(acc)]
+	for j, a := range acc {
+		d := (float32(a) + bias[j]) * scale[j]
+		if e.relu && d < 0 {
+			d = 0
+		}
+		out[j] = satI8(d)
+	}
+}
+
+// rowI32 writes qint32 codes (the unrequantized convolutions).
+func (e *convEpilogue) rowI32(acc []int32, out []int32) {
+	bias, scale := e.bias[:len(acc)], e.scale[:len(acc)]
+	out = out[:len(acc)]
+	for j, a := range acc {
+		d := (float32(a) + bias[j]) * scale[j]
+		if e.relu && d < 0 {
+			d = 0
+		}
+		out[j] = quant.SatRNE(e.t, d)
+	}
+}
+
+// quantizeMklU8 is _MklQuantizeV2 SCALED to quint8 over src:
+// sat(rne(float32(v·scale))), as quant.MklScaled.Quantize.
+func quantizeMklU8(dst []uint8, src []float32, scale float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = satU8(v * scale)
+	}
+}
+
+// quantizeMklI8 is the qint8 form of quantizeMklU8.
+func quantizeMklI8(dst []int8, src []float32, scale float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = satI8(v * scale)
+	}
+}
