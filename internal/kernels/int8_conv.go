@@ -385,6 +385,10 @@ func (e *convEpilogue) row(acc []int32, y *tensor.Tensor, off int) {
 // filter KH×KW×ch×mult) with its epilogue fused: each output pixel's
 // accumulators are summed over the in-image taps and written as codes.
 func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	if mult == 1 {
+		depthwiseRows(x, n, ch, w, win, ep, y)
+		return
+	}
 	oc := ch * mult
 	pix := win.OH * win.OW
 	Parallel(n*pix, max(1, 2048/max(1, win.KH*win.KW*oc)), func(lo, hi int) {
@@ -432,5 +436,85 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 				}
 			}
 		}
+	}
+}
+
+// depthwiseRows is depthwiseMKL for a channel multiplier of 1, a row of
+// output pixels at a time: each tap adds, for the output pixels whose
+// input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
+// accumulators. With stride 1 those pixels' inputs are contiguous, so a
+// tap is one long multiply-add against the tap's weights repeated along
+// the row; the epilogue then runs on the whole row, its bias and scale
+// repeated likewise.
+func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	taps := win.KH * win.KW
+	rowLen := win.OW * ch
+	if rowLen == 0 {
+		return // no output
+	}
+	// tap t's weights repeated OW times, each as madU8 wants it
+	tiled := make([]int32, taps*rowLen)
+	for t := 0; t < taps; t++ {
+		row := tiled[t*rowLen : (t+1)*rowLen]
+		for c := range ch {
+			row[c] = int32(uint16(int16(w[t*ch+c])))
+		}
+		for j := ch; j < rowLen; j *= 2 {
+			copy(row[j:], row[:j])
+		}
+	}
+	rowEp := ep.repeat(win.OW)
+	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
+		acc := make([]int32, rowLen)
+		for r := lo; r < hi; r++ {
+			b, oy := r/win.OH, r%win.OH
+			clear(acc)
+			for ky := 0; ky < win.KH; ky++ {
+				iy := oy*win.SH - win.PadT + ky*win.DH
+				if iy < 0 || iy >= win.InH {
+					continue
+				}
+				xrow := x[(b*win.InH+iy)*win.InW*ch:][:win.InW*ch]
+				for kx := 0; kx < win.KW; kx++ {
+					// ix = ox·SW + d lies in [0, InW) for ox in [ox0, ox1).
+					d := kx*win.DW - win.PadL
+					ox0, ox1 := 0, 0
+					if d < 0 {
+						ox0 = (-d + win.SW - 1) / win.SW
+					}
+					if last := win.InW - 1 - d; last >= 0 {
+						ox1 = min(win.OW, last/win.SW+1)
+					}
+					if ox0 >= ox1 {
+						continue
+					}
+					wt := tiled[(ky*win.KW+kx)*rowLen:][:rowLen]
+					if win.SW == 1 {
+						madU8(acc[ox0*ch:ox1*ch], xrow[(ox0+d)*ch:(ox1+d)*ch], wt[ox0*ch:ox1*ch])
+						continue
+					}
+					for ox := ox0; ox < ox1; ox++ {
+						ix := ox*win.SW + d
+						madU8(acc[ox*ch:(ox+1)*ch], xrow[ix*ch:(ix+1)*ch], wt[:ch])
+					}
+				}
+			}
+			rowEp.row(acc, y, r*rowLen)
+		}
+	})
+}
+
+// madU8 adds x[i]·int16(w[i]) to acc[i] (all of one length; w as
+// madU8AVX2 wants it), eight at a time in AVX2, the rest in Go.
+func madU8(acc []int32, x []uint8, w []int32) {
+	done := 0
+	if useAVX2 && len(acc) >= 8 {
+		madU8AVX2(&acc[0], &x[0], &w[0], len(acc))
+		done = len(acc) &^ 7
+	}
+	n := len(acc)
+	acc, x, w = acc[done:n], x[done:n], w[done:n]
+	for i, xv := range x {
+		acc[i] += int32(xv) * int32(int16(w[i]))
 	}
 }

@@ -147,6 +147,9 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{1, 3, 3, 1, 3, 3, 1, 1, 1, "SAME"},
 		convCase{2, 13, 11, 7, 3, 3, 33, 2, 1, "SAME"},
 		convCase{1, 40, 40, 16, 3, 3, 70, 1, 1, "VALID"}, // several accumulator chunks
+		convCase{1, 2, 3, 4, 5, 5, 3, 1, 1, "SAME"},      // window wider than the image
+		convCase{2, 6, 7, 3, 3, 3, 2, 1, 3, "SAME"},      // dilation 3: some taps never land
+		convCase{1, 9, 9, 8, 3, 3, 8, 3, 2, "VALID"},     // stride 3 with dilation
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {
@@ -158,8 +161,12 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		for i := range x {
 			x[i] = uint8(r.IntN(256))
 		}
-		for _, depthwise := range []bool{false, true} {
-			mult := 1 + ci%3
+		// Depthwise with multiplier 1 (the row path) and 2 or 3 (per pixel).
+		for _, kind := range []struct {
+			depthwise bool
+			mult      int
+		}{{false, 1}, {true, 1}, {true, 2 + ci%2}} {
+			depthwise, mult := kind.depthwise, kind.mult
 			oc := cc.oc
 			if depthwise {
 				oc = cc.ch * mult
@@ -263,14 +270,34 @@ func TestMinMaxMatchesReference(t *testing.T) {
 	if mn, mx := minMax([]float32{negZero, 0}); !math.Signbit(float64(mn)) || !math.Signbit(float64(mx)) {
 		t.Errorf("minMax([-0 0]) = %v, %v: want -0, -0", mn, mx)
 	}
-	for n := 1; n <= 70; n++ {
+	noNaN := []float32{0, negZero, 1, -1, 2.5, -3, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45}
+	lengths := []int{}
+	for n := 1; n <= 90; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 127, 128, 129, 255, 1000, 4099)
+	for _, n := range lengths {
 		for rep := 0; rep < 40; rep++ {
+			// Special values often, rarely (one or two, anywhere: the
+			// vector part or the tail), or only zeros and numbers ≥ 0
+			// (a Relu's output: min is a zero of either sign).
+			p := pool
+			if rep%2 == 1 {
+				p = noNaN
+			}
 			v := make([]float32, n)
 			for i := range v {
-				if r.IntN(4) == 0 {
-					v[i] = pool[r.IntN(len(pool))]
-				} else {
-					v[i] = r.Float32()*10 - 5
+				v[i] = r.Float32()*10 - 5
+				if rep%4 == 3 {
+					v[i] = max(v[i], 0)
+				}
+				if rep%4 < 2 && r.IntN(4) == 0 {
+					v[i] = p[r.IntN(len(p))]
+				}
+			}
+			if rep%4 >= 2 {
+				for range 1 + r.IntN(2) {
+					v[r.IntN(n)] = p[r.IntN(len(p))]
 				}
 			}
 			check(v)

@@ -214,6 +214,52 @@ func (c *Context) minMaxOf(x *tensor.Tensor) (mn, mx float32) {
 // first of equal values (so -0 or +0 as it comes first), and the first
 // NaN, for both, once a NaN is seen.
 func minMax(v []float32) (mn, mx float32) {
+	if useAVX2 && len(v) >= 64 {
+		if mn, mx, ok := minMaxVector(v); ok {
+			return mn, mx
+		}
+	}
+	return minMaxGo(v)
+}
+
+// minMaxVector is minMax through AVX2 for a v without NaN (ok false
+// otherwise). Equal non-zero floats have equal bits, so only a zero
+// result needs the first of its equals: the first element that is == 0.
+func minMaxVector(v []float32) (mn, mx float32, ok bool) {
+	n := len(v) &^ 7
+	mn, mx, nan := minMaxAVX2(&v[0], n)
+	if nan {
+		return 0, 0, false
+	}
+	for _, f := range v[n:] {
+		if f > mx {
+			mx = f
+		} else if f < mn {
+			mn = f
+		} else if f != f {
+			return 0, 0, false
+		}
+	}
+	if mn == 0 || mx == 0 {
+		var zero float32
+		for _, f := range v {
+			if f == 0 {
+				zero = f
+				break
+			}
+		}
+		if mn == 0 {
+			mn = zero
+		}
+		if mx == 0 {
+			mx = zero
+		}
+	}
+	return mn, mx, true
+}
+
+// minMaxGo is minMax in Go, one element at a time.
+func minMaxGo(v []float32) (mn, mx float32) {
 	mn, mx = v[0], v[0]
 	if mn != mn {
 		return mn, mx
