@@ -21,7 +21,7 @@
 #define CONSTS_U8 \
 	VXORPS        Y6, Y6, Y6 \
 	MOVL          $0x437f0000, AX \
-	MOVD          AX, X7     \
+	VMOVD         AX, X7     \
 	VBROADCASTSS  X7, Y7
 
 // func epilogueU8AVX2(acc *int32, bias, scale *float32, out *uint8, n int)
@@ -40,7 +40,7 @@ epiloop:
 	VADDPS    (BX), Y0, Y0
 	VMULPS    (CX), Y0, Y0
 	SAT_U8_8
-	MOVQ      X0, (DI)
+	VMOVQ     X0, (DI)
 	ADDQ      $32, SI
 	ADDQ      $32, BX
 	ADDQ      $32, CX
@@ -65,7 +65,7 @@ TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-28
 qloop:
 	VMULPS (SI), Y5, Y0
 	SAT_U8_8
-	MOVQ   X0, (DI)
+	VMOVQ  X0, (DI)
 	ADDQ   $32, SI
 	ADDQ   $8, DI
 	DECQ   DX
@@ -107,14 +107,14 @@ mmreduce:
 	VMINPS       X3, X0, X0
 	VPSHUFD      $0xb1, X0, X3
 	VMINPS       X3, X0, X0
-	MOVSS        X0, mn+16(FP)
+	VMOVSS       X0, mn+16(FP)
 	VEXTRACTF128 $1, Y1, X3
 	VMAXPS       X3, X1, X1
 	VPSHUFD      $0x4e, X1, X3
 	VMAXPS       X3, X1, X1
 	VPSHUFD      $0xb1, X1, X3
 	VMAXPS       X3, X1, X1
-	MOVSS        X1, mx+20(FP)
+	VMOVSS       X1, mx+20(FP)
 	VPTEST       Y2, Y2
 	SETNE        nan+24(FP)
 	VZEROUPPER
@@ -144,5 +144,49 @@ madloop:
 	JNZ       madloop
 
 maddone:
+	VZEROUPPER
+	RET
+
+// func maxU8AVX2(dst, src *uint8, n int)
+// dst[i] = max(dst[i], src[i]) for i < n rounded down to a multiple of 32.
+TEXT ·maxU8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	SHRQ $5, DX
+	JZ   mxudone
+
+mxuloop:
+	VMOVDQU (SI), Y0
+	VPMAXUB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    DX
+	JNZ     mxuloop
+
+mxudone:
+	VZEROUPPER
+	RET
+
+// func maxI8AVX2(dst, src *int8, n int)
+// The signed form of maxU8AVX2.
+TEXT ·maxI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	SHRQ $5, DX
+	JZ   mxsdone
+
+mxsloop:
+	VMOVDQU (SI), Y0
+	VPMAXSB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    DX
+	JNZ     mxsloop
+
+mxsdone:
 	VZEROUPPER
 	RET

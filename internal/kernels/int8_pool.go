@@ -88,10 +88,7 @@ func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncat
 					case count == 1:
 						copy(dst, px)
 					default:
-						dst := dst[:len(px)]
-						for i, v := range px {
-							dst[i] = max(dst[i], v)
-						}
+						maxInto(dst, px)
 					}
 				}
 			}
@@ -111,4 +108,26 @@ func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncat
 			}
 		}
 	})
+}
+
+// maxInto sets dst[i] = max(dst[i], src[i]) (src as long as dst), 32 at a
+// time in AVX2, the rest in Go.
+func maxInto[T uint8 | int8](dst, src []T) {
+	done := 0
+	if useAVX2 && len(dst) >= 32 {
+		switch d := any(dst).(type) {
+		case []uint8:
+			maxU8AVX2(&d[0], &any(src).([]uint8)[0], len(d))
+		case []int8:
+			maxI8AVX2(&d[0], &any(src).([]int8)[0], len(d))
+		}
+		done = len(dst) &^ 31
+	}
+	src = src[done:len(dst)]
+	dst = dst[done:]
+	for i, v := range src {
+		if v > dst[i] {
+			dst[i] = v
+		}
+	}
 }

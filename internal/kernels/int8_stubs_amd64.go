@@ -33,3 +33,14 @@ func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool)
 //
 //go:noescape
 func madU8AVX2(acc *int32, x *uint8, w *int32, n int)
+
+// maxU8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n rounded down to a
+// multiple of 32.
+//
+//go:noescape
+func maxU8AVX2(dst, src *uint8, n int)
+
+// maxI8AVX2 is maxU8AVX2 for int8.
+//
+//go:noescape
+func maxI8AVX2(dst, src *int8, n int)
