@@ -344,14 +344,24 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 	k := win.KH * win.KW * ch
 	rows := n * win.OH * win.OW
 	chunk := max(1, min(rows, int8Chunk/max(k, 1), int8AccChunk/max(oc, 1)))
-	buf := s.U8(chunk * k)
+	// A 1×1 window at stride 1 without padding reads each input pixel
+	// for its own output pixel: x's rows are already the im2col rows.
+	pointwise := win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
+		win.OH == win.InH && win.OW == win.InW
+	var buf []uint8
+	if !pointwise {
+		buf = s.U8(chunk * k)
+	}
 	acc := s.I32(chunk * oc)
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
 		a := acc[:m*oc]
-		if k == 0 {
+		switch {
+		case k == 0:
 			clear(a)
-		} else {
+		case pointwise:
+			gemm.U8S8(m, oc, k, x[r0*k:(r0+m)*k], k, w, oc, a, oc)
+		default:
 			Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
 			gemm.U8S8(m, oc, k, buf[:m*k], k, w, oc, a, oc)
 		}

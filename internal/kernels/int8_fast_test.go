@@ -148,6 +148,10 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{2, 13, 11, 7, 3, 3, 33, 2, 1, "SAME"},
 		convCase{1, 40, 40, 16, 3, 3, 70, 1, 1, "VALID"}, // several accumulator chunks
 		convCase{1, 2, 3, 4, 5, 5, 3, 1, 1, "SAME"},      // window wider than the image
+		convCase{2, 5, 7, 9, 1, 1, 12, 1, 1, "SAME"},     // pointwise: x is the im2col matrix
+		convCase{1, 5, 7, 9, 1, 1, 12, 1, 1, "VALID"},    // pointwise
+		convCase{1, 64, 64, 3, 1, 1, 70, 1, 1, "VALID"},  // pointwise in several chunks
+		convCase{1, 5, 7, 9, 1, 1, 12, 2, 1, "VALID"},    // 1×1 strided: im2col again
 		convCase{2, 6, 7, 3, 3, 3, 2, 1, 3, "SAME"},      // dilation 3: some taps never land
 		convCase{1, 9, 9, 8, 3, 3, 8, 3, 2, "VALID"},     // stride 3 with dilation
 	)
