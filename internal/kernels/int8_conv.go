@@ -1,6 +1,10 @@
 package kernels
 
 import (
+	"bytes"
+	"sync"
+	"unsafe"
+
 	"qcal/internal/gemm"
 	"qcal/internal/tensor"
 	"qcal/quant"
@@ -343,6 +347,9 @@ const int8AccChunk = 1 << 18
 func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch) {
 	k := win.KH * win.KW * ch
 	rows := n * win.OH * win.OW
+	if rows == 0 || oc == 0 {
+		return // no output
+	}
 	chunk := max(1, min(rows, int8Chunk/max(k, 1), int8AccChunk/max(oc, 1)))
 	// A 1×1 window at stride 1 without padding reads each input pixel
 	// for its own output pixel: x's rows are already the im2col rows.
@@ -353,6 +360,10 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 		buf = s.U8(chunk * k)
 	}
 	acc := s.I32(chunk * oc)
+	var wp *gemm.U8S8B
+	if k > 0 {
+		wp = packedFilter(w, k, oc)
+	}
 	for r0 := 0; r0 < rows; r0 += chunk {
 		m := min(chunk, rows-r0)
 		a := acc[:m*oc]
@@ -360,10 +371,10 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 		case k == 0:
 			clear(a)
 		case pointwise:
-			gemm.U8S8(m, oc, k, x[r0*k:(r0+m)*k], k, w, oc, a, oc)
+			gemm.U8S8Packed(m, x[r0*k:(r0+m)*k], k, wp, a, oc)
 		default:
 			Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
-			gemm.U8S8(m, oc, k, buf[:m*k], k, w, oc, a, oc)
+			gemm.U8S8Packed(m, buf[:m*k], k, wp, a, oc)
 		}
 		ep.apply(a, oc, y, r0*oc)
 	}
@@ -527,4 +538,50 @@ func madU8(acc []int32, x []uint8, w []int32) {
 	for i, xv := range x {
 		acc[i] += int32(xv) * int32(int16(w[i]))
 	}
+}
+
+// packedFilters holds filters packed for gemm.U8S8Packed, so that a
+// graph's filters are packed once rather than at every batch. An entry is
+// found by the address, length and shape of the filter's codes and used
+// only if its copy of the codes still equals them (a compare costs much
+// less than packing), so memory that now holds another filter is packed
+// afresh. The address is kept as a number: the cache holds no filter
+// alive. It is emptied when it reaches maxPackedFilters entries.
+var packedFilters struct {
+	mu sync.Mutex
+	m  map[filterKey]*packed
+}
+
+const maxPackedFilters = 1024
+
+type filterKey struct {
+	addr uintptr
+	k, n int
+}
+
+type packed struct {
+	codes []byte // a copy of the filter's codes
+	b     *gemm.U8S8B
+}
+
+// packedFilter returns w (k×n, k, n > 0) packed for gemm.U8S8Packed.
+func packedFilter(w []int8, k, n int) *gemm.U8S8B {
+	w = w[:k*n]
+	codes := unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w))
+	key := filterKey{uintptr(unsafe.Pointer(&w[0])), k, n}
+	pf := &packedFilters
+	pf.mu.Lock()
+	e := pf.m[key]
+	pf.mu.Unlock()
+	if e != nil && bytes.Equal(e.codes, codes) {
+		return e.b
+	}
+	e = &packed{codes: bytes.Clone(codes), b: gemm.PackU8S8(k, n, w, n)}
+	pf.mu.Lock()
+	if pf.m == nil || len(pf.m) >= maxPackedFilters {
+		pf.m = map[filterKey]*packed{}
+	}
+	pf.m[key] = e
+	pf.mu.Unlock()
+	return e.b
 }

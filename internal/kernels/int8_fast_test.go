@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"qcal/internal/gemm"
 	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
 	"qcal/quant"
@@ -480,6 +481,44 @@ func TestDequantizeTableMatchesFormula(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestPackedFilterCache: a filter is packed once and found again; codes
+// changed in place (the same address, as memory reused for another
+// graph's filter) are packed afresh, and the convolution follows them.
+func TestPackedFilterCache(t *testing.T) {
+	const k, n = 18, 5
+	r := rand.New(rand.NewPCG(39, 40))
+	w := make([]int8, k*n)
+	for i := range w {
+		w[i] = int8(r.IntN(256) - 128)
+	}
+	p1 := packedFilter(w, k, n)
+	if p2 := packedFilter(w, k, n); p2 != p1 {
+		t.Fatal("the same filter was packed twice")
+	}
+	w[7]++
+	p3 := packedFilter(w, k, n)
+	if p3 == p1 {
+		t.Fatal("a changed filter came back from the cache")
+	}
+	// A 1×1 convolution of a one-pixel image with 18 channels is one row
+	// of the product: worked as Σ x[i]·w[i][j] directly.
+	x := make([]uint8, k)
+	for i := range x {
+		x[i] = uint8(r.IntN(256))
+	}
+	got := make([]int32, n)
+	gemm.U8S8Packed(1, x, k, p3, got, n)
+	for j := 0; j < n; j++ {
+		var want int32
+		for i := 0; i < k; i++ {
+			want += int32(x[i]) * int32(w[i*n+j])
+		}
+		if got[j] != want {
+			t.Errorf("column %d: %d, want %d", j, got[j], want)
 		}
 	}
 }
