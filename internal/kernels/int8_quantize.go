@@ -184,7 +184,7 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	mode, _ := c.stringOr("mode", "MIN_COMBINED")
-	y := c.New(dtF32, x.Shape)
+	y := c.NewUninit(dtF32, x.Shape) // every element is written
 	// code c → float32(float32(c + add)·s) + off: MIN_COMBINED adds half
 	// and min; SCALED and MIN_FIRST add nothing before the scale.
 	var add, s, off float32
