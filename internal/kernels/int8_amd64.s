@@ -169,7 +169,7 @@ mxudone:
 	VZEROUPPER
 	RET
 
-// func maxI8AVX2(dst, src *int8, n int)
+// func maxI8AVX2(dst, src *byte, n int)
 // The signed form of maxU8AVX2.
 TEXT ·maxI8AVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI

@@ -433,8 +433,8 @@ func TestPool8MatchesReference(t *testing.T) {
 		for _, mode := range []struct{ isMax, truncate bool }{{true, false}, {false, false}, {false, true}} {
 			name := fmt.Sprintf("%+v %+v", cc, mode)
 			gotU, gotI := make([]uint8, no), make([]int8, no)
-			pool8(u8, cc.n, cc.ch, win, gotU, mode.isMax, mode.truncate)
-			pool8(i8, cc.n, cc.ch, win, gotI, mode.isMax, mode.truncate)
+			pool8(u8, false, cc.n, cc.ch, win, gotU, mode.isMax, mode.truncate)
+			pool8(int8Bytes(i8), true, cc.n, cc.ch, win, int8Bytes(gotI), mode.isMax, mode.truncate)
 			wantU, wantI := make([]int32, no), make([]int32, no)
 			refPoolCodes(codesOf(&tensor.Tensor{DType: dtQU8, U8: u8}), cc.n, cc.ch, win, wantU, mode.isMax, mode.truncate)
 			refPoolCodes(codesOf(&tensor.Tensor{DType: dtQI8, I8: i8}), cc.n, cc.ch, win, wantI, mode.isMax, mode.truncate)

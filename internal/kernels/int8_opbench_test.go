@@ -13,7 +13,8 @@ import (
 // 64 (its prologue's Min and Max over the first Relu, 64×26×26×32, each
 // in its own Context here, so two passes as before;
 // QuantizeV2 of it; conv2d_1 3×3×32×64 VALID fused with bias, Relu and
-// requantize; 2×2 max pooling; the Dequantize after it) and MobileNet
+// requantize; 2×2 max pooling, and average pooling on the same shape;
+// the Dequantize after the pooling) and MobileNet
 // v1 0.25/128's first and a late depthwise layer, batch 1. It uses only
 // what the test helpers offered before the fast paths, so that the same
 // file measures the code before and after them.
@@ -84,6 +85,10 @@ func BenchmarkInt8Ops(b *testing.B) {
 		}},
 		{"MaxPool_64x24x24x64", len(x2.U8), func() error {
 			_, err := runOp("QuantizedMaxPool", qpoolAttrs(2, 2, "VALID"), x2, sc(0), sc(6))
+			return err
+		}},
+		{"AvgPool_64x24x24x64", len(x2.U8), func() error {
+			_, err := runOp("QuantizedAvgPool", qpoolAttrs(2, 2, "VALID"), x2, sc(0), sc(6))
 			return err
 		}},
 		{"Dequantize_64x12x12x64", len(pooled.U8), func() error {

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"unsafe"
+
 	"qcal/internal/tensor"
 )
 
@@ -42,19 +44,29 @@ func quantizedPool(isMax bool) Kernel {
 		y := c.New(x.DType, []int{n, win.OH, win.OW, ch})
 		truncate := !isMax && currentInt8Options(c).EigenAvgPool
 		if x.DType == dtQU8 {
-			pool8(x.U8, n, ch, win, y.U8, isMax, truncate)
+			pool8(x.U8, false, n, ch, win, y.U8, isMax, truncate)
 		} else {
-			pool8(x.I8, n, ch, win, y.I8, isMax, truncate)
+			pool8(int8Bytes(x.I8), true, n, ch, win, int8Bytes(y.I8), isMax, truncate)
 		}
 		return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 	}
 }
 
-// pool8 pools the 8-bit codes x (n×InH×InW×ch) over win into out
-// (n×OH×OW×ch): the max of the in-image taps, or their average: the int32
-// sum times float32(1/count) rounded half to even, or with truncate the
-// integer quotient. A window without an in-image tap gives 0.
-func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncate bool) {
+// int8Bytes returns the bytes of v (the same memory).
+func int8Bytes(v []int8) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v))
+}
+
+// pool8 pools the 8-bit codes x (n×InH×InW×ch; qint8 codes as their
+// bytes when signed) over win into out (n×OH×OW×ch): the max of the
+// in-image taps, or their average: the int32 sum times float32(1/count)
+// rounded half to even, or with truncate the integer quotient. A window
+// without an in-image tap gives 0. A code's byte is its low 8 bits,
+// whether the type is signed or not.
+func pool8(x []byte, signed bool, n, ch int, win Window, out []byte, isMax, truncate bool) {
 	pix := win.OH * win.OW
 	Parallel(n*pix, max(1, 2048/max(1, win.KH*win.KW*ch)), func(lo, hi int) {
 		var acc []int32
@@ -81,14 +93,11 @@ func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncat
 					count++
 					switch {
 					case !isMax:
-						acc := acc[:len(px)]
-						for i, v := range px {
-							acc[i] += int32(v)
-						}
+						sumInto(acc, px, signed)
 					case count == 1:
 						copy(dst, px)
 					default:
-						maxInto(dst, px)
+						maxInto(dst, px, signed)
 					}
 				}
 			}
@@ -98,33 +107,54 @@ func pool8[T uint8 | int8](x []T, n, ch int, win Window, out []T, isMax, truncat
 			case isMax:
 			case truncate:
 				for i, s := range acc {
-					dst[i] = T(s / count)
+					dst[i] = byte(s / count)
 				}
 			default:
 				recip := 1 / float32(count)
 				for i, s := range acc {
-					dst[i] = T(rneSmall(float32(s) * recip))
+					dst[i] = byte(rneSmall(float32(s) * recip))
 				}
 			}
 		}
 	})
 }
 
-// maxInto sets dst[i] = max(dst[i], src[i]) (src as long as dst), 32 at a
-// time in AVX2, the rest in Go.
-func maxInto[T uint8 | int8](dst, src []T) {
+// sumInto adds the codes src (bytes of qint8 codes when signed) to acc.
+func sumInto(acc []int32, src []byte, signed bool) {
+	acc = acc[:len(src)]
+	if signed {
+		for i, v := range src {
+			acc[i] += int32(int8(v))
+		}
+		return
+	}
+	for i, v := range src {
+		acc[i] += int32(v)
+	}
+}
+
+// maxInto sets dst[i] = max(dst[i], src[i]) (src as long as dst; bytes
+// of qint8 codes when signed), 32 at a time in AVX2, the rest in Go.
+func maxInto(dst, src []byte, signed bool) {
 	done := 0
 	if useAVX2 && len(dst) >= 32 {
-		switch d := any(dst).(type) {
-		case []uint8:
-			maxU8AVX2(&d[0], &any(src).([]uint8)[0], len(d))
-		case []int8:
-			maxI8AVX2(&d[0], &any(src).([]int8)[0], len(d))
+		if signed {
+			maxI8AVX2(&dst[0], &src[0], len(dst))
+		} else {
+			maxU8AVX2(&dst[0], &src[0], len(dst))
 		}
 		done = len(dst) &^ 31
 	}
 	src = src[done:len(dst)]
 	dst = dst[done:]
+	if signed {
+		for i, v := range src {
+			if int8(v) > int8(dst[i]) {
+				dst[i] = v
+			}
+		}
+		return
+	}
 	for i, v := range src {
 		if v > dst[i] {
 			dst[i] = v

@@ -40,7 +40,7 @@ func madU8AVX2(acc *int32, x *uint8, w *int32, n int)
 //go:noescape
 func maxU8AVX2(dst, src *uint8, n int)
 
-// maxI8AVX2 is maxU8AVX2 for int8.
+// maxI8AVX2 is maxU8AVX2 for the bytes of int8 codes (signed compare).
 //
 //go:noescape
-func maxI8AVX2(dst, src *int8, n int)
+func maxI8AVX2(dst, src *byte, n int)

@@ -23,4 +23,4 @@ func madU8AVX2(acc *int32, x *uint8, w *int32, n int) {
 
 func maxU8AVX2(dst, src *uint8, n int) { panic("kernels: no AVX2 assembly in this build") }
 
-func maxI8AVX2(dst, src *int8, n int) { panic("kernels: no AVX2 assembly in this build") }
+func maxI8AVX2(dst, src *byte, n int) { panic("kernels: no AVX2 assembly in this build") }
