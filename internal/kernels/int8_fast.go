@@ -150,3 +150,36 @@ func quantizeMklI8(dst []int8, src []float32, scale float32) {
 		dst[i] = satI8(v * scale)
 	}
 }
+
+// quantizeMinFirst8 is Eigen's MIN_FIRST QuantizeV2 to an 8-bit type
+// (quant.Quantization.Quantize) over src, writing each code's byte:
+// rha(float32(v·rs)) − off, clamped to [lo, hi], where off =
+// float32(range_min_scaled − lowest). Rounding half away from zero is
+// float64(p) ± 0.5 truncated toward zero, exact for |p| ≤ 2²²; a larger
+// |p| is clamped to 2²² first, which saturates the same way, since |off|
+// ≤ 383 for 8-bit types. A NaN product goes through slow (the obvious
+// form).
+func quantizeMinFirst8(dst []byte, src []float32, rs, off, lo, hi float32, slow func(float32) int32) {
+	const lim = 1 << 22
+	dst = dst[:len(src)]
+	for i, v := range src {
+		p := v * rs
+		switch {
+		case p != p:
+			dst[i] = byte(slow(v))
+			continue
+		case p > lim:
+			p = lim
+		case p < -lim:
+			p = -lim
+		}
+		var r float32
+		if p < 0 {
+			r = float32(int32(float64(p) - 0.5))
+		} else {
+			r = float32(int32(float64(p) + 0.5))
+		}
+		x := min(max(r-off, lo), hi)
+		dst[i] = byte(int32(x))
+	}
+}

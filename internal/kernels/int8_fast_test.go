@@ -522,3 +522,49 @@ func TestPackedFilterCache(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeMinFirstMatchesQuantize: the MIN_FIRST loop gives
+// quant.Quantization.Quantize's code for quint8 and qint8 on edge values,
+// random values and bit patterns, and values whose product with
+// range_scale lands on or next to a tie k + 0.5; ranges lopsided either
+// way (range_min_scaled from 0 to −255).
+func TestQuantizeMinFirstMatchesQuantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, qt := range []quant.Type{quant.QUInt8, quant.QInt8} {
+		for _, rg := range [][2]float32{{0, 6}, {-1, 5.3}, {-3, 0.5}, {-0.01, 1000}, {-1000, 0.01}, {-2e-3, 1e-3}} {
+			lo, hi := quant.AdjustRangeTF1(rg[0], rg[1])
+			z, err := quant.QuantizeV2{T: qt, Mode: quant.MinFirst, RoundMode: quant.HalfAwayFromZero}.Prepare(lo, hi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, rms := z.MinFirstParams()
+			src := append([]float32{}, edgeFloats...)
+			for i := 0; i < 1<<14; i++ {
+				src = append(src, lo+(hi-lo)*(r.Float32()*1.4-0.2), math.Float32frombits(r.Uint32()))
+				tie := (float32(r.IntN(600)-300) + 0.5) / rs
+				src = append(src, tie, math.Nextafter32(tie, 0), math.Nextafter32(tie, 1e30))
+			}
+			got := make([]byte, len(src))
+			quantizeMinFirst8(got, src, rs, rms-float32(qt.Lowest()), float32(qt.Lowest()), float32(qt.Highest()), z.Quantize)
+			for i, v := range src {
+				want := z.Quantize(v)
+				g := int32(got[i])
+				if qt == quant.QInt8 {
+					g = int32(int8(got[i]))
+				}
+				if g != want {
+					t.Fatalf("%v %v: %g (·rs = %g) → %d, Quantize gives %d", qt, rg, v, v*rs, g, want)
+				}
+			}
+		}
+	}
+	// Worked by hand: quint8 on [0, 6]: rs = 255/6 = 42.5, rms = 0;
+	// 1.0 → 42.5 → 43 (half away from zero), 6.1 → 259.25 → 255.
+	z, _ := quant.QuantizeV2{T: quant.QUInt8, Mode: quant.MinFirst, RoundMode: quant.HalfAwayFromZero}.Prepare(0, 6)
+	rs, rms := z.MinFirstParams()
+	got := make([]byte, 2)
+	quantizeMinFirst8(got, []float32{1, 6.1}, rs, rms, 0, 255, z.Quantize)
+	if got[0] != 43 || got[1] != 255 {
+		t.Errorf("MIN_FIRST [0, 6]: 1.0, 6.1 → %d, %d; want 43, 255", got[0], got[1])
+	}
+}

@@ -122,6 +122,18 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 		return nil, c.Wrap(err)
 	}
 	outMin, outMax := z.Min, z.Max
+	if mode == quant.MinFirst && qt != quant.QInt32 {
+		rs, rms := z.MinFirstParams()
+		off := float32(rms - float32(qt.Lowest()))
+		out := y.U8
+		if qt == quant.QInt8 {
+			out = int8Bytes(y.I8)
+		}
+		Parallel(len(x), parallelGrain, func(a, b int) {
+			quantizeMinFirst8(out[a:b], x[a:b], rs, off, float32(qt.Lowest()), float32(qt.Highest()), z.Quantize)
+		})
+		return []*tensor.Tensor{y, scalarF32(outMin), scalarF32(outMax)}, nil
+	}
 	Parallel(len(x), parallelGrain, func(a, b int) {
 		switch qt {
 		case quant.QUInt8:
