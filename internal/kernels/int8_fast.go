@@ -179,7 +179,12 @@ func quantizeMinFirst8(dst []byte, src []float32, rs, off, lo, hi float32, slow 
 		} else {
 			r = float32(int32(float64(p) + 0.5))
 		}
-		x := min(max(r-off, lo), hi)
+		x := r - off // not NaN: compares clamp it
+		if x < lo {
+			x = lo
+		} else if x > hi {
+			x = hi
+		}
 		dst[i] = byte(int32(x))
 	}
 }
