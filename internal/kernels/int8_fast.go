@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+
 	"qcal/quant"
 )
 
@@ -125,8 +127,30 @@ func (e *convEpilogue) rowI32(acc []int32, out []int32) {
 		if e.relu && d < 0 {
 			d = 0
 		}
-		out[j] = quant.SatRNE(e.t, d)
+		if e.t == quant.QInt32 {
+			out[j] = satI32(d)
+		} else {
+			out[j] = quant.SatRNE(e.t, d)
+		}
 	}
+}
+
+// rneMagic64 is 1.5·2⁵²: rneSmall's trick in float64, exact for |v| < 2⁵¹.
+const rneMagic64 = 0x1.8p52
+
+// satI32 is quant.SatRNE(quant.QInt32, v): NaN gives 0, v ≥ 2³¹ and
+// v ≤ −2³¹ the bounds, the rest rounds half to even in float64 (every
+// float32 below 2³¹ in magnitude is far inside rneMagic64's range).
+func satI32(v float32) int32 {
+	switch {
+	case v != v:
+		return 0
+	case v >= 0x1p31:
+		return math.MaxInt32
+	case v <= -0x1p31:
+		return math.MinInt32
+	}
+	return int32(float64(v) + rneMagic64 - rneMagic64)
 }
 
 // quantizeMklU8 is _MklQuantizeV2 SCALED to quint8 over src:

@@ -76,7 +76,7 @@ var edgeFloats = []float32{
 	float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
 }
 
-// TestSatMatchesSatRNE: satU8 and satI8 give quant.SatRNE's code for the
+// TestSatMatchesSatRNE: satU8, satI8 and satI32 give quant.SatRNE's code for the
 // edge values and for 2²⁰ random bit patterns and 2²⁰ values in
 // [-300, 300] with random fractions (ties included by the edges).
 func TestSatMatchesSatRNE(t *testing.T) {
@@ -85,7 +85,13 @@ func TestSatMatchesSatRNE(t *testing.T) {
 	for i := 0; i < 1<<20; i++ {
 		vals = append(vals, math.Float32frombits(r.Uint32()), float32(r.IntN(1200)-600)/2+float32(r.IntN(3))*r.Float32())
 	}
+	for _, v := range []float32{0x1p22 + 0.5, 0x1p22 + 1.5, -0x1p22 - 0.5, 0x1p23 - 0.5, 0x1p31, -0x1p31, 0x1p31 - 128, -0x1p31 + 128, 0x1p51, 2.5, -2.5} {
+		vals = append(vals, v, math.Nextafter32(v, 0), math.Nextafter32(v, float32(math.Inf(1))))
+	}
 	for _, v := range vals {
+		if got, want := satI32(v), quant.SatRNE(quant.QInt32, v); got != want {
+			t.Fatalf("satI32(%g) = %d, SatRNE gives %d", v, got, want)
+		}
 		if got, want := int32(satU8(v)), quant.SatRNE(quant.QUInt8, v); got != want {
 			t.Fatalf("satU8(%g) = %d, SatRNE gives %d", v, got, want)
 		}
