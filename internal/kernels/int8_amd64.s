@@ -120,33 +120,6 @@ mmreduce:
 	VZEROUPPER
 	RET
 
-// func madU8AVX2(acc *int32, x *uint8, w *int32, n int)
-// acc[i] += x[i]·w[i] for i < n (a multiple of 8), where w[i] holds a
-// weight as its low 16 bits (uint16(int16(w))), the high 16 zero: VPMADDWD
-// of the zero-extended code with it is x·w + 0·0.
-TEXT ·madU8AVX2(SB), NOSPLIT, $0-32
-	MOVQ acc+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), BX
-	MOVQ n+24(FP), DX
-	SHRQ $3, DX
-	JZ   maddone
-
-madloop:
-	VPMOVZXBD (SI), Y0
-	VPMADDWD  (BX), Y0, Y0
-	VPADDD    (DI), Y0, Y0
-	VMOVDQU   Y0, (DI)
-	ADDQ      $8, SI
-	ADDQ      $32, BX
-	ADDQ      $32, DI
-	DECQ      DX
-	JNZ       madloop
-
-maddone:
-	VZEROUPPER
-	RET
-
 // func maxU8AVX2(dst, src *uint8, n int)
 // dst[i] = max(dst[i], src[i]) for i < n rounded down to a multiple of 32.
 TEXT ·maxU8AVX2(SB), NOSPLIT, $0-24
@@ -188,5 +161,47 @@ mxsloop:
 	JNZ     mxsloop
 
 mxsdone:
+	VZEROUPPER
+	RET
+
+// func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)
+// For p < npix and c < ch (a positive multiple of 8): acc[p·ch + c] +=
+// x[p·xstep + c]·w[c], where w[c] holds a weight as its low 16 bits
+// (uint16(int16(w))), the high 16 zero: VPMADDWD of the zero-extended
+// code with it is x·w + 0·0. The pixels of a strided
+// depthwise tap: their inputs xstep bytes apart, their accumulators
+// side by side.
+TEXT ·madU8RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), BX
+	MOVQ ch+24(FP), CX
+	MOVQ npix+32(FP), DX
+	MOVQ xstep+40(FP), R8
+	SHRQ $3, CX
+	JZ   mrdone
+
+mrpix:
+	TESTQ DX, DX
+	JZ    mrdone
+	MOVQ  SI, R9
+	MOVQ  BX, R10
+	MOVQ  CX, R11
+
+mrblk:
+	VPMOVZXBD (R9), Y0
+	VPMADDWD  (R10), Y0, Y0
+	VPADDD    (DI), Y0, Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $8, R9
+	ADDQ      $32, R10
+	ADDQ      $32, DI
+	DECQ      R11
+	JNZ       mrblk
+	ADDQ      R8, SI
+	DECQ      DX
+	JMP       mrpix
+
+mrdone:
 	VZEROUPPER
 	RET

@@ -461,28 +461,20 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 }
 
 // depthwiseRows is depthwiseMKL for a channel multiplier of 1, a row of
-// output pixels at a time: each tap adds, for the output pixels whose
-// input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
-// accumulators. With stride 1 those pixels' inputs are contiguous, so a
-// tap is one long multiply-add against the tap's weights repeated along
-// the row; the epilogue then runs on the whole row, its bias and scale
-// repeated likewise.
+// output pixels at a time: each tap adds, for the run of output pixels
+// whose input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
+// accumulators (madU8Rows: the inputs SW·ch bytes apart), then the
+// epilogue runs on the whole row, its bias and scale repeated OW times.
 func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y *tensor.Tensor) {
 	taps := win.KH * win.KW
 	rowLen := win.OW * ch
 	if rowLen == 0 {
 		return // no output
 	}
-	// tap t's weights repeated OW times, each as madU8 wants it
-	tiled := make([]int32, taps*rowLen)
-	for t := 0; t < taps; t++ {
-		row := tiled[t*rowLen : (t+1)*rowLen]
-		for c := range ch {
-			row[c] = int32(uint16(int16(w[t*ch+c])))
-		}
-		for j := ch; j < rowLen; j *= 2 {
-			copy(row[j:], row[:j])
-		}
+	// tap t's weights, each as madU8Rows wants it
+	wq := make([]int32, taps*ch)
+	for i := range wq {
+		wq[i] = int32(uint16(int16(w[i])))
 	}
 	rowEp := ep.repeat(win.OW)
 	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
@@ -509,15 +501,8 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 					if ox0 >= ox1 {
 						continue
 					}
-					wt := tiled[(ky*win.KW+kx)*rowLen:][:rowLen]
-					if win.SW == 1 {
-						madU8(acc[ox0*ch:ox1*ch], xrow[(ox0+d)*ch:(ox1+d)*ch], wt[ox0*ch:ox1*ch])
-						continue
-					}
-					for ox := ox0; ox < ox1; ox++ {
-						ix := ox*win.SW + d
-						madU8(acc[ox*ch:(ox+1)*ch], xrow[ix*ch:(ix+1)*ch], wt[:ch])
-					}
+					t := ky*win.KW + kx
+					madU8Rows(acc[ox0*ch:ox1*ch], xrow[(ox0*win.SW+d)*ch:], wq[t*ch:(t+1)*ch], ch, ox1-ox0, win.SW*ch)
 				}
 			}
 			rowEp.row(acc, y, r*rowLen)
@@ -525,18 +510,24 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 	})
 }
 
-// madU8 adds x[i]·int16(w[i]) to acc[i] (all of one length; w as
-// madU8AVX2 wants it), eight at a time in AVX2, the rest in Go.
-func madU8(acc []int32, x []uint8, w []int32) {
-	done := 0
-	if useAVX2 && len(acc) >= 8 {
-		madU8AVX2(&acc[0], &x[0], &w[0], len(acc))
-		done = len(acc) &^ 7
+// madU8Rows adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for p <
+// npix, c < ch (w[c] = uint16(int16 weight)): npix pixels of one depthwise
+// tap, their inputs xstep bytes apart. In AVX2 when ch is a multiple of 8.
+func madU8Rows(acc []int32, x []uint8, w []int32, ch, npix, xstep int) {
+	acc, w = acc[:npix*ch], w[:ch]
+	if npix == 0 || ch == 0 {
+		return
 	}
-	n := len(acc)
-	acc, x, w = acc[done:n], x[done:n], w[done:n]
-	for i, xv := range x {
-		acc[i] += int32(xv) * int32(int16(w[i]))
+	x = x[:(npix-1)*xstep+ch]
+	if useAVX2 && ch%8 == 0 {
+		madU8RowsAVX2(&acc[0], &x[0], &w[0], ch, npix, xstep)
+		return
+	}
+	for p := 0; p < npix; p++ {
+		a, xs := acc[p*ch:(p+1)*ch], x[p*xstep:p*xstep+ch]
+		for c, xv := range xs {
+			a[c] += int32(xv) * int32(int16(w[c]))
+		}
 	}
 }
 

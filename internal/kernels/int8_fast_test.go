@@ -161,6 +161,8 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{1, 5, 7, 9, 1, 1, 12, 2, 1, "VALID"},    // 1×1 strided: im2col again
 		convCase{2, 6, 7, 3, 3, 3, 2, 1, 3, "SAME"},      // dilation 3: some taps never land
 		convCase{1, 9, 9, 8, 3, 3, 8, 3, 2, "VALID"},     // stride 3 with dilation
+		convCase{2, 12, 11, 16, 3, 3, 4, 2, 1, "SAME"},   // strided, 8-channel blocks (AVX2)
+		convCase{1, 9, 10, 24, 3, 3, 4, 2, 1, "VALID"},   // strided, 8-channel blocks (AVX2)
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {

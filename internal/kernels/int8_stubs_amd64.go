@@ -28,12 +28,6 @@ func quantizeU8AVX2(src *float32, out *uint8, n int, scale float32)
 //go:noescape
 func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool)
 
-// madU8AVX2 adds x[i]·int16(w[i]) to acc[i] for i < n rounded down to a
-// multiple of 8; w[i] must be uint16(int16 weight) (high half zero).
-//
-//go:noescape
-func madU8AVX2(acc *int32, x *uint8, w *int32, n int)
-
 // maxU8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n rounded down to a
 // multiple of 32.
 //
@@ -44,3 +38,10 @@ func maxU8AVX2(dst, src *uint8, n int)
 //
 //go:noescape
 func maxI8AVX2(dst, src *byte, n int)
+
+// madU8RowsAVX2 adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for
+// p < npix, c < ch (a multiple of 8); w[c] must be uint16(int16 weight),
+// the high half zero.
+//
+//go:noescape
+func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)

@@ -17,10 +17,10 @@ func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool) {
 	panic("kernels: no AVX2 assembly in this build")
 }
 
-func madU8AVX2(acc *int32, x *uint8, w *int32, n int) {
-	panic("kernels: no AVX2 assembly in this build")
-}
-
 func maxU8AVX2(dst, src *uint8, n int) { panic("kernels: no AVX2 assembly in this build") }
 
 func maxI8AVX2(dst, src *byte, n int) { panic("kernels: no AVX2 assembly in this build") }
+
+func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
