@@ -294,6 +294,13 @@ func (z Quantization) Quantize(v float32) int32 {
 	return int32(min(max(x, lo), hi))
 }
 
+// MinFirstParams returns the two float32 constants of MIN_FIRST
+// quantization (see Quantize): range_scale and range_min_scaled; zeros in
+// SCALED mode. Kernels with a loop of their own use them.
+func (z Quantization) MinFirstParams() (rangeScale, rangeMinScaled float32) {
+	return z.rangeScale, z.rangeMinScaled
+}
+
 // QuantizeSlice quantizes src into dst (same length).
 func (z Quantization) QuantizeSlice(dst []int32, src []float32) {
 	if len(dst) != len(src) {

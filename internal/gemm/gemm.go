@@ -38,6 +38,43 @@ func U8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int
 	kern.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
+// U8S8B is a k×n int8 matrix packed once for U8S8Packed: the filter of a
+// convolution that runs batch after batch. It is read-only and may be
+// shared by goroutines.
+type U8S8B struct {
+	k, n int
+	kern u8s8Runner
+	bp   any
+}
+
+// PackU8S8 packs the k×n matrix b (row stride ldb) for U8S8Packed, in the
+// panels of the kernel U8S8 would use for n columns.
+func PackU8S8(k, n int, b []int8, ldb int) *U8S8B {
+	switch {
+	case k < 0 || n < 0:
+		panic("gemm: PackU8S8: negative dimension")
+	case ldb < n:
+		panic("gemm: PackU8S8: leading dimension smaller than a row")
+	case n > 0 && k > 0 && len(b) < (k-1)*ldb+n:
+		panic("gemm: PackU8S8: slice too short for its matrix")
+	}
+	kern := u8s8Best
+	if n <= u8s8Narrow.tileWidth() {
+		kern = u8s8Narrow
+	}
+	return &U8S8B{k: k, n: n, kern: kern, bp: kern.pack(k, n, b, ldb)}
+}
+
+// Dims returns the matrix's k and n.
+func (b *U8S8B) Dims() (k, n int) { return b.k, b.n }
+
+// U8S8Packed sets C = A·B as U8S8 does, B packed by PackU8S8; A is m×k.
+func U8S8Packed(m int, a []uint8, lda int, b *U8S8B, c []int32, ldc int) {
+	k, n := b.k, b.n
+	checkDims("U8S8Packed", m, n, k, len(a), lda, max(0, k*n), n, len(c), ldc)
+	b.kern.runPacked(workers(m, n, k), m, n, k, a, lda, b.bp, c, ldc)
+}
+
 // parallelOps is the number of multiply-adds (m·n·k) from which a product
 // is split over goroutines: below it, starting them costs more than it
 // saves (about 20 µs of work on one core at 25 GFLOP/s).

@@ -384,3 +384,39 @@ func TestU8U8(t *testing.T) {
 		}
 	}
 }
+
+// TestU8S8PackedKernels: every int8 kernel on B packed once (pack, then
+// runPacked) gives what checkU8S8 wants on every shape, fills as
+// TestU8S8Kernels; and the exported PackU8S8 + U8S8Packed, with the packed
+// B used twice, equal U8S8.
+func TestU8S8PackedKernels(t *testing.T) {
+	for _, kern := range u8s8Runners {
+		for _, nw := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/nw=%d", kern.kernelName(), nw), func(t *testing.T) {
+				for _, s := range shapes {
+					checkU8S8(t, s, func(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+						kern.runPacked(nw, m, n, k, a, lda, kern.pack(k, n, b, ldb), c, ldc)
+					}, randU8S8)
+				}
+			})
+		}
+	}
+	for _, s := range shapes {
+		checkU8S8(t, s, func(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
+			p := PackU8S8(k, n, b, ldb)
+			if pk, pn := p.Dims(); pk != k || pn != n {
+				t.Fatalf("Dims() = %d, %d; want %d, %d", pk, pn, k, n)
+			}
+			U8S8Packed(m, a, lda, p, c, ldc)
+			if m > 0 && n > 0 {
+				want := append([]int32(nil), c...)
+				U8S8Packed(m, a, lda, p, c, ldc) // the packed B is not consumed
+				for i := range want {
+					if c[i] != want[i] {
+						t.Fatalf("second U8S8Packed differs at %d", i)
+					}
+				}
+			}
+		}, randU8S8)
+	}
+}

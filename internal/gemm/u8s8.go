@@ -52,6 +52,10 @@ type u8s8Runner interface {
 	kernelName() string
 	tileWidth() int // nr
 	run(nw, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int)
+	// pack returns b packed into the kernel's panels (a []TB), which
+	// runPacked takes instead of b.
+	pack(k, n int, b []int8, ldb int) any
+	runPacked(nw, m, n, k int, a []uint8, lda int, bp any, c []int32, ldc int)
 }
 
 func (kern u8s8Kernel[TA, TB]) kernelName() string { return kern.name }
@@ -59,6 +63,20 @@ func (kern u8s8Kernel[TA, TB]) tileWidth() int     { return kern.nr }
 
 func (kern u8s8Kernel[TA, TB]) run(nw, m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	u8s8Blocked(kern, nw, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+func (kern u8s8Kernel[TA, TB]) pack(k, n int, b []int8, ldb int) any {
+	kp := (k + kern.g - 1) / kern.g * kern.g
+	np := (n + kern.nr - 1) / kern.nr
+	bp := make([]TB, np*kp*kern.nr)
+	if k > 0 {
+		u8s8PackB(bp, b, ldb, k, kp, n, kern.g, kern.nr)
+	}
+	return bp
+}
+
+func (kern u8s8Kernel[TA, TB]) runPacked(nw, m, n, k int, a []uint8, lda int, bp any, c []int32, ldc int) {
+	u8s8BlockedPacked(kern, nw, m, n, k, a, lda, bp.([]TB), c, ldc)
 }
 
 // u8s8Go is the portable micro-kernel, on int16 pairs.
@@ -125,15 +143,29 @@ func u8s8Blocked[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], nw,
 		}
 		return
 	}
-	g := kern.g
+	g, nr := kern.g, kern.nr
 	kp := (k + g - 1) / g * g
-	mr, nr := kern.mr, kern.nr
 	np := (n + nr - 1) / nr
 	pb := getBuf[TB](np * kp * nr)
 	defer putBuf(pb)
 	bp := *pb
 	u8s8PackB(bp, b, ldb, k, kp, n, g, nr)
+	u8s8BlockedPacked(kern, nw, m, n, k, a, lda, bp, c, ldc)
+}
 
+// u8s8BlockedPacked is u8s8Blocked on B already packed (u8s8PackB).
+func u8s8BlockedPacked[TA int16 | uint8, TB int16 | int8](kern u8s8Kernel[TA, TB], nw, m, n, k int, a []uint8, lda int, bp []TB, c []int32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	kp := (k + kern.g - 1) / kern.g * kern.g
+	mr := kern.mr
 	rows := splitRows(m, mr, nw)
 	if len(rows) == 1 {
 		u8s8Rows(kern, 0, m, n, k, kp, a, lda, bp, c, ldc)

@@ -25,4 +25,9 @@
 // NewWindow computes TensorFlow's output size and padding for SAME, VALID
 // and EXPLICIT; Im2Col (generic, with a pad value for zero points) and
 // Parallel (both cores for large loops) are shared with the int8 kernels.
+//
+// The int8 kernels' inner loops (int8_fast.go) have AVX2 forms in
+// int8_amd64.s, chosen at run time (golang.org/x/sys/cpu) and left out with
+// the purego build tag; each fast loop is tested bit for bit against the
+// obvious loop it replaced, kept in int8_fast_test.go.
 package kernels

@@ -1,6 +1,10 @@
 package kernels
 
 import (
+	"bytes"
+	"sync"
+	"unsafe"
+
 	"qcal/internal/gemm"
 	"qcal/internal/tensor"
 	"qcal/quant"
@@ -189,40 +193,6 @@ func ConvU8U8Offsets(x []uint8, n, ch int, w []uint8, oc int, win Window, ox, ow
 	}
 }
 
-// depthwiseU8S8 sets acc (n·OH·OW × ch·mult) to the depthwise convolution
-// of x with w (KH×KW×ch×mult), padding with 0.
-func depthwiseU8S8(x []uint8, n, ch int, w []int8, mult int, win Window, acc []int32) {
-	oc := ch * mult
-	pix := win.OH * win.OW
-	Parallel(n*pix, max(1, 1024/max(1, win.KH*win.KW*oc)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, p := r/pix, r%pix
-			oy, ox := p/win.OW, p%win.OW
-			row := acc[r*oc : (r+1)*oc]
-			clear(row)
-			for ky := 0; ky < win.KH; ky++ {
-				iy := oy*win.SH - win.PadT + ky*win.DH
-				if iy < 0 || iy >= win.InH {
-					continue
-				}
-				for kx := 0; kx < win.KW; kx++ {
-					ix := ox*win.SW - win.PadL + kx*win.DW
-					if ix < 0 || ix >= win.InW {
-						continue
-					}
-					xin := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
-					wk := w[(ky*win.KW+kx)*oc:][:oc]
-					for ci, xv := range xin {
-						for m := 0; m < mult; m++ {
-							row[ci*mult+m] += int32(xv) * int32(wk[ci*mult+m])
-						}
-					}
-				}
-			}
-		}
-	})
-}
-
 // filterRanges reads min_w and max_w (inputs i, i+1): scalars or one value
 // per output channel.
 func (c *Context) filterRanges(i, oc int) (mins, maxs []float32, err error) {
@@ -284,50 +254,50 @@ func mklConvKernel(spec convSpec) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		rows := n * win.OH * win.OW
-		acc := make([]int32, rows*oc)
-		if spec.depthwise {
-			depthwiseU8S8(x.U8, n, ch, w.I8, oc/ch, win, acc)
-		} else {
-			ConvU8S8(x.U8, n, ch, w.I8, oc, win, 0, acc, c.Scratch)
-		}
 		shape := []int{n, win.OH, win.OW, oc}
-		if !spec.requant {
-			y := c.New(dtQI32, shape)
-			mklEpilogue(acc, oc, bias, nil, spec.relu, quant.QInt32, y.I32)
-			mins := make([]float32, len(minW))
-			maxs := make([]float32, len(minW))
-			for j := range minW {
-				mins[j], maxs[j] = quant.MklRangeForMultiplication(quant.QUInt8, quant.QInt8, quant.QInt32, minX, maxX, minW[j], maxW[j])
-			}
-			return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
-		}
-		minO, maxO, err := c.rangeInput(ri + 4)
-		if err != nil {
-			return nil, err
-		}
-		outT := dtQI8
-		if spec.relu {
-			outT = dtQU8
-		}
-		if c.Has("out_type") {
-			if outT, err = c.Type("out_type"); err != nil {
+		var scale []float32
+		var minO, maxO float32
+		outT := dtQI32
+		qt := quant.QInt32
+		if spec.requant {
+			if minO, maxO, err = c.rangeInput(ri + 4); err != nil {
 				return nil, err
 			}
+			outT = dtQI8
+			if spec.relu {
+				outT = dtQU8
+			}
+			if c.Has("out_type") {
+				if outT, err = c.Type("out_type"); err != nil {
+					return nil, err
+				}
+			}
+			var ok bool
+			qt, ok = quantType(outT)
+			if !ok || qt == quant.QInt32 {
+				return nil, c.Errorf("out_type %s: a requantizing convolution writes quint8 or qint8", tensor.TypeName(outT))
+			}
+			scale = make([]float32, oc)
+			for j := range scale {
+				scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+			}
 		}
-		qt, ok := quantType(outT)
-		if !ok || qt == quant.QInt32 {
-			return nil, c.Errorf("out_type %s: a requantizing convolution writes quint8 or qint8", tensor.TypeName(outT))
-		}
-		scale := make([]float32, oc)
-		for j := range scale {
-			scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
-		}
-		codes := make([]int32, len(acc))
-		mklEpilogue(acc, oc, bias, scale, spec.relu, qt, codes)
 		y := c.New(outT, shape)
-		setCodes(y, codes)
-		return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
+		ep := newConvEpilogue(oc, bias, scale, spec.relu, qt)
+		if spec.depthwise {
+			depthwiseMKL(x.U8, n, ch, w.I8, oc/ch, win, ep, y)
+		} else {
+			convMKL(x.U8, n, ch, w.I8, oc, win, ep, y, c.Scratch)
+		}
+		if spec.requant {
+			return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
+		}
+		mins := make([]float32, len(minW))
+		maxs := make([]float32, len(minW))
+		for j := range minW {
+			mins[j], maxs[j] = quant.MklRangeForMultiplication(quant.QUInt8, quant.QInt8, quant.QInt32, minX, maxX, minW[j], maxW[j])
+		}
+		return []*tensor.Tensor{y, rangeTensor(mins), rangeTensor(maxs)}, nil
 	}
 }
 
@@ -366,23 +336,243 @@ func (c *Context) fusedBias(has bool, oc int, minX, maxX float32, minW, maxW []f
 	return out, nil
 }
 
-// mklEpilogue is oneDNN's int8 convolution epilogue: d = float32(acc);
-// d += b'; d *= scale (when requantizing); Relu; rne and saturate to t.
-func mklEpilogue(acc []int32, oc int, bias, scale []float32, relu bool, t quant.Type, out []int32) {
+// int8AccChunk bounds the int32 accumulators convMKL keeps at once
+// (1 MiB), so that they are still in cache when the epilogue reads them.
+const int8AccChunk = 1 << 18
+
+// convMKL is Intel's quantized convolution (padding 0) with its epilogue
+// fused: for each chunk of output pixels, im2col rows of x, gemm.U8S8 into
+// the chunk's int32 accumulators, then ep writes the chunk's codes into y.
+// The accumulators of the whole output never exist at once.
+func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch) {
+	k := win.KH * win.KW * ch
+	rows := n * win.OH * win.OW
+	if rows == 0 || oc == 0 {
+		return // no output
+	}
+	chunk := max(1, min(rows, int8Chunk/max(k, 1), int8AccChunk/max(oc, 1)))
+	// A 1×1 window at stride 1 without padding reads each input pixel
+	// for its own output pixel: x's rows are already the im2col rows.
+	pointwise := win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
+		win.OH == win.InH && win.OW == win.InW
+	var buf []uint8
+	if !pointwise {
+		buf = s.U8(chunk * k)
+	}
+	acc := s.I32(chunk * oc)
+	var wp *gemm.U8S8B
+	if k > 0 {
+		wp = packedFilter(w, k, oc)
+	}
+	for r0 := 0; r0 < rows; r0 += chunk {
+		m := min(chunk, rows-r0)
+		a := acc[:m*oc]
+		switch {
+		case k == 0:
+			clear(a)
+		case pointwise:
+			gemm.U8S8Packed(m, x[r0*k:(r0+m)*k], k, wp, a, oc)
+		default:
+			Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
+			gemm.U8S8Packed(m, buf[:m*k], k, wp, a, oc)
+		}
+		ep.apply(a, oc, y, r0*oc)
+	}
+}
+
+// apply writes the codes of the accumulator rows acc (oc a row) into y
+// from element off on, rows split over the cores.
+func (e *convEpilogue) apply(acc []int32, oc int, y *tensor.Tensor, off int) {
 	Parallel(len(acc)/max(oc, 1), max(1, parallelGrain/max(oc, 1)), func(lo, hi int) {
-		for i := lo * oc; i < hi*oc; i++ {
-			j := i % oc
-			d := float32(acc[i])
-			if bias != nil {
-				d += bias[j]
-			}
-			if scale != nil {
-				d *= scale[j]
-			}
-			if relu && d < 0 {
-				d = 0
-			}
-			out[i] = quant.SatRNE(t, d)
+		for r := lo; r < hi; r++ {
+			e.row(acc[r*oc:(r+1)*oc], y, off+r*oc)
 		}
 	})
+}
+
+// row writes the codes of acc into y from element off on.
+func (e *convEpilogue) row(acc []int32, y *tensor.Tensor, off int) {
+	switch y.DType {
+	case dtQU8:
+		e.rowU8(acc, y.U8[off:])
+	case dtQI8:
+		e.rowI8(acc, y.I8[off:])
+	default:
+		e.rowI32(acc, y.I32[off:])
+	}
+}
+
+// depthwiseMKL is Intel's quantized depthwise convolution (padding 0,
+// filter KH×KW×ch×mult) with its epilogue fused: each output pixel's
+// accumulators are summed over the in-image taps and written as codes.
+func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	if mult == 1 {
+		depthwiseRows(x, n, ch, w, win, ep, y)
+		return
+	}
+	oc := ch * mult
+	pix := win.OH * win.OW
+	Parallel(n*pix, max(1, 2048/max(1, win.KH*win.KW*oc)), func(lo, hi int) {
+		acc := make([]int32, oc)
+		for r := lo; r < hi; r++ {
+			depthwisePixel(x, ch, w, mult, win, r, acc)
+			ep.row(acc, y, r*oc)
+		}
+	})
+}
+
+// depthwisePixel sets acc (ch·mult) to the depthwise sums of output pixel
+// r (in n, oh, ow order): Σ over in-image taps of x[iy, ix, ci] ·
+// w[ky, kx, ci, m] into acc[ci·mult + m].
+func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, acc []int32) {
+	oc := ch * mult
+	pix := win.OH * win.OW
+	b, p := r/pix, r%pix
+	oy, ox := p/win.OW, p%win.OW
+	acc = acc[:oc]
+	clear(acc)
+	for ky := 0; ky < win.KH; ky++ {
+		iy := oy*win.SH - win.PadT + ky*win.DH
+		if iy < 0 || iy >= win.InH {
+			continue
+		}
+		for kx := 0; kx < win.KW; kx++ {
+			ix := ox*win.SW - win.PadL + kx*win.DW
+			if ix < 0 || ix >= win.InW {
+				continue
+			}
+			xin := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
+			wk := w[(ky*win.KW+kx)*oc:][:oc]
+			if mult == 1 {
+				wk = wk[:len(xin)]
+				acc := acc[:len(xin)]
+				for ci, xv := range xin {
+					acc[ci] += int32(xv) * int32(wk[ci])
+				}
+				continue
+			}
+			for ci, xv := range xin {
+				for m := 0; m < mult; m++ {
+					acc[ci*mult+m] += int32(xv) * int32(wk[ci*mult+m])
+				}
+			}
+		}
+	}
+}
+
+// depthwiseRows is depthwiseMKL for a channel multiplier of 1, a row of
+// output pixels at a time: each tap adds, for the run of output pixels
+// whose input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
+// accumulators (madU8Rows: the inputs SW·ch bytes apart), then the
+// epilogue runs on the whole row, its bias and scale repeated OW times.
+func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	taps := win.KH * win.KW
+	rowLen := win.OW * ch
+	if rowLen == 0 {
+		return // no output
+	}
+	// tap t's weights, each as madU8Rows wants it
+	wq := make([]int32, taps*ch)
+	for i := range wq {
+		wq[i] = int32(uint16(int16(w[i])))
+	}
+	rowEp := ep.repeat(win.OW)
+	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
+		acc := make([]int32, rowLen)
+		for r := lo; r < hi; r++ {
+			b, oy := r/win.OH, r%win.OH
+			clear(acc)
+			for ky := 0; ky < win.KH; ky++ {
+				iy := oy*win.SH - win.PadT + ky*win.DH
+				if iy < 0 || iy >= win.InH {
+					continue
+				}
+				xrow := x[(b*win.InH+iy)*win.InW*ch:][:win.InW*ch]
+				for kx := 0; kx < win.KW; kx++ {
+					// ix = ox·SW + d lies in [0, InW) for ox in [ox0, ox1).
+					d := kx*win.DW - win.PadL
+					ox0, ox1 := 0, 0
+					if d < 0 {
+						ox0 = (-d + win.SW - 1) / win.SW
+					}
+					if last := win.InW - 1 - d; last >= 0 {
+						ox1 = min(win.OW, last/win.SW+1)
+					}
+					if ox0 >= ox1 {
+						continue
+					}
+					t := ky*win.KW + kx
+					madU8Rows(acc[ox0*ch:ox1*ch], xrow[(ox0*win.SW+d)*ch:], wq[t*ch:(t+1)*ch], ch, ox1-ox0, win.SW*ch)
+				}
+			}
+			rowEp.row(acc, y, r*rowLen)
+		}
+	})
+}
+
+// madU8Rows adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for p <
+// npix, c < ch (w[c] = uint16(int16 weight)): npix pixels of one depthwise
+// tap, their inputs xstep bytes apart. In AVX2 when ch is a multiple of 8.
+func madU8Rows(acc []int32, x []uint8, w []int32, ch, npix, xstep int) {
+	acc, w = acc[:npix*ch], w[:ch]
+	if npix == 0 || ch == 0 {
+		return
+	}
+	x = x[:(npix-1)*xstep+ch]
+	if useAVX2 && ch%8 == 0 {
+		madU8RowsAVX2(&acc[0], &x[0], &w[0], ch, npix, xstep)
+		return
+	}
+	for p := 0; p < npix; p++ {
+		a, xs := acc[p*ch:(p+1)*ch], x[p*xstep:p*xstep+ch]
+		for c, xv := range xs {
+			a[c] += int32(xv) * int32(int16(w[c]))
+		}
+	}
+}
+
+// packedFilters holds filters packed for gemm.U8S8Packed, so that a
+// graph's filters are packed once rather than at every batch. An entry is
+// found by the address, length and shape of the filter's codes and used
+// only if its copy of the codes still equals them (a compare costs much
+// less than packing), so memory that now holds another filter is packed
+// afresh. The address is kept as a number: the cache holds no filter
+// alive. It is emptied when it reaches maxPackedFilters entries.
+var packedFilters struct {
+	mu sync.Mutex
+	m  map[filterKey]*packed
+}
+
+const maxPackedFilters = 1024
+
+type filterKey struct {
+	addr uintptr
+	k, n int
+}
+
+type packed struct {
+	codes []byte // a copy of the filter's codes
+	b     *gemm.U8S8B
+}
+
+// packedFilter returns w (k×n, k, n > 0) packed for gemm.U8S8Packed.
+func packedFilter(w []int8, k, n int) *gemm.U8S8B {
+	w = w[:k*n]
+	codes := unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w))
+	key := filterKey{uintptr(unsafe.Pointer(&w[0])), k, n}
+	pf := &packedFilters
+	pf.mu.Lock()
+	e := pf.m[key]
+	pf.mu.Unlock()
+	if e != nil && bytes.Equal(e.codes, codes) {
+		return e.b
+	}
+	e = &packed{codes: bytes.Clone(codes), b: gemm.PackU8S8(k, n, w, n)}
+	pf.mu.Lock()
+	if pf.m == nil || len(pf.m) >= maxPackedFilters {
+		pf.m = map[filterKey]*packed{}
+	}
+	pf.m[key] = e
+	pf.mu.Unlock()
+	return e.b
 }

@@ -191,7 +191,7 @@ func mklMatMul(spec convSpec) Kernel {
 		gemm.U8S8(m, n, k, a, k, bs, n, acc, n)
 		if !spec.requant {
 			y := c.New(dtQI32, []int{m, n})
-			mklEpilogue(acc, n, bias, nil, spec.relu, quant.QInt32, y.I32)
+			newConvEpilogue(n, bias, nil, spec.relu, quant.QInt32).apply(acc, n, y, 0)
 			mn, mx := quant.MklRangeForMultiplication(quant.QUInt8, quant.QInt8, quant.QInt32, r[0], r[1], r[2], r[3])
 			return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 		}
@@ -204,10 +204,8 @@ func mklMatMul(spec convSpec) Kernel {
 		for j := range scale {
 			scale[j] = s
 		}
-		codes := make([]int32, m*n)
-		mklEpilogue(acc, n, bias, scale, spec.relu, quant.QUInt8, codes)
 		y := c.New(dtQU8, []int{m, n})
-		setCodes(y, codes)
+		newConvEpilogue(n, bias, scale, spec.relu, quant.QUInt8).apply(acc, n, y, 0)
 		return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
 	}
 }

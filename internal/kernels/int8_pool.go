@@ -1,7 +1,7 @@
 package kernels
 
 import (
-	"math"
+	"unsafe"
 
 	"qcal/internal/tensor"
 )
@@ -41,38 +41,44 @@ func quantizedPool(isMax bool) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		codes := codesOf(x)
-		out := make([]int32, n*win.OH*win.OW*ch)
-		if isMax {
-			PoolCodes(codes, n, ch, win, out, true, false)
-		} else {
-			PoolCodes(codes, n, ch, win, out, false, currentInt8Options(c).EigenAvgPool)
-		}
 		y := c.New(x.DType, []int{n, win.OH, win.OW, ch})
-		setCodes(y, out)
+		truncate := !isMax && currentInt8Options(c).EigenAvgPool
+		if x.DType == dtQU8 {
+			pool8(x.U8, false, n, ch, win, y.U8, isMax, truncate)
+		} else {
+			pool8(int8Bytes(x.I8), true, n, ch, win, int8Bytes(y.I8), isMax, truncate)
+		}
 		return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 	}
 }
 
-// PoolCodes pools the codes x (n×InH×InW×ch) over win into out
-// (n×OH×OW×ch): the max, or the average of the in-image taps (rounded
-// half to even after multiplying by float32(1/count), or with truncate
-// the integer quotient).
-func PoolCodes(x []int32, n, ch int, win Window, out []int32, isMax, truncate bool) {
+// int8Bytes returns the bytes of v (the same memory).
+func int8Bytes(v []int8) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v))
+}
+
+// pool8 pools the 8-bit codes x (n×InH×InW×ch; qint8 codes as their
+// bytes when signed) over win into out (n×OH×OW×ch): the max of the
+// in-image taps, or their average: the int32 sum times float32(1/count)
+// rounded half to even, or with truncate the integer quotient. A window
+// without an in-image tap gives 0. A code's byte is its low 8 bits,
+// whether the type is signed or not.
+func pool8(x []byte, signed bool, n, ch int, win Window, out []byte, isMax, truncate bool) {
 	pix := win.OH * win.OW
 	Parallel(n*pix, max(1, 2048/max(1, win.KH*win.KW*ch)), func(lo, hi int) {
-		acc := make([]int32, ch)
+		var acc []int32
+		if !isMax {
+			acc = make([]int32, ch)
+		}
 		for r := lo; r < hi; r++ {
 			b, p := r/pix, r%pix
 			oy, ox := p/win.OW, p%win.OW
+			dst := out[r*ch : (r+1)*ch]
 			count := int32(0)
-			for i := range acc {
-				if isMax {
-					acc[i] = math.MinInt32
-				} else {
-					acc[i] = 0
-				}
-			}
+			clear(acc)
 			for ky := 0; ky < win.KH; ky++ {
 				iy := oy*win.SH - win.PadT + ky
 				if iy < 0 || iy >= win.InH {
@@ -83,31 +89,75 @@ func PoolCodes(x []int32, n, ch int, win Window, out []int32, isMax, truncate bo
 					if ix < 0 || ix >= win.InW {
 						continue
 					}
-					count++
 					px := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
-					for i, v := range px {
-						if isMax {
-							acc[i] = max(acc[i], v)
-						} else {
-							acc[i] += v
-						}
+					count++
+					switch {
+					case !isMax:
+						sumInto(acc, px, signed)
+					case count == 1:
+						copy(dst, px)
+					default:
+						maxInto(dst, px, signed)
 					}
 				}
 			}
-			dst := out[r*ch : (r+1)*ch]
 			switch {
-			case isMax || count == 0:
-				copy(dst, acc)
+			case count == 0:
+				clear(dst)
+			case isMax:
 			case truncate:
 				for i, s := range acc {
-					dst[i] = s / count
+					dst[i] = byte(s / count)
 				}
 			default:
 				recip := 1 / float32(count)
 				for i, s := range acc {
-					dst[i] = int32(math.RoundToEven(float64(float32(s) * recip)))
+					dst[i] = byte(rneSmall(float32(s) * recip))
 				}
 			}
 		}
 	})
+}
+
+// sumInto adds the codes src (bytes of qint8 codes when signed) to acc.
+func sumInto(acc []int32, src []byte, signed bool) {
+	acc = acc[:len(src)]
+	if signed {
+		for i, v := range src {
+			acc[i] += int32(int8(v))
+		}
+		return
+	}
+	for i, v := range src {
+		acc[i] += int32(v)
+	}
+}
+
+// maxInto sets dst[i] = max(dst[i], src[i]) (src as long as dst; bytes
+// of qint8 codes when signed), 32 at a time in AVX2, the rest in Go.
+func maxInto(dst, src []byte, signed bool) {
+	done := 0
+	if useAVX2 && len(dst) >= 32 {
+		if signed {
+			maxI8AVX2(&dst[0], &src[0], len(dst))
+		} else {
+			maxU8AVX2(&dst[0], &src[0], len(dst))
+		}
+		done = len(dst) &^ 31
+	}
+	src = src[done:len(dst)]
+	dst = dst[done:]
+	if signed {
+		for i, v := range src {
+			if int8(v) > int8(dst[i]) {
+				dst[i] = v
+			}
+		}
+		return
+	}
+	for i, v := range src {
+		if v > dst[i] {
+			dst[i] = v
+		}
+	}
 }

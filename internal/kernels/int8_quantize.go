@@ -106,14 +106,10 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 		}
 		Parallel(len(x), parallelGrain, func(a, b int) {
 			if qt == quant.QUInt8 {
-				for i := a; i < b; i++ {
-					y.U8[i] = uint8(z.Quantize(x[i]))
-				}
+				quantizeMklU8(y.U8[a:b], x[a:b], z.Scale)
 				return
 			}
-			for i := a; i < b; i++ {
-				y.I8[i] = int8(z.Quantize(x[i]))
-			}
+			quantizeMklI8(y.I8[a:b], x[a:b], z.Scale)
 		})
 		return []*tensor.Tensor{y, scalarF32(z.Min), scalarF32(z.Max)}, nil
 	}
@@ -126,6 +122,18 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 		return nil, c.Wrap(err)
 	}
 	outMin, outMax := z.Min, z.Max
+	if mode == quant.MinFirst && qt != quant.QInt32 {
+		rs, rms := z.MinFirstParams()
+		off := float32(rms - float32(qt.Lowest()))
+		out := y.U8
+		if qt == quant.QInt8 {
+			out = int8Bytes(y.I8)
+		}
+		Parallel(len(x), parallelGrain, func(a, b int) {
+			quantizeMinFirst8(out[a:b], x[a:b], rs, off, float32(qt.Lowest()), float32(qt.Highest()), z.Quantize)
+		})
+		return []*tensor.Tensor{y, scalarF32(outMin), scalarF32(outMax)}, nil
+	}
 	Parallel(len(x), parallelGrain, func(a, b int) {
 		switch qt {
 		case quant.QUInt8:
@@ -188,7 +196,7 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	mode, _ := c.stringOr("mode", "MIN_COMBINED")
-	y := c.New(dtF32, x.Shape)
+	y := c.NewUninit(dtF32, x.Shape) // every element is written
 	// code c → float32(float32(c + add)·s) + off: MIN_COMBINED adds half
 	// and min; SCALED and MIN_FIRST add nothing before the scale.
 	var add, s, off float32
@@ -201,15 +209,30 @@ func dequantize(c *Context) ([]*tensor.Tensor, error) {
 	default:
 		s, off = quant.DequantizeParams(qt, quant.MinFirst, false, lo, hi)
 	}
+	// An 8-bit code has 256 values: a table of their floats, computed
+	// by the same expression, replaces the arithmetic.
+	var table [256]float32
+	switch qt {
+	case quant.QUInt8:
+		for c := range table {
+			table[c] = float32(float32(float32(uint8(c))+add)*s) + off
+		}
+	case quant.QInt8:
+		for c := range table {
+			table[c] = float32(float32(float32(int8(uint8(c)))+add)*s) + off
+		}
+	}
 	Parallel(len(y.F32), parallelGrain, func(a, b int) {
 		switch qt {
 		case quant.QUInt8:
-			for i := a; i < b; i++ {
-				y.F32[i] = float32(float32(float32(x.U8[i])+add)*s) + off
+			dst := y.F32[a:b]
+			for i, c := range x.U8[a:b] {
+				dst[i] = table[c]
 			}
 		case quant.QInt8:
-			for i := a; i < b; i++ {
-				y.F32[i] = float32(float32(float32(x.I8[i])+add)*s) + off
+			dst := y.F32[a:b]
+			for i, c := range x.I8[a:b] {
+				dst[i] = table[uint8(c)]
 			}
 		default:
 			for i := a; i < b; i++ {

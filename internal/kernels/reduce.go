@@ -78,7 +78,11 @@ func reduceKernel(op string) Kernel {
 		if x.DType == tfpb.DataType_DT_FLOAT && n == 1 && (op == "Max" || op == "Min") && len(x.F32) > 0 {
 			// The whole tensor to one value: the activation ranges of
 			// quantize_graph's Min/Max prologues, once a batch.
-			y.F32[0] = extreme(x.F32, op == "Max")
+			mn, mx := c.minMaxOf(x)
+			y.F32[0] = mn
+			if op == "Max" {
+				y.F32[0] = mx
+			}
 			return []*tensor.Tensor{y}, nil
 		}
 		idx := reduceIndex(x, red)
@@ -184,23 +188,93 @@ func reduceKernel(op string) Kernel {
 	}
 }
 
-// extreme returns the largest (max) or smallest element of v, exactly as
-// the general loop of reduceKernel picks it: the first of equal values
-// (so -0 or +0 as it comes first), and NaN once a NaN is seen.
-func extreme(v []float32, max bool) float32 {
-	m := v[0]
-	if m != m {
-		return m
+// extremes is the whole-tensor minimum and maximum of x, whose elements
+// start at data.
+type extremes struct {
+	x        *tensor.Tensor
+	data     *float32
+	min, max float32
+}
+
+// minMaxOf returns the smallest and largest element of the non-empty
+// float tensor x, from the Context's memory when the previous call was on
+// the same tensor (the Max after the Min of a QuantizeV2 prologue).
+func (c *Context) minMaxOf(x *tensor.Tensor) (mn, mx float32) {
+	e := &c.extremes
+	if e.x == x && e.data == &x.F32[0] {
+		return e.min, e.max
 	}
-	for _, f := range v[1:] {
-		switch {
-		case f != f:
-			return f
-		case max && f > m, !max && f < m:
-			m = f
+	mn, mx = minMax(x.F32)
+	*e = extremes{x: x, data: &x.F32[0], min: mn, max: mx}
+	return mn, mx
+}
+
+// minMax returns the smallest and largest element of the non-empty v in
+// one pass, exactly as the general loop of reduceKernel picks each: the
+// first of equal values (so -0 or +0 as it comes first), and the first
+// NaN, for both, once a NaN is seen.
+func minMax(v []float32) (mn, mx float32) {
+	if useAVX2 && len(v) >= 64 {
+		if mn, mx, ok := minMaxVector(v); ok {
+			return mn, mx
 		}
 	}
-	return m
+	return minMaxGo(v)
+}
+
+// minMaxVector is minMax through AVX2 for a v without NaN (ok false
+// otherwise). Equal non-zero floats have equal bits, so only a zero
+// result needs the first of its equals: the first element that is == 0.
+func minMaxVector(v []float32) (mn, mx float32, ok bool) {
+	n := len(v) &^ 7
+	mn, mx, nan := minMaxAVX2(&v[0], n)
+	if nan {
+		return 0, 0, false
+	}
+	for _, f := range v[n:] {
+		if f > mx {
+			mx = f
+		} else if f < mn {
+			mn = f
+		} else if f != f {
+			return 0, 0, false
+		}
+	}
+	if mn == 0 || mx == 0 {
+		var zero float32
+		for _, f := range v {
+			if f == 0 {
+				zero = f
+				break
+			}
+		}
+		if mn == 0 {
+			mn = zero
+		}
+		if mx == 0 {
+			mx = zero
+		}
+	}
+	return mn, mx, true
+}
+
+// minMaxGo is minMax in Go, one element at a time.
+func minMaxGo(v []float32) (mn, mx float32) {
+	mn, mx = v[0], v[0]
+	if mn != mn {
+		return mn, mx
+	}
+	for _, f := range v[1:] {
+		// mn <= mx, so an f above mx is not below mn; a NaN is neither.
+		if f > mx {
+			mx = f
+		} else if f < mn {
+			mn = f
+		} else if f != f {
+			return f, f
+		}
+	}
+	return mn, mx
 }
 
 // argMax returns the index of the largest element along an axis; the first

@@ -94,6 +94,12 @@ type Context struct {
 	// Eigen kernel when its input is a Const (QuantizeV2, INT8-ARITHMETIC
 	// §0.1).
 	ConstInputs uint64
+
+	// extremes remembers the last whole-tensor Min/Max input, so that the
+	// Min and Max of quantize_graph's prologue read it once (minMaxOf).
+	// The executor makes one Context a run, and within a run a tensor
+	// never changes.
+	extremes extremes
 }
 
 // InputIsConst reports whether input i comes straight from a Const node.

@@ -1,0 +1,207 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 loops of the int8 kernels (declared in int8_stubs_amd64.go; the
+// portable forms are in int8_fast.go). Operands in Go's order: the last
+// is the destination, VOP b, a, dst is Intel's VOP dst, a, b.
+
+// SAT_U8_8 turns the 8 floats in Y0 into 8 quint8 codes in the low 8
+// bytes of X0: max with 0 (Y6; VMAXPS returns its second source, 0, for
+// a NaN), min with 255 (Y7), round half to even (VCVTPS2DQ under the
+// default MXCSR), pack with unsigned saturation.
+#define SAT_U8_8 \
+	VMAXPS       Y6, Y0, Y0 \
+	VMINPS       Y7, Y0, Y0 \
+	VCVTPS2DQ    Y0, Y0     \
+	VEXTRACTI128 $1, Y0, X1 \
+	VPACKUSDW    X1, X0, X0 \
+	VPACKUSWB    X0, X0, X0
+
+#define CONSTS_U8 \
+	VXORPS        Y6, Y6, Y6 \
+	MOVL          $0x437f0000, AX \
+	VMOVD         AX, X7     \
+	VBROADCASTSS  X7, Y7
+
+// func epilogueU8AVX2(acc *int32, bias, scale *float32, out *uint8, n int)
+TEXT ·epilogueU8AVX2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), SI
+	MOVQ bias+8(FP), BX
+	MOVQ scale+16(FP), CX
+	MOVQ out+24(FP), DI
+	MOVQ n+32(FP), DX
+	CONSTS_U8
+	SHRQ $3, DX
+	JZ   epidone
+
+epiloop:
+	VCVTDQ2PS (SI), Y0
+	VADDPS    (BX), Y0, Y0
+	VMULPS    (CX), Y0, Y0
+	SAT_U8_8
+	VMOVQ     X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, BX
+	ADDQ      $32, CX
+	ADDQ      $8, DI
+	DECQ      DX
+	JNZ       epiloop
+
+epidone:
+	VZEROUPPER
+	RET
+
+// func quantizeU8AVX2(src *float32, out *uint8, n int, scale float32)
+TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-28
+	MOVQ         src+0(FP), SI
+	MOVQ         out+8(FP), DI
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS scale+24(FP), Y5
+	CONSTS_U8
+	SHRQ         $3, DX
+	JZ           qdone
+
+qloop:
+	VMULPS (SI), Y5, Y0
+	SAT_U8_8
+	VMOVQ  X0, (DI)
+	ADDQ   $32, SI
+	ADDQ   $8, DI
+	DECQ   DX
+	JNZ    qloop
+
+qdone:
+	VZEROUPPER
+	RET
+
+// func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool)
+// n is a positive multiple of 8. mn and mx are the extremes as numbers
+// (either zero's sign); nan reports whether a NaN was seen, in which
+// case mn and mx mean nothing.
+TEXT ·minMaxAVX2(SB), NOSPLIT, $0-25
+	MOVQ    v+0(FP), SI
+	MOVQ    n+8(FP), DX
+	VMOVUPS (SI), Y0
+	VMOVUPS Y0, Y1
+	VCMPPS  $3, Y0, Y0, Y2
+	ADDQ    $32, SI
+	SHRQ    $3, DX
+	DECQ    DX
+	JZ      mmreduce
+
+mmloop:
+	VMOVUPS (SI), Y3
+	VMINPS  Y3, Y0, Y0
+	VMAXPS  Y3, Y1, Y1
+	VCMPPS  $3, Y3, Y3, Y4
+	VORPS   Y4, Y2, Y2
+	ADDQ    $32, SI
+	DECQ    DX
+	JNZ     mmloop
+
+mmreduce:
+	VEXTRACTF128 $1, Y0, X3
+	VMINPS       X3, X0, X0
+	VPSHUFD      $0x4e, X0, X3
+	VMINPS       X3, X0, X0
+	VPSHUFD      $0xb1, X0, X3
+	VMINPS       X3, X0, X0
+	VMOVSS       X0, mn+16(FP)
+	VEXTRACTF128 $1, Y1, X3
+	VMAXPS       X3, X1, X1
+	VPSHUFD      $0x4e, X1, X3
+	VMAXPS       X3, X1, X1
+	VPSHUFD      $0xb1, X1, X3
+	VMAXPS       X3, X1, X1
+	VMOVSS       X1, mx+20(FP)
+	VPTEST       Y2, Y2
+	SETNE        nan+24(FP)
+	VZEROUPPER
+	RET
+
+// func maxU8AVX2(dst, src *uint8, n int)
+// dst[i] = max(dst[i], src[i]) for i < n rounded down to a multiple of 32.
+TEXT ·maxU8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	SHRQ $5, DX
+	JZ   mxudone
+
+mxuloop:
+	VMOVDQU (SI), Y0
+	VPMAXUB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    DX
+	JNZ     mxuloop
+
+mxudone:
+	VZEROUPPER
+	RET
+
+// func maxI8AVX2(dst, src *byte, n int)
+// The signed form of maxU8AVX2.
+TEXT ·maxI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), DX
+	SHRQ $5, DX
+	JZ   mxsdone
+
+mxsloop:
+	VMOVDQU (SI), Y0
+	VPMAXSB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    DX
+	JNZ     mxsloop
+
+mxsdone:
+	VZEROUPPER
+	RET
+
+// func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)
+// For p < npix and c < ch (a positive multiple of 8): acc[p·ch + c] +=
+// x[p·xstep + c]·w[c], where w[c] holds a weight as its low 16 bits
+// (uint16(int16(w))), the high 16 zero: VPMADDWD of the zero-extended
+// code with it is x·w + 0·0. The pixels of a strided
+// depthwise tap: their inputs xstep bytes apart, their accumulators
+// side by side.
+TEXT ·madU8RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), BX
+	MOVQ ch+24(FP), CX
+	MOVQ npix+32(FP), DX
+	MOVQ xstep+40(FP), R8
+	SHRQ $3, CX
+	JZ   mrdone
+
+mrpix:
+	TESTQ DX, DX
+	JZ    mrdone
+	MOVQ  SI, R9
+	MOVQ  BX, R10
+	MOVQ  CX, R11
+
+mrblk:
+	VPMOVZXBD (R9), Y0
+	VPMADDWD  (R10), Y0, Y0
+	VPADDD    (DI), Y0, Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $8, R9
+	ADDQ      $32, R10
+	ADDQ      $32, DI
+	DECQ      R11
+	JNZ       mrblk
+	ADDQ      R8, SI
+	DECQ      DX
+	JMP       mrpix
+
+mrdone:
+	VZEROUPPER
+	RET

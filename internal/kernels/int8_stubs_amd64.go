@@ -1,0 +1,47 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 reports whether the int8 loops run the AVX2 assembly of
+// int8_amd64.s (checked at run time: a binary built here runs on an older
+// CPU through the Go loops).
+var useAVX2 = cpu.X86.HasAVX2
+
+// epilogueU8AVX2 writes the quint8 codes of (float32(acc[i]) + bias[i])·
+// scale[i] for i < n rounded down to a multiple of 8.
+//
+//go:noescape
+func epilogueU8AVX2(acc *int32, bias, scale *float32, out *uint8, n int)
+
+// quantizeU8AVX2 writes the quint8 codes of src[i]·scale for i < n
+// rounded down to a multiple of 8.
+//
+//go:noescape
+func quantizeU8AVX2(src *float32, out *uint8, n int, scale float32)
+
+// minMaxAVX2 returns the extremes of v[:n] (n a positive multiple of 8)
+// as numbers, the sign of a zero result undefined, and whether a NaN was
+// seen.
+//
+//go:noescape
+func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool)
+
+// maxU8AVX2 sets dst[i] = max(dst[i], src[i]) for i < n rounded down to a
+// multiple of 32.
+//
+//go:noescape
+func maxU8AVX2(dst, src *uint8, n int)
+
+// maxI8AVX2 is maxU8AVX2 for the bytes of int8 codes (signed compare).
+//
+//go:noescape
+func maxI8AVX2(dst, src *byte, n int)
+
+// madU8RowsAVX2 adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for
+// p < npix, c < ch (a multiple of 8); w[c] must be uint16(int16 weight),
+// the high half zero.
+//
+//go:noescape
+func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)

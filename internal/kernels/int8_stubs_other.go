@@ -1,0 +1,26 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// Without assembly the Go loops of int8_fast.go are the only ones.
+const useAVX2 = false
+
+func epilogueU8AVX2(acc *int32, bias, scale *float32, out *uint8, n int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
+
+func quantizeU8AVX2(src *float32, out *uint8, n int, scale float32) {
+	panic("kernels: no AVX2 assembly in this build")
+}
+
+func minMaxAVX2(v *float32, n int) (mn, mx float32, nan bool) {
+	panic("kernels: no AVX2 assembly in this build")
+}
+
+func maxU8AVX2(dst, src *uint8, n int) { panic("kernels: no AVX2 assembly in this build") }
+
+func maxI8AVX2(dst, src *byte, n int) { panic("kernels: no AVX2 assembly in this build") }
+
+func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
