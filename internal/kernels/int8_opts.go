@@ -20,7 +20,7 @@ type Int8Options struct {
 	// HALF_TO_EVEN use the Eigen kernel (scale from the nearer side of
 	// the range) instead of _MklQuantizeV2 (scale 255/max|·| or
 	// 127/max|·|). TF uses the Eigen kernel for a Const input even on MKL
-	// builds.
+	// builds, and so does qcal (Context.ConstInputs).
 	EigenQuantizeV2 bool
 	// EigenAvgPool makes QuantizedAvgPool truncate sum/count (the Eigen
 	// kernel) instead of rounding sum·float32(1/count) half to even

@@ -71,7 +71,8 @@ func checkQuantizeV2(n *tfpb.NodeDef) error {
 // quantizeV2 is QuantizeV2(input, min_range, max_range) → (output,
 // output_min, output_max). The range is adjusted as TF 1.x does
 // (quant.AdjustRangeTF1). SCALED with HALF_TO_EVEN is Intel's
-// _MklQuantizeV2 unless Int8Options.EigenQuantizeV2; the rest is the Eigen
+// _MklQuantizeV2 unless Int8Options.EigenQuantizeV2 or the input is a Const
+// node (TF's layout pass leaves those on Eigen); the rest is the Eigen
 // kernel.
 func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 	if err := c.WantInputs(3); err != nil {
@@ -99,7 +100,7 @@ func quantizeV2(c *Context) ([]*tensor.Tensor, error) {
 		mode = quant.Scaled
 	}
 	y := c.New(dt, c.Inputs[0].Shape)
-	if mode == quant.Scaled && round == quant.HalfToEven && !currentInt8Options(c).EigenQuantizeV2 && qt != quant.QInt32 {
+	if mode == quant.Scaled && round == quant.HalfToEven && !currentInt8Options(c).EigenQuantizeV2 && qt != quant.QInt32 && !c.InputIsConst(0) {
 		z, err := quant.NewMklScaled(qt, lo, hi)
 		if err != nil {
 			return nil, c.Wrap(err)

@@ -96,6 +96,30 @@ func TestQuantizeV2MKLvsEigen(t *testing.T) {
 	wantRange(t, "Eigen", eig, 0, 6)
 }
 
+// TestQuantizeV2ConstInput: TF's MKL layout pass leaves a QuantizeV2 whose
+// input is a Const node on the Eigen kernel, so with the default (MKL)
+// options the same input gives TestQuantizeV2MKLvsEigen's Eigen codes
+// [128 255] and range [0, 6] when the executor marks input 0 a Const.
+func TestQuantizeV2ConstInput(t *testing.T) {
+	SetInt8Options(Int8Options{})
+	n := &tfpb.NodeDef{Name: "q", Op: "QuantizeV2", Input: []string{"c", "lo", "hi"}, Attr: quantAttrs(dtQU8, "SCALED", "HALF_TO_EVEN")}
+	d, _ := Lookup("QuantizeV2")
+	for _, c := range []struct {
+		bits uint64
+		want []uint8
+		max  float32
+	}{{0, []uint8{96, 191}, 8}, {1, []uint8{128, 255}, 6}, {0b110, []uint8{96, 191}, 8}} {
+		out, err := d.Run(&Context{Node: n, ConstInputs: c.bits, Inputs: []*tensor.Tensor{f32([]int{2}, 3, 6), sc(-8), sc(6)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out[0].U8) != string(c.want) {
+			t.Errorf("ConstInputs %b: codes %v, want %v", c.bits, out[0].U8, c.want)
+		}
+		wantRange(t, "const", out, 0, c.max)
+	}
+}
+
 func TestQuantizeV2MinFirst(t *testing.T) {
 	// MIN_FIRST quint8 (the plain path, HALF_AWAY_FROM_ZERO by default),
 	// range [-1, 1]: eps = 1/100 → range stays [-1, 1]; range_scale =
