@@ -292,15 +292,7 @@ func TestReadFloatThenIntDump(t *testing.T) {
 // Before, such a dump was binned as raw codes (a range of ±1e9).
 func TestReadPerChannelDump(t *testing.T) {
 	log := ";b__print__;__KL:[1073741824 -1073741824 536870912 536870912][-4 -8][4 8]\n"
-	ms, err := ParseMethods("vpercentile:100", 5, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := cal.Ranges(ms[0])
+	r := vpercentile100(t, log)
 	if len(r) != 1 || math.Abs(float64(r[0].Min)+4) > 0.04 || math.Abs(float64(r[0].Max)-2) > 0.02 {
 		t.Errorf("ranges %+v, want [-4, 2]", r)
 	}
@@ -316,15 +308,7 @@ func TestReadPerChannelDumpChunked(t *testing.T) {
 	const ch = logparse.MaxChunk + 4
 	vec := func(v string) string { return "[" + strings.TrimSpace(strings.Repeat(v+" ", ch)) + "]" }
 	log := ";b__print__;__KL:" + vec("1073741824") + vec("-2") + vec("2") + "\n"
-	ms, err := ParseMethods("vpercentile:100", 5, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := cal.Ranges(ms[0])
+	r := vpercentile100(t, log)
 	if len(r) != 1 || math.Abs(float64(r[0].Max)-1) > 0.01 || math.Abs(float64(r[0].Min)-1) > 0.01 {
 		t.Errorf("ranges %+v, want [1, 1]", r)
 	}
@@ -353,4 +337,19 @@ func TestReadBrokenDump(t *testing.T) {
 	if !slices.Contains(notes, want) {
 		t.Errorf("notes %q lack %q", notes, want)
 	}
+}
+
+// vpercentile100 reads log from stdin and returns its vpercentile:100
+// ranges (the exact extremes of the logged values).
+func vpercentile100(t *testing.T, log string) []stats.Range {
+	t.Helper()
+	ms, err := ParseMethods("vpercentile:100", 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := Read([]string{"-"}, Options{Methods: ms, Stdin: strings.NewReader(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cal.Ranges(ms[0])
 }

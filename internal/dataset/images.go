@@ -297,25 +297,12 @@ func readLabelsCSV(file, column string) (map[string]int, error) {
 }
 
 func (r *imageReader) next(ex *example, decode bool) error {
-	if r.i >= len(r.files) {
-		return io.EOF
+	raw := rawExample{data: r.data}
+	if err := r.read(&raw, decode); err != nil || !decode {
+		return err
 	}
-	f := r.files[r.i]
-	rec := r.i
-	r.i++
-	if !decode {
-		return nil
-	}
-	var err error
-	r.data, err = readFileInto(r.data, f.path)
-	if err != nil {
-		return &Error{File: f.path, Record: rec, Err: err}
-	}
-	if err := decodeImage(r.data, ex); err != nil {
-		return &Error{File: f.path, Record: rec, Err: err}
-	}
-	ex.label, ex.id, ex.file, ex.rec = f.label, f.id, f.path, rec
-	return nil
+	r.data = raw.data
+	return raw.decode(ex)
 }
 
 // readFileInto reads a whole (image) file, reusing buf.
@@ -344,6 +331,13 @@ func readFileInto(buf []byte, path string) ([]byte, error) {
 }
 
 func (r *imageReader) fetch(rec *rawExample, take bool) error {
+	*rec = rawExample{}
+	return r.read(rec, take)
+}
+
+// read passes over the next image, or reads its file into rec's data
+// (reusing that buffer) and fills in its facts when take is set.
+func (r *imageReader) read(rec *rawExample, take bool) error {
 	if r.i >= len(r.files) {
 		return io.EOF
 	}
@@ -353,7 +347,7 @@ func (r *imageReader) fetch(rec *rawExample, take bool) error {
 	if !take {
 		return nil
 	}
-	data, err := readFileInto(nil, f.path)
+	data, err := readFileInto(rec.data, f.path)
 	if err != nil {
 		return &Error{File: f.path, Record: i, Err: err}
 	}

@@ -34,6 +34,11 @@ func readWith(t *testing.T, workers int, path string, opt Options) ([]readBatch,
 		t.Fatal(err)
 	}
 	defer s.Close()
+	return drain(s)
+}
+
+// drain reads s to its end (or its first error), copying every batch.
+func drain(s *Stream) ([]readBatch, error) {
 	var out []readBatch
 	var b Batch
 	for {
@@ -243,17 +248,9 @@ func TestRecording(t *testing.T) {
 	a, b := rec.Stream(), rec.Stream()
 	for range 2 {
 		for _, s := range []*Stream{a, b} {
-			var got []readBatch
-			var batch Batch
-			for {
-				_, err := s.Next(&batch)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, readBatch{slices.Clone(batch.X), slices.Clone(batch.Labels), slices.Clone(batch.IDs), slices.Clone(batch.Shape)})
+			got, err := drain(s)
+			if err != nil {
+				t.Fatal(err)
 			}
 			sameBatches(t, "replay", want, got)
 			s.Close()
