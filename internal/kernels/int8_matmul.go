@@ -1,7 +1,10 @@
 package kernels
 
 import (
+	"fmt"
+
 	"qcal/internal/tensor"
+	"qcal/internal/tfpb"
 	"qcal/quant"
 )
 
@@ -26,6 +29,22 @@ const (
 	minFirst = "MIN_FIRST"
 	scaled   = "SCALED"
 )
+
+// checkMatMulQuantMode refuses, at load time, an input_quant_mode other
+// than MIN_FIRST or SCALED.
+func checkMatMulQuantMode(n *tfpb.NodeDef) error {
+	if !HasAttr(n, "input_quant_mode") {
+		return nil
+	}
+	mode, err := AttrString(n, "input_quant_mode")
+	if err != nil {
+		return err
+	}
+	if mode != minFirst && mode != scaled {
+		return fmt.Errorf("node %q (%s): input_quant_mode %q is not MIN_FIRST or SCALED", n.GetName(), n.GetOp(), mode)
+	}
+	return nil
+}
 
 // matMulQuantMode reads input_quant_mode (default MIN_FIRST, the op's).
 func (c *Context) matMulQuantMode() (string, error) {

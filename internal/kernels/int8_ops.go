@@ -20,7 +20,7 @@ func init() {
 		"QuantizedMatMulWithBiasAndRelu":              {bias: true, relu: true},
 		"QuantizedMatMulWithBiasAndReluAndRequantize": {bias: true, relu: true, requant: true},
 	} {
-		Register(Def{Op: op, Run: mklMatMul(s), Check: checkAll(CheckType("T1", dtQU8), CheckType("T2", dtQI8), CheckType("Toutput", dtQI32, dtQU8))})
+		Register(Def{Op: op, Run: mklMatMul(s), Check: checkAll(CheckType("T1", dtQU8), CheckType("T2", dtQI8), CheckType("Toutput", dtQI32, dtQU8), checkMatMulQuantMode)})
 	}
 	Register(Def{Op: "QuantizedBiasAdd", Run: quantizedBiasAdd, Check: checkAll(CheckType("T1", dtQU8, dtQI8), CheckType("T2", dtQU8, dtQI8), CheckType("out_type", dtQI32))})
 	Register(Def{Op: "QuantizedRelu", Run: quantizedRelu(false), Check: CheckType("Tinput", dtQU8, dtQI8, dtQI32)})
