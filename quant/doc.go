@@ -5,7 +5,9 @@
 // range over a histogram (MSE, SQNR, share clipped), for strategies, audits
 // and the int8 kernels; the weight rules of quantize_graph and the qint32
 // bias pre-quantization of fuse_quantized_conv_and_requantize (BiasScale,
-// QuantizeBias).
+// QuantizeBias); the scales of Intel's fused convolutions and matmuls,
+// the MIN_FIRST bias compensation of the matmuls among them
+// (MatMulMinFirstBias, MatMulRequantScale).
 //
 // It imports no graph code: the graph rewrites (insert_logging and the
 // others) live under internal/rewrite. The package computes; it does not

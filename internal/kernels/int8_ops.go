@@ -20,7 +20,7 @@ func init() {
 		"QuantizedMatMulWithBiasAndRelu":              {bias: true, relu: true},
 		"QuantizedMatMulWithBiasAndReluAndRequantize": {bias: true, relu: true, requant: true},
 	} {
-		Register(Def{Op: op, Run: mklMatMul(s), Check: checkAll(CheckType("T1", dtQU8), CheckType("T2", dtQI8), CheckType("Toutput", dtQI32, dtQU8))})
+		Register(Def{Op: op, Run: mklMatMul(s), Check: checkAll(CheckType("T1", dtQU8), CheckType("T2", dtQI8), CheckType("Toutput", dtQI32, dtQU8), checkMatMulQuantMode)})
 	}
 	Register(Def{Op: "QuantizedBiasAdd", Run: quantizedBiasAdd, Check: checkAll(CheckType("T1", dtQU8, dtQI8), CheckType("T2", dtQU8, dtQI8), CheckType("out_type", dtQI32))})
 	Register(Def{Op: "QuantizedRelu", Run: quantizedRelu(false), Check: CheckType("Tinput", dtQU8, dtQI8, dtQI32)})
@@ -152,9 +152,10 @@ func quantizedMatMul(c *Context) ([]*tensor.Tensor, error) {
 	return []*tensor.Tensor{y, scalarF32(mn), scalarF32(mx)}, nil
 }
 
-// mklMatMul is Intel's QuantizedMatMulWithBias family: a quint8, b qint8,
-// no zero points (input_quant_mode SCALED), the bias scaled and the
-// epilogue as the fused convolutions'. Inputs a, b, bias, min_a, max_a,
+// mklMatMul is Intel's QuantizedMatMulWithBias family
+// (MklDnnQuantizedMatMulOp; see int8_matmul.go): a quint8, b qint8 (k×n
+// after the transposes), acc = Σ a·b in int32 without zero points, then the
+// fused convolutions' oneDNN epilogue. Inputs a, b, bias, min_a, max_a,
 // min_b, max_b, [min_freezed_output, max_freezed_output].
 func mklMatMul(spec convSpec) Kernel {
 	return func(c *Context) ([]*tensor.Tensor, error) {
@@ -165,8 +166,9 @@ func mklMatMul(spec convSpec) Kernel {
 		if err := c.WantInputs(want); err != nil {
 			return nil, err
 		}
-		if mode, err := c.stringOr("input_quant_mode", "SCALED"); err != nil || mode != "SCALED" {
-			return nil, c.Errorf("input_quant_mode %q is not supported (only SCALED)", mode)
+		mode, err := c.matMulQuantMode()
+		if err != nil {
+			return nil, err
 		}
 		a, b, m, k, n, err := c.matMulOperands()
 		if err != nil {
@@ -179,13 +181,13 @@ func mklMatMul(spec convSpec) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		bias, err := c.fusedBias(true, n, r[0], r[1], []float32{r[2]}, []float32{r[3]})
-		if err != nil {
-			return nil, err
-		}
 		bs := make([]int8, len(b))
 		for i, v := range b {
 			bs[i] = int8(v)
+		}
+		bias, err := c.matMulBias(mode, bs, n, r)
+		if err != nil {
+			return nil, err
 		}
 		acc := make([]int32, m*n)
 		gemm.U8S8(m, n, k, a, k, bs, n, acc, n)
@@ -199,7 +201,7 @@ func mklMatMul(spec convSpec) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		s := quant.FusedConvRequantScale(quant.QUInt8, quant.QUInt8, r[0], r[1], r[2], r[3], minO, maxO)
+		s := quant.MatMulRequantScale(quant.QUInt8, r[0], r[1], r[2], r[3], minO, maxO)
 		scale := make([]float32, n)
 		for j := range scale {
 			scale[j] = s
