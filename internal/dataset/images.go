@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -144,11 +145,32 @@ type imageFile struct {
 	label int
 }
 
-// imageReader streams a list of image files, decoding one at a time.
+// imageReader streams a list of image files. Decoding a JPEG photograph
+// costs more than running a small network on it (MobileNet v1 0.25/128:
+// 11 ms against 5 ms), so when the stream tells it which records it will
+// decode (want), the reader decodes up to ahead of them at once on their
+// own goroutines and hands them out in order: the same examples and the
+// same errors at the same records as decoding one at a time.
 type imageReader struct {
 	files []imageFile
 	i     int
 	data  []byte
+
+	want    func(i int) bool // the records the stream will decode; nil: no read-ahead
+	ahead   int              // the most records decoded at once
+	pending []*decoding      // started, in record order, all ≥ i
+	free    []*decoding      // finished and handed out: buffers to reuse
+	next0   int              // the first record not yet considered for read-ahead
+}
+
+// decoding is one record being read and decoded on its own goroutine; ex,
+// data and err belong to that goroutine until done is closed.
+type decoding struct {
+	rec  int
+	ex   example
+	data []byte
+	err  error
+	done chan struct{}
 }
 
 // openImages lists the images of a folder (or the image files given) and
@@ -208,7 +230,7 @@ func openImages(path string, files []string, labels, column string) (reader, err
 			list[i].label = l
 		}
 	}
-	return &imageReader{files: list}, nil
+	return &imageReader{files: list, ahead: 2 * runtime.GOMAXPROCS(0)}, nil
 }
 
 // readLabelsCSV reads a CSV file of file name → integer label. The label
@@ -300,22 +322,75 @@ func (r *imageReader) next(ex *example, decode bool) error {
 	if r.i >= len(r.files) {
 		return io.EOF
 	}
-	f := r.files[r.i]
 	rec := r.i
 	r.i++
 	if !decode {
 		return nil
 	}
-	var err error
-	r.data, err = readFileInto(r.data, f.path)
-	if err != nil {
-		return &Error{File: f.path, Record: rec, Err: err}
+	if r.want == nil || r.ahead < 2 {
+		var err error
+		r.data, err = loadImage(r.data, ex, r.files[rec], rec)
+		return err
 	}
-	if err := decodeImage(r.data, ex); err != nil {
-		return &Error{File: f.path, Record: rec, Err: err}
+	r.readAhead(rec)
+	if len(r.pending) == 0 || r.pending[0].rec != rec {
+		// A record the stream did not say it would want: decode it here.
+		var err error
+		r.data, err = loadImage(r.data, ex, r.files[rec], rec)
+		return err
+	}
+	d := r.pending[0]
+	r.pending = r.pending[1:]
+	<-d.done
+	*ex, d.ex = d.ex, *ex
+	r.free = append(r.free, d)
+	return d.err
+}
+
+// readAhead drops decodings before record rec (never asked for) and starts
+// decoding the wanted records from rec on until ahead of them are pending.
+func (r *imageReader) readAhead(rec int) {
+	for len(r.pending) > 0 && r.pending[0].rec < rec {
+		d := r.pending[0]
+		r.pending = r.pending[1:]
+		<-d.done
+		r.free = append(r.free, d)
+	}
+	r.next0 = max(r.next0, rec)
+	for len(r.pending) < r.ahead && r.next0 < len(r.files) {
+		i := r.next0
+		r.next0++
+		if !r.want(i) {
+			continue
+		}
+		var d *decoding
+		if n := len(r.free); n > 0 {
+			d, r.free = r.free[n-1], r.free[:n-1]
+		} else {
+			d = &decoding{}
+		}
+		d.rec, d.err, d.done = i, nil, make(chan struct{})
+		f := r.files[i]
+		go func() {
+			defer close(d.done)
+			d.data, d.err = loadImage(d.data, &d.ex, f, i)
+		}()
+		r.pending = append(r.pending, d)
+	}
+}
+
+// loadImage reads and decodes record rec, the file f, into ex, reusing
+// buf for the file's bytes.
+func loadImage(buf []byte, ex *example, f imageFile, rec int) ([]byte, error) {
+	buf, err := readFileInto(buf, f.path)
+	if err != nil {
+		return buf, &Error{File: f.path, Record: rec, Err: err}
+	}
+	if err := decodeImage(buf, ex); err != nil {
+		return buf, &Error{File: f.path, Record: rec, Err: err}
 	}
 	ex.label, ex.id, ex.file, ex.rec = f.label, f.id, f.path, rec
-	return nil
+	return buf, nil
 }
 
 // readFileInto reads a whole (image) file, reusing buf.
@@ -343,4 +418,11 @@ func readFileInto(buf []byte, path string) ([]byte, error) {
 	return buf, nil
 }
 
-func (r *imageReader) close() error { return nil }
+// close waits for the decodings under way, so that none outlives the stream.
+func (r *imageReader) close() error {
+	for _, d := range r.pending {
+		<-d.done
+	}
+	r.pending = nil
+	return nil
+}

@@ -161,7 +161,22 @@ func Open(path string, opt Options) (*Stream, error) {
 		}
 		s.pick = samplePick(n, opt.Sample, opt.Seed)
 	}
+	if ir, ok := s.r.(*imageReader); ok {
+		ir.want = s.wants
+	}
 	return s, nil
+}
+
+// wants reports whether the example at data set index i is one the stream
+// hands out (within the limit, in the shard or the sample).
+func (s *Stream) wants(i int) bool {
+	if s.opt.Limit > 0 && i >= s.opt.Limit {
+		return false
+	}
+	if s.pick != nil {
+		return i < len(s.pick) && s.pick[i]
+	}
+	return i%s.opt.Shards == s.opt.Shard
 }
 
 // countExamples passes over every example of r (up to limit, when > 0)
@@ -321,14 +336,11 @@ func (s *Stream) Next(b *Batch) (int, error) {
 			s.done = true
 			break
 		}
-		take := s.index%s.opt.Shards == s.opt.Shard
-		if s.pick != nil {
-			if s.index >= len(s.pick) {
-				s.done = true
-				break
-			}
-			take = s.pick[s.index]
+		if s.pick != nil && s.index >= len(s.pick) {
+			s.done = true
+			break
 		}
+		take := s.wants(s.index)
 		err := s.r.next(&s.ex, take)
 		if err == io.EOF {
 			s.done = true
