@@ -169,23 +169,7 @@ func fusedConv2D(c *Context) ([]*tensor.Tensor, error) {
 }
 
 func fusedDepthwise(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(3); err != nil {
-		return nil, err
-	}
-	plain := *c
-	plain.Inputs = c.Inputs[:2]
-	out, err := depthwiseConv2D(&plain)
-	if err != nil {
-		return nil, err
-	}
-	y := out[0]
-	ep, err := epilogue(c, y.Shape[3])
-	if err != nil {
-		return nil, err
-	}
-	oc := y.Shape[3]
-	Parallel(len(y.F32)/max(oc, 1), parallelGrain/max(oc, 1)+1, func(lo, hi int) { ep.Apply(y.F32[lo*oc : hi*oc]) })
-	return out, nil
+	return depthwiseEpilogue(c, 3)
 }
 
 func fusedMatMul(c *Context) ([]*tensor.Tensor, error) {

@@ -431,7 +431,14 @@ func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 }
 
 func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
-	x, f, xs, fs, err := float32ConvInputs(c, 2)
+	return depthwiseEpilogue(c, 2)
+}
+
+// depthwiseEpilogue runs DepthwiseConv2dNative (want = 2 inputs) or
+// _FusedDepthwiseConv2dNative (want = 3: the bias, then the fused ops on
+// each output row while it is in the cache).
+func depthwiseEpilogue(c *Context, want int) ([]*tensor.Tensor, error) {
+	x, f, xs, fs, err := float32ConvInputs(c, want)
 	if err != nil {
 		return nil, err
 	}
@@ -441,43 +448,14 @@ func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	oc := ch * mult
-	y := c.New(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, oc})
-	// Output channel q = ic·mult + m takes input channel ic with filter
-	// column (ic, m): y = Σ_ky,kx x[iy, ix, ic] · f[ky, kx, ic, m].
-	Parallel(n*win.OH, max(1, parallelGrain/(win.OW*oc*kh*kw+1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, oy := r/win.OH, r%win.OH
-			for ox := 0; ox < win.OW; ox++ {
-				out := y.F32[((b*win.OH+oy)*win.OW+ox)*oc:][:oc]
-				for ky := 0; ky < kh; ky++ {
-					iy := oy*win.SH - win.PadT + ky*win.DH
-					if iy < 0 || iy >= h {
-						continue
-					}
-					for kx := 0; kx < kw; kx++ {
-						ix := ox*win.SW - win.PadL + kx*win.DW
-						if ix < 0 || ix >= w {
-							continue
-						}
-						in := x[((b*h+iy)*w+ix)*ch:][:ch]
-						fk := f[(ky*kw+kx)*oc:][:oc]
-						if mult == 1 {
-							for q, v := range in {
-								out[q] += v * fk[q]
-							}
-							continue
-						}
-						for ic, v := range in {
-							for m := 0; m < mult; m++ {
-								out[ic*mult+m] += v * fk[ic*mult+m]
-							}
-						}
-					}
-				}
-			}
+	var ep *Epilogue
+	if want == 3 {
+		if ep, err = epilogue(c, ch*mult); err != nil {
+			return nil, err
 		}
-	})
+	}
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, ch * mult})
+	DepthwiseF32(x, n, ch, f, mult, win, y.F32, ep)
 	return []*tensor.Tensor{y}, nil
 }
 

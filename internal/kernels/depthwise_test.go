@@ -1,0 +1,157 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// depthwiseLoop is the kernel DepthwiseF32 replaced, kept as its bit-exact
+// reference: y starts at 0 and each in-bounds tap, in ky-then-kx order,
+// adds x·f to every output channel (q = ic·mult + m), reading and writing
+// y once a tap.
+func depthwiseLoop(x []float32, n, ch int, f []float32, mult int, win Window) []float32 {
+	oc := ch * mult
+	h, w := win.InH, win.InW
+	y := make([]float32, n*win.OH*win.OW*oc)
+	for b := 0; b < n; b++ {
+		for oy := 0; oy < win.OH; oy++ {
+			for ox := 0; ox < win.OW; ox++ {
+				out := y[((b*win.OH+oy)*win.OW+ox)*oc:][:oc]
+				for ky := 0; ky < win.KH; ky++ {
+					iy := oy*win.SH - win.PadT + ky*win.DH
+					if iy < 0 || iy >= h {
+						continue
+					}
+					for kx := 0; kx < win.KW; kx++ {
+						ix := ox*win.SW - win.PadL + kx*win.DW
+						if ix < 0 || ix >= w {
+							continue
+						}
+						in := x[((b*h+iy)*w+ix)*ch:][:ch]
+						fk := f[(ky*win.KW+kx)*oc:][:oc]
+						for ic, v := range in {
+							for m := 0; m < mult; m++ {
+								out[ic*mult+m] += v * fk[ic*mult+m]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return y
+}
+
+// TestDepthwiseF32Bits compares DepthwiseF32 with depthwiseLoop bit for bit
+// (and each with refConv's float64 sums within rounding) on random shapes:
+// channel counts below, at and past a block of 8 (1, 3, 8, 13, 24),
+// multipliers 1, 2 and 3, strides 1 and 2 (and 3 past the kernel), SAME,
+// VALID and EXPLICIT padding, dilations, batches, and every epilogue
+// (bias, Relu, Relu6 after the sums, as the separate pass computes it).
+func TestDepthwiseF32Bits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	type shape struct {
+		n, h, w, c, kh, kw, mult, sh, sw, dh, dw int
+		pad                                      string
+	}
+	cases := []shape{
+		{1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, "SAME"},
+		{1, 64, 64, 8, 3, 3, 1, 1, 1, 1, 1, "SAME"}, // MobileNet 0.25/128's first depthwise layer
+		{1, 64, 64, 16, 3, 3, 1, 2, 2, 1, 1, "SAME"},
+		{2, 9, 8, 13, 3, 3, 1, 2, 2, 1, 1, "SAME"},
+		{1, 9, 8, 13, 3, 3, 1, 2, 2, 1, 1, "VALID"},
+		{1, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, "VALID"},
+		{1, 10, 11, 3, 3, 3, 2, 1, 1, 1, 1, "SAME"},
+		{2, 10, 11, 8, 3, 2, 3, 2, 1, 1, 1, "SAME"},
+		{1, 11, 10, 9, 3, 3, 1, 1, 1, 2, 2, "SAME"},
+		{1, 11, 10, 9, 3, 3, 2, 1, 1, 2, 3, "VALID"},
+		{1, 9, 9, 16, 2, 2, 1, 3, 3, 1, 1, "SAME"},
+		{1, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, "SAME"},
+		{3, 6, 5, 10, 5, 5, 1, 1, 1, 1, 1, "EXPLICIT"},
+		{1, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, "SAME"}, // only the centre tap is inside
+	}
+	for range 20 {
+		cases = append(cases, shape{1 + r.IntN(2), 1 + r.IntN(12), 1 + r.IntN(12), 1 + r.IntN(40), 1 + r.IntN(4), 1 + r.IntN(4),
+			1 + r.IntN(3), 1 + r.IntN(2), 1 + r.IntN(2), 1 + r.IntN(2), 1 + r.IntN(2), "SAME"})
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("%dx%dx%dx%d_k%dx%d_m%d_s%d%d_d%d%d_%s", c.n, c.h, c.w, c.c, c.kh, c.kw, c.mult, c.sh, c.sw, c.dh, c.dw, c.pad)
+		var explicit []int
+		if c.pad == "EXPLICIT" {
+			explicit = []int{0, 0, 2, 1, 0, 3, 0, 0}
+		}
+		win, err := NewWindow(c.h, c.w, c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pad, explicit)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		x := random(r, c.n, c.h, c.w, c.c)
+		for i := range x.F32 {
+			x.F32[i] *= 8 // so that Relu6 clips some sums
+		}
+		f := random(r, c.kh, c.kw, c.c, c.mult)
+		oc := c.c * c.mult
+		want := depthwiseLoop(x.F32, c.n, c.c, f.F32, c.mult, win)
+		ref := refConv(x, f, win, true)
+		k := float64(c.kh * c.kw)
+		for i := range want {
+			if d := math.Abs(float64(want[i] - ref[i])); d > 8*k*1e-6 {
+				t.Fatalf("%s: reference loop element %d = %v, float64 sum %v", name, i, want[i], ref[i])
+			}
+		}
+		bias := random(r, oc).F32
+		for _, ep := range []*Epilogue{nil, {Bias: bias}, {Bias: bias, Act: ActRelu}, {Bias: bias, Act: ActRelu6}} {
+			w := append([]float32(nil), want...)
+			ep.Apply(w)
+			got := make([]float32, len(w))
+			for i := range got {
+				got[i] = float32(math.NaN()) // every element must be written
+			}
+			DepthwiseF32(x.F32, c.n, c.c, f.F32, c.mult, win, got, ep)
+			for i := range w {
+				if math.Float32bits(got[i]) != math.Float32bits(w[i]) {
+					t.Fatalf("%s, epilogue %+v: element %d = %v (%#x), the loop gives %v (%#x)",
+						name, ep, i, got[i], math.Float32bits(got[i]), w[i], math.Float32bits(w[i]))
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDepthwiseF32 runs MobileNet v1 0.25/128's depthwise layers
+// (3×3, multiplier 1, SAME) with bias and Relu6, as the executor calls
+// them, and reports GFLOP/s (2 per tap inside the input).
+func BenchmarkDepthwiseF32(b *testing.B) {
+	for _, c := range []struct{ h, ch, s int }{{64, 8, 1}, {64, 16, 2}, {32, 32, 1}, {16, 64, 1}, {8, 128, 1}, {4, 256, 1}} {
+		b.Run(fmt.Sprintf("%dx%dx%d_s%d", c.h, c.h, c.ch, c.s), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			win, err := NewWindow(c.h, c.h, 3, 3, c.s, c.s, 1, 1, "SAME", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, f, bias := random(r, 1, c.h, c.h, c.ch), random(r, 3, 3, c.ch, 1), random(r, c.ch)
+			y := make([]float32, win.OH*win.OW*c.ch)
+			ep := &Epilogue{Bias: bias.F32, Act: ActRelu6}
+			taps := 0
+			for oy := 0; oy < win.OH; oy++ {
+				for ox := 0; ox < win.OW; ox++ {
+					for ky := 0; ky < 3; ky++ {
+						for kx := 0; kx < 3; kx++ {
+							iy, ix := oy*c.s-win.PadT+ky, ox*c.s-win.PadL+kx
+							if iy >= 0 && iy < c.h && ix >= 0 && ix < c.h {
+								taps++
+							}
+						}
+					}
+				}
+			}
+			b.SetBytes(int64(4 * (len(x.F32) + len(y))))
+			b.ReportAllocs()
+			for b.Loop() {
+				DepthwiseF32(x.F32, 1, c.ch, f.F32, 1, win, y, ep)
+			}
+			b.ReportMetric(2*float64(taps*c.ch)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
