@@ -41,7 +41,9 @@ type Epilogue struct {
 }
 
 // Apply runs the epilogue over rows of len(e.Bias) values (or over all of
-// y when there is no bias), in one pass.
+// y when there is no bias), in one pass: the first multiple of 8 of each
+// row in assembly on CPUs with AVX (biasActAVX, the same results as the
+// Go loops, NaN and −0 included), the rest in Go.
 func (e *Epilogue) Apply(y []float32) {
 	if e == nil {
 		return
@@ -54,9 +56,17 @@ func (e *Epilogue) Apply(y []float32) {
 	if c == 0 {
 		return
 	}
+	simd := c &^ 7
+	if !useAsm {
+		simd = 0
+	}
 	for r := 0; r+c <= len(y); r += c {
 		row := y[r : r+c : r+c]
 		b := e.Bias[:len(row)]
+		if simd > 0 {
+			biasActAVX(&row[0], &b[0], simd, int(e.Act))
+			row, b = row[simd:], b[simd:]
+		}
 		switch e.Act {
 		case ActNone:
 			for j, v := range row {

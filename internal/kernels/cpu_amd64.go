@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX reports whether the CPU runs AVX and the OS saves the YMM
+// registers: the depthwise and epilogue assembly (depthwise_amd64.s) needs
+// nothing more (no FMA: the sums must round each product, as the Go code does).
+var hasAVX = cpu.X86.HasAVX
+
+// dwPixelAVX computes blocks·8 output channels of one depthwise output
+// pixel (multiplier 1) from its taps in order: xoff and foff hold each
+// tap's offset into x and f (depthwise_amd64.s).
+//
+//go:noescape
+func dwPixelAVX(out, x, f *float32, xoff, foff *int, taps, blocks int)
+
+// biasActAVX adds b to y and applies act (0 none, 1 Relu, 2 Relu6) to n
+// elements, n a positive multiple of 8 (depthwise_amd64.s).
+//
+//go:noescape
+func biasActAVX(y, b *float32, n, act int)
