@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"slices"
 	"testing"
@@ -86,5 +87,40 @@ func TestImageReadAhead(t *testing.T) {
 	_, ids, _, stop := drain(s)
 	if len(ids) != 9 || ids[8] != "im08.png" || stop == "" {
 		t.Errorf("ids %v, stop %q: want 9 images, then im09.png's error", ids, stop)
+	}
+}
+
+// TestYCbCrToRGB checks ycbcrToRGB against the standard library's
+// own per-pixel path (YCbCr.YCbCrAt, then color.YCbCrToRGB) for every
+// subsampling, odd sizes, and sub-images whose bounds start at odd
+// coordinates (where a row's first chroma sample is shared with the pixel
+// before it).
+func TestYCbCrToRGB(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, ratio := range ratios {
+		full := image.NewYCbCr(image.Rect(0, 0, 13, 9), ratio)
+		for i := range full.Y {
+			full.Y[i] = uint8(i*37 + 11)
+		}
+		for i := range full.Cb {
+			full.Cb[i], full.Cr[i] = uint8(i*53+7), uint8(255-i*29)
+		}
+		for _, r := range []image.Rectangle{full.Bounds(), image.Rect(1, 1, 12, 8), image.Rect(3, 2, 4, 9), image.Rect(5, 0, 13, 1)} {
+			m := full.SubImage(r).(*image.YCbCr)
+			px := make([]uint8, r.Dx()*r.Dy()*3)
+			ycbcrToRGB(px, m)
+			i := 0
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					c := m.YCbCrAt(x, y)
+					rr, gg, bb := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+					if px[i] != rr || px[i+1] != gg || px[i+2] != bb {
+						t.Fatalf("%v %v: pixel (%d, %d) = %v, want %d %d %d", ratio, r, x, y, px[i:i+3], rr, gg, bb)
+					}
+					i += 3
+				}
+			}
+		}
 	}
 }
