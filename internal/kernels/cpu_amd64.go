@@ -9,12 +9,14 @@ import "golang.org/x/sys/cpu"
 // nothing more (no FMA: the sums must round each product, as the Go code does).
 var hasAVX = cpu.X86.HasAVX
 
-// dwPixelAVX computes blocks·8 output channels of one depthwise output
-// pixel (multiplier 1) from its taps in order: xoff and foff hold each
-// tap's offset into x and f (depthwise_amd64.s).
+// dwRunAVX computes blocks·8 output channels of npix depthwise output
+// pixels (multiplier 1), ostep elements apart in out, from one list of
+// taps in order: xoff and foff hold each tap's offset into x (for the
+// first pixel; each next pixel's is xstep further) and into f
+// (depthwise_amd64.s).
 //
 //go:noescape
-func dwPixelAVX(out, x, f *float32, xoff, foff *int, taps, blocks int)
+func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xstep int)
 
 // biasActAVX adds b to y and applies act (0 none, 1 Relu, 2 Relu6) to n
 // elements, n a positive multiple of 8 (depthwise_amd64.s).

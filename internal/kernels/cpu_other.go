@@ -5,8 +5,8 @@ package kernels
 // Without assembly the Go loops are the only ones.
 const hasAVX = false
 
-func dwPixelAVX(out, x, f *float32, xoff, foff *int, taps, blocks int) {
-	panic("kernels: dwPixelAVX without assembly")
+func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xstep int) {
+	panic("kernels: dwRunAVX without assembly")
 }
 
 func biasActAVX(y, b *float32, n, act int) { panic("kernels: biasActAVX without assembly") }

@@ -94,15 +94,18 @@ func depthwiseRow1(x []float32, ch int, f []float32, win Window, oy int, out []f
 }
 
 // depthwiseRowAVX is depthwiseRow1 with the blocks of 8 channels in
-// assembly (dwPixelAVX) and the last ch mod 8 in Go; offs holds 2·KH·KW ints.
+// assembly (dwRunAVX) and the last ch mod 8 in Go; offs holds 2·KH·KW
+// ints. The columns whose window lies inside the input in x (all but
+// a padding's width at either end) go to the assembly as one run.
 func depthwiseRowAVX(x []float32, ch int, f []float32, win Window, oy int, out []float32, offs []int) {
 	taps := win.KH * win.KW
 	xoff, foff := offs[:taps], offs[taps:2*taps]
 	blocks := ch / 8
 	_ = x[len(x)-1]
 	_ = f[taps*ch-1]
-	for ox := 0; ox < win.OW; ox++ {
-		o := out[ox*ch : (ox+1)*ch]
+	// listTaps fills xoff and foff with the in-bounds taps of pixel ox
+	// and returns their count.
+	listTaps := func(ox int) int {
 		nt := 0
 		for ky := 0; ky < win.KH; ky++ {
 			iy := oy*win.SH - win.PadT + ky*win.DH
@@ -118,15 +121,40 @@ func depthwiseRowAVX(x []float32, ch int, f []float32, win Window, oy int, out [
 				nt++
 			}
 		}
-		// Every offset + ch is within x and f: in-bounds taps only.
-		dwPixelAVX(&o[0], &x[0], &f[0], &xoff[0], &foff[0], nt, blocks)
+		return nt
+	}
+	// tail sums the channels past the last block of pixel ox, whose taps
+	// are xoff (moved by shift) and foff.
+	tail := func(ox, nt, shift int) {
+		o := out[ox*ch : (ox+1)*ch]
 		for q := blocks * 8; q < ch; q++ {
 			var a float32
 			for t := 0; t < nt; t++ {
-				a += float32(x[xoff[t]+q] * f[foff[t]+q])
+				a += float32(x[shift+xoff[t]+q] * f[foff[t]+q])
 			}
 			o[q] = a
 		}
+	}
+	// Interior columns: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW < InW.
+	oxLo := min((win.PadL+win.SW-1)/win.SW, win.OW)
+	oxHi := oxLo
+	if last := win.InW - 1 - (win.KW-1)*win.DW + win.PadL; last >= 0 {
+		oxHi = max(oxLo, min(win.OW, last/win.SW+1))
+	}
+	for ox := 0; ox < win.OW; ox++ {
+		if ox == oxLo && oxHi > oxLo {
+			// Every offset + ch is within x and f: in-bounds taps only.
+			nt := listTaps(ox)
+			dwRunAVX(&out[ox*ch], &x[0], &f[0], &xoff[0], &foff[0], nt, blocks, oxHi-oxLo, ch, win.SW*ch)
+			for p := ox; p < oxHi && blocks*8 < ch; p++ {
+				tail(p, nt, (p-ox)*win.SW*ch)
+			}
+			ox = oxHi - 1
+			continue
+		}
+		nt := listTaps(ox)
+		dwRunAVX(&out[ox*ch], &x[0], &f[0], &xoff[0], &foff[0], nt, blocks, 1, ch, 0)
+		tail(ox, nt, 0)
 	}
 }
 

@@ -2,19 +2,33 @@
 
 #include "textflag.h"
 
-// func dwPixelAVX(out, x, f *float32, xoff, foff *int, taps, blocks int)
+// func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xstep int)
 //
-// For b < blocks and i < 8: out[8b+i] = Σ_t x[xoff[t]+8b+i]·f[foff[t]+8b+i]
+// For npix output pixels p, each b < blocks and i < 8:
+//
+//	out[p·ostep+8b+i] = Σ_t x[p·xstep+xoff[t]+8b+i]·f[foff[t]+8b+i]
+//
 // over t = 0..taps-1 in that order, from +0, each product rounded
 // (VMULPS) before it is added (VADDPS, the sum the first operand): the
 // Go loop's arithmetic. Four blocks at a time keep four sums in flight.
-TEXT ·dwPixelAVX(SB), NOSPLIT, $0-56
-	MOVQ out+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ f+16(FP), DX
+// A run of pixels whose windows lie inside the input shares one list of
+// taps, moved xstep elements a pixel.
+TEXT ·dwRunAVX(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), R12
+	MOVQ x+8(FP), R13
 	MOVQ xoff+24(FP), R8
 	MOVQ foff+32(FP), R9
 	MOVQ taps+40(FP), R10
+
+pixel:
+	MOVQ npix+56(FP), AX
+	CMPQ AX, $0
+	JLE  done
+	DECQ AX
+	MOVQ AX, npix+56(FP)
+	MOVQ R12, DI
+	MOVQ R13, SI
+	MOVQ f+16(FP), DX
 	MOVQ blocks+48(FP), R11
 
 loop4:
@@ -61,7 +75,7 @@ store4:
 
 loop1:
 	CMPQ R11, $1
-	JLT  done
+	JLT  next
 	VXORPS Y0, Y0, Y0
 	XORQ CX, CX
 
@@ -85,6 +99,13 @@ store1:
 	ADDQ $32, DX
 	DECQ R11
 	JMP  loop1
+
+next:
+	MOVQ ostep+64(FP), AX
+	LEAQ (R12)(AX*4), R12
+	MOVQ xstep+72(FP), AX
+	LEAQ (R13)(AX*4), R13
+	JMP  pixel
 
 done:
 	VZEROUPPER
