@@ -689,7 +689,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
 		default:
 			ctx.Node = st.def
-			ctx.Inputs = ctx.Inputs[:0]
+			ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
 			for _, r := range st.inputs {
 				x, ok := values[r]
 				if !ok {
@@ -697,6 +697,9 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
+				// A Const's buffer (or a view of it) is never written or recycled.
+				d := dataF32(x)
+				ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
 			}
 			var t0 time.Time
 			if gr.OnStep != nil {

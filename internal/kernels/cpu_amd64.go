@@ -18,8 +18,9 @@ var hasAVX = cpu.X86.HasAVX
 //go:noescape
 func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xstep int)
 
-// biasActAVX adds b to y and applies act (0 none, 1 Relu, 2 Relu6) to n
-// elements, n a positive multiple of 8 (depthwise_amd64.s).
+// biasActAVX adds b (c elements) to each of rows rows of c elements of y
+// and applies act (0 none, 1 Relu, 2 Relu6); c is a positive multiple of
+// 8 and rows > 0 (depthwise_amd64.s).
 //
 //go:noescape
-func biasActAVX(y, b *float32, n, act int)
+func biasActAVX(y, b *float32, c, rows, act int)

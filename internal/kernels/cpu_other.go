@@ -9,4 +9,4 @@ func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xs
 	panic("kernels: dwRunAVX without assembly")
 }
 
-func biasActAVX(y, b *float32, n, act int) { panic("kernels: biasActAVX without assembly") }
+func biasActAVX(y, b *float32, c, rows, act int) { panic("kernels: biasActAVX without assembly") }

@@ -116,24 +116,27 @@ GLOBL six<>(SB), RODATA|NOPTR, $4
 DATA absMask<>+0(SB)/4, $0x7fffffff
 GLOBL absMask<>(SB), RODATA|NOPTR, $4
 
-// func biasActAVX(y, b *float32, n, act int)
+// func biasActAVX(y, b *float32, c, rows, act int)
 //
-// y[j] = y[j] + b[j], then for act 1 (Relu) max(·, 0) and for act 2
-// (Relu6) min(max(·, 0), 6), over n elements, n a positive multiple of 8,
-// with the bits of Go's max and min on amd64: max(v, 0) is +0 for v = ±0
-// and, for a NaN v, v with its sign bit cleared; min(m, 6) is m for a NaN
-// m. VMAXPS returns its second source when either is NaN or both are
-// zero, so with v second and the sign bit cleared after, every case
-// agrees (a non-NaN maximum with 0 has no sign bit to clear); VMINPS with
-// m second keeps a NaN m.
-TEXT ·biasActAVX(SB), NOSPLIT, $0-32
+// For rows rows of c elements (c a positive multiple of 8, rows > 0):
+// y[j] = y[j] + b[j mod c], then for act 1 (Relu) max(·, 0) and for act 2
+// (Relu6) min(max(·, 0), 6), with the bits of Go's max and min on amd64:
+// max(v, 0) is +0 for v = ±0 and, for a NaN v, v with its sign bit
+// cleared; min(m, 6) is m for a NaN m. VMAXPS returns its second source
+// when either is NaN or both are zero, so with v second and the sign bit
+// cleared after, every case agrees (a non-NaN maximum with 0 has no sign
+// bit to clear); VMINPS with m second keeps a NaN m.
+TEXT ·biasActAVX(SB), NOSPLIT, $0-40
 	MOVQ y+0(FP), DI
-	MOVQ b+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVQ act+24(FP), AX
+	MOVQ rows+24(FP), R8
+	MOVQ act+32(FP), AX
 	VXORPS Y14, Y14, Y14
 	VBROADCASTSS six<>(SB), Y15
 	VBROADCASTSS absMask<>(SB), Y13
+
+row:
+	MOVQ b+8(FP), SI
+	MOVQ c+16(FP), CX
 
 loop:
 	VMOVUPS (DI), Y0
@@ -152,5 +155,7 @@ store:
 	ADDQ $32, SI
 	SUBQ $8, CX
 	JNZ  loop
+	DECQ R8
+	JNZ  row
 	VZEROUPPER
 	RET

@@ -60,11 +60,17 @@ func (e *Epilogue) Apply(y []float32) {
 	if !useAsm {
 		simd = 0
 	}
+	if simd == c && len(y) >= c {
+		// Whole rows of whole vectors: one call for all of them.
+		rows := len(y) / c
+		biasActAVX(&y[0], &e.Bias[0], c, rows, int(e.Act))
+		y = y[rows*c:]
+	}
 	for r := 0; r+c <= len(y); r += c {
 		row := y[r : r+c : r+c]
 		b := e.Bias[:len(row)]
 		if simd > 0 {
-			biasActAVX(&row[0], &b[0], simd, int(e.Act))
+			biasActAVX(&row[0], &b[0], simd, 1, int(e.Act))
 			row, b = row[simd:], b[simd:]
 		}
 		switch e.Act {
@@ -174,7 +180,7 @@ func fusedConv2D(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{xs[0], win.OH, win.OW, fs[3]})
-	Conv2DF32Epilogue(x, xs[0], xs[3], f, fs[3], win, y.F32, c.Scratch, ep)
+	conv2DF32(x, xs[0], xs[3], f, c.packedFilter(f, fs[0]*fs[1]*fs[2], fs[3]), fs[3], win, y.F32, c.Scratch, ep)
 	return []*tensor.Tensor{y}, nil
 }
 

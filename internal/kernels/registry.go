@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"qcal/internal/gemm"
 	"slices"
 	"sort"
 
@@ -89,7 +90,15 @@ type Context struct {
 	// Scratch holds buffers kernels reuse across nodes and runs (im2col).
 	// It may be nil; the methods of a nil *Scratch allocate afresh.
 	Scratch *Scratch
+	// Const marks the float inputs whose buffers belong to the graph's
+	// Consts, the same for the graph's life: kernels may keep what they
+	// derive from them in Scratch (Conv2D's packed filter). Nil or short
+	// means none.
+	Const []bool
 }
+
+// isConst reports whether input i is marked Const.
+func (c *Context) isConst(i int) bool { return i < len(c.Const) && c.Const[i] }
 
 // MaxElements bounds the elements of a tensor whose size comes from input
 // values rather than input sizes (Fill's dims, Tile's multiples, Range,
@@ -387,6 +396,34 @@ type Scratch struct {
 	u8  []uint8
 	// free holds float32 buffers of dead tensors by length, for New.
 	free map[int][][]float32
+	// packed holds Const filters packed for gemm.F32Packed, by their
+	// first element (which keeps them, the graph's Consts, alive as long
+	// as the Scratch).
+	packed map[*float32]packedF32
+}
+
+type packedF32 struct {
+	k, n int
+	b    *gemm.F32B
+}
+
+// packedF32 returns the Const k×n matrix f packed for gemm.F32Packed,
+// packing it the first time this Scratch sees it (or sees it with another
+// shape). A nil Scratch packs afresh.
+func (s *Scratch) packedF32(f []float32, k, n int) *gemm.F32B {
+	if s == nil || len(f) == 0 {
+		return gemm.PackF32(k, n, f, n)
+	}
+	key := &f[0]
+	if e, ok := s.packed[key]; ok && e.k == k && e.n == n {
+		return e.b
+	}
+	if s.packed == nil {
+		s.packed = map[*float32]packedF32{}
+	}
+	b := gemm.PackF32(k, n, f, n)
+	s.packed[key] = packedF32{k, n, b}
+	return b
 }
 
 // maxFreePerSize bounds the recycled buffers kept for one length.
