@@ -25,4 +25,11 @@
 // NewWindow computes TensorFlow's output size and padding for SAME, VALID
 // and EXPLICIT; Im2Col (generic, with a pad value for zero points) and
 // Parallel (both cores for large loops) are shared with the int8 kernels.
+//
+// The depthwise convolution (depthwise.go) and the fused bias/Relu/Relu6
+// epilogue have AVX assembly (depthwise_amd64.s, chosen at run time from
+// the CPU's features, off with -tags purego) that gives the Go loops'
+// bits: products rounded before they are summed in the same order, Go's
+// max/min on ±0 and NaN. Conv2D packs a Const filter for GEMM once per
+// Scratch (Context.Const says which inputs are the graph's Consts).
 package kernels
