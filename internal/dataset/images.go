@@ -195,32 +195,16 @@ type imageFile struct {
 	label int
 }
 
-// imageReader streams a list of image files. Decoding a JPEG photograph
-// costs more than running a small network on it (MobileNet v1 0.25/128:
-// 11 ms against 5 ms), so when the stream tells it which records it will
-// decode (want), the reader decodes up to ahead of them at once on their
-// own goroutines and hands them out in order: the same examples and the
-// same errors at the same records as decoding one at a time.
+// imageReader streams a list of image files, decoding the ones the stream
+// wants a few ahead when it says which (prefetch.go).
 type imageReader struct {
 	files []imageFile
 	i     int
 	data  []byte
 
-	want    func(i int) bool // the records the stream will decode; nil: no read-ahead
-	ahead   int              // the most records decoded at once
-	pending []*decoding      // started, in record order, all ≥ i
-	free    []*decoding      // finished and handed out: buffers to reuse
-	next0   int              // the first record not yet considered for read-ahead
-}
-
-// decoding is one record being read and decoded on its own goroutine; ex,
-// data and err belong to that goroutine until done is closed.
-type decoding struct {
-	rec  int
-	ex   example
-	data []byte
-	err  error
-	done chan struct{}
+	want  func(i int) bool // the records the stream will decode; nil: no read-ahead
+	ahead ahead
+	next0 int // the first record not yet considered for read-ahead
 }
 
 // openImages lists the images of a folder (or the image files given) and
@@ -280,7 +264,7 @@ func openImages(path string, files []string, labels, column string) (reader, err
 			list[i].label = l
 		}
 	}
-	return &imageReader{files: list, ahead: 2 * runtime.GOMAXPROCS(0)}, nil
+	return &imageReader{files: list, ahead: ahead{max: 2 * runtime.GOMAXPROCS(0)}}, nil
 }
 
 // readLabelsCSV reads a CSV file of file name → integer label. The label
@@ -377,55 +361,35 @@ func (r *imageReader) next(ex *example, decode bool) error {
 	if !decode {
 		return nil
 	}
-	if r.want == nil || r.ahead < 2 {
-		var err error
-		r.data, err = loadImage(r.data, ex, r.files[rec], rec)
-		return err
+	if r.want != nil && r.ahead.max >= 2 {
+		r.readAhead(rec)
+		if ok, err := r.ahead.take(rec, ex); ok {
+			return err
+		}
 	}
-	r.readAhead(rec)
-	if len(r.pending) == 0 || r.pending[0].rec != rec {
-		// A record the stream did not say it would want: decode it here.
-		var err error
-		r.data, err = loadImage(r.data, ex, r.files[rec], rec)
-		return err
-	}
-	d := r.pending[0]
-	r.pending = r.pending[1:]
-	<-d.done
-	*ex, d.ex = d.ex, *ex
-	r.free = append(r.free, d)
-	return d.err
+	// One at a time, or a record the stream did not say it would want.
+	var err error
+	r.data, err = loadImage(r.data, ex, r.files[rec], rec)
+	return err
 }
 
-// readAhead drops decodings before record rec (never asked for) and starts
-// decoding the wanted records from rec on until ahead of them are pending.
+// readAhead starts decoding the wanted records from rec on until the
+// read-ahead is full.
 func (r *imageReader) readAhead(rec int) {
-	for len(r.pending) > 0 && r.pending[0].rec < rec {
-		d := r.pending[0]
-		r.pending = r.pending[1:]
-		<-d.done
-		r.free = append(r.free, d)
-	}
+	r.ahead.drop(rec)
 	r.next0 = max(r.next0, rec)
-	for len(r.pending) < r.ahead && r.next0 < len(r.files) {
+	for !r.ahead.full() && r.next0 < len(r.files) {
 		i := r.next0
 		r.next0++
 		if !r.want(i) {
 			continue
 		}
-		var d *decoding
-		if n := len(r.free); n > 0 {
-			d, r.free = r.free[n-1], r.free[:n-1]
-		} else {
-			d = &decoding{}
-		}
-		d.rec, d.err, d.done = i, nil, make(chan struct{})
 		f := r.files[i]
-		go func() {
-			defer close(d.done)
-			d.data, d.err = loadImage(d.data, &d.ex, f, i)
-		}()
-		r.pending = append(r.pending, d)
+		r.ahead.start(i, nil, func(d *decoding) error {
+			var err error
+			d.data, err = loadImage(d.data, &d.ex, f, i)
+			return err
+		})
 	}
 }
 
@@ -470,9 +434,6 @@ func readFileInto(buf []byte, path string) ([]byte, error) {
 
 // close waits for the decodings under way, so that none outlives the stream.
 func (r *imageReader) close() error {
-	for _, d := range r.pending {
-		<-d.done
-	}
-	r.pending = nil
+	r.ahead.wait()
 	return nil
 }
