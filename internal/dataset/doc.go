@@ -8,9 +8,10 @@
 // graphs or kernels, and a Batch is plain Go slices. No reader holds a whole
 // data set in memory: memory grows with the batch size and the largest
 // example, never with the number of examples (folder readers keep the list
-// of file names, and a labels file is read into a map of names). An image
-// folder's photographs are decoded a few ahead (twice GOMAXPROCS) on their
-// own goroutines and handed out in order, with the errors at the records
-// where one-at-a-time decoding would give them: JPEG decoding costs more
-// than running a small network on the image.
+// of file names, and a labels file is read into a map of names). The
+// images of a folder or of TFRecord shards are decoded a few ahead (twice
+// GOMAXPROCS) on their own goroutines and handed out in order, with the
+// errors at the records where one-at-a-time decoding would give them
+// (prefetch.go): JPEG decoding costs more than running a small network on
+// the image.
 package dataset

@@ -161,8 +161,11 @@ func Open(path string, opt Options) (*Stream, error) {
 		}
 		s.pick = samplePick(n, opt.Sample, opt.Seed)
 	}
-	if ir, ok := s.r.(*imageReader); ok {
-		ir.want = s.wants
+	switch r := s.r.(type) {
+	case *imageReader:
+		r.want = s.wants
+	case *tfrecordReader:
+		r.want, r.end = s.wants, s.wantEnd
 	}
 	return s, nil
 }
@@ -177,6 +180,19 @@ func (s *Stream) wants(i int) bool {
 		return i < len(s.pick) && s.pick[i]
 	}
 	return i%s.opt.Shards == s.opt.Shard
+}
+
+// wantEnd returns the data set index from which the stream wants no
+// example (the limit, the sample's end), or -1.
+func (s *Stream) wantEnd() int {
+	end := -1
+	if s.opt.Limit > 0 {
+		end = s.opt.Limit
+	}
+	if s.pick != nil && (end < 0 || len(s.pick) < end) {
+		end = len(s.pick)
+	}
+	return end
 }
 
 // countExamples passes over every example of r (up to limit, when > 0)

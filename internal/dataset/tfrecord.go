@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -268,6 +269,10 @@ func exampleImage(example []byte, imageKey, labelKey string) (img []byte, label 
 }
 
 // tfrecordReader streams tf.Example records from TFRecord shards in order.
+// When the stream says which records it wants (want, and end: none from
+// there on; -1 for no end), it scans ahead and decodes the wanted ones a
+// few at once (prefetch.go); scanning stays in order on the stream's
+// goroutine.
 type tfrecordReader struct {
 	files              []string
 	nextFile           int
@@ -275,13 +280,120 @@ type tfrecordReader struct {
 	rr                 *TFRecordReader
 	base               string
 	imageKey, labelKey string
+
+	want    func(i int) bool
+	end     func() int
+	ahead   ahead
+	i       int       // the record the stream asks for next
+	scanned int       // the records scanned so far
+	queue   []tfEntry // scanned, not yet handed out, in order
+	stopped bool      // scanning ahead met an error or the end
 }
 
+// tfEntry is one scanned record: decoding ahead, passed over, or the error
+// (io.EOF at the end) that scanning it met.
+type tfEntry struct {
+	decoded bool
+	err     error
+}
+
+// maxQueued bounds the records scanned ahead (most passed over: a shard
+// K/N scans N records for each it decodes).
+const maxQueued = 1 << 14
+
 func openTFRecords(files []string, imageKey, labelKey string) (reader, error) {
-	return &tfrecordReader{files: files, imageKey: imageKey, labelKey: labelKey}, nil
+	return &tfrecordReader{files: files, imageKey: imageKey, labelKey: labelKey, ahead: ahead{max: 2 * runtime.GOMAXPROCS(0)}}, nil
 }
 
 func (t *tfrecordReader) next(ex *example, decode bool) error {
+	if t.want == nil || t.ahead.max < 2 {
+		return t.nextInOrder(ex, decode)
+	}
+	t.fill()
+	if len(t.queue) == 0 {
+		// Scanning ahead stopped at an error or the end, all handed out:
+		// from here the reader goes on as one at a time would.
+		return t.nextInOrder(ex, decode)
+	}
+	e := t.queue[0]
+	t.queue = t.queue[1:]
+	if e.err != nil {
+		return e.err
+	}
+	rec := t.i
+	t.i++
+	if !e.decoded {
+		if decode {
+			panic("dataset: the stream asked to decode a TFRecord record it did not want")
+		}
+		return nil
+	}
+	ok, err := t.ahead.take(rec, ex)
+	if !ok {
+		panic("dataset: a TFRecord record decoded ahead is missing")
+	}
+	if !decode {
+		return nil
+	}
+	return err
+}
+
+// fill scans records ahead until the wanted ones fill the read-ahead, the
+// stream will want no more, or scanning meets an error or the end.
+func (t *tfrecordReader) fill() {
+	for !t.stopped && !t.ahead.full() && len(t.queue) < maxQueued {
+		rec := t.scanned
+		if end := t.end(); end >= 0 && rec >= end {
+			return
+		}
+		if err := t.scan(); err != nil {
+			t.queue = append(t.queue, tfEntry{err: err})
+			t.stopped = true
+			return
+		}
+		t.scanned++
+		if !t.want(rec) {
+			t.queue = append(t.queue, tfEntry{})
+			continue
+		}
+		name, idx, base := t.rr.name, t.rr.Index(), t.base
+		raw := t.rr.Record()
+		t.ahead.start(rec, func(d *decoding) { d.data = append(d.data[:0], raw...) }, func(d *decoding) error {
+			return t.decode(d.data, &d.ex, name, base, idx)
+		})
+		t.queue = append(t.queue, tfEntry{decoded: true})
+	}
+}
+
+// nextInOrder is next one record at a time.
+func (t *tfrecordReader) nextInOrder(ex *example, decode bool) error {
+	if err := t.scan(); err != nil {
+		return err
+	}
+	if !decode {
+		return nil
+	}
+	return t.decode(t.rr.Record(), ex, t.rr.name, t.base, t.rr.Index())
+}
+
+// decode reads the image and label of the tf.Example record (record idx
+// of the file name, base its folder-less name) into ex. It only reads
+// the reader's fields that never change.
+func (t *tfrecordReader) decode(record []byte, ex *example, name, base string, idx int) error {
+	img, label, err := exampleImage(record, t.imageKey, t.labelKey)
+	if err == nil {
+		err = decodeImage(img, ex)
+	}
+	if err != nil {
+		return &Error{File: name, Record: idx, Err: err}
+	}
+	ex.label, ex.file, ex.rec = label, name, idx
+	ex.id = base + ":" + strconv.Itoa(idx)
+	return nil
+}
+
+// scan moves to the next record, opening the next file when one ends.
+func (t *tfrecordReader) scan() error {
 	for {
 		if t.rr == nil {
 			if t.nextFile >= len(t.files) {
@@ -305,23 +417,11 @@ func (t *tfrecordReader) next(ex *example, decode bool) error {
 			return err
 		}
 	}
-	if !decode {
-		return nil
-	}
-	name, rec := t.rr.name, t.rr.Index()
-	img, label, err := exampleImage(t.rr.Record(), t.imageKey, t.labelKey)
-	if err == nil {
-		err = decodeImage(img, ex)
-	}
-	if err != nil {
-		return &Error{File: name, Record: rec, Err: err}
-	}
-	ex.label, ex.file, ex.rec = label, name, rec
-	ex.id = t.base + ":" + strconv.Itoa(rec)
 	return nil
 }
 
 func (t *tfrecordReader) close() error {
+	t.ahead.wait()
 	if t.f == nil {
 		return nil
 	}
