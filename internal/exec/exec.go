@@ -54,6 +54,8 @@ type Graph struct {
 	plans map[string]*plan
 
 	scratch sync.Pool
+	// packs keeps the Const filters packed for GEMM, for every run.
+	packs kernels.Packs
 }
 
 // Input is a Placeholder: its name, dtype and shape attr. Shape is nil when
@@ -679,7 +681,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		scratch = new(kernels.Scratch)
 	}
 	defer gr.scratch.Put(scratch)
-	ctx := &kernels.Context{Log: log, Scratch: scratch}
+	ctx := &kernels.Context{Log: log, Scratch: scratch, Packs: &gr.packs}
 	for _, st := range p.steps {
 		var outs []*tensor.Tensor
 		switch {

@@ -31,5 +31,5 @@
 // the CPU's features, off with -tags purego) that gives the Go loops'
 // bits: products rounded before they are summed in the same order, Go's
 // max/min on ±0 and NaN. Conv2D packs a Const filter for GEMM once per
-// Scratch (Context.Const says which inputs are the graph's Consts).
+// graph (Context.Packs; Context.Const says which inputs are Consts).
 package kernels

@@ -337,13 +337,13 @@ func conv2D(c *Context) ([]*tensor.Tensor, error) {
 }
 
 // packedFilter returns the filter (input 1, a k×oc matrix) packed for
-// gemm.F32Packed when it is a Const, packed once per Scratch; otherwise
-// nil, and GEMM packs it on each call.
+// gemm.F32Packed when it is a Const and the Context keeps Packs, packed
+// once per graph; otherwise nil, and GEMM packs it on each call.
 func (c *Context) packedFilter(f []float32, k, oc int) *gemm.F32B {
-	if !c.isConst(1) || len(f) != k*oc || k == 0 || oc == 0 {
+	if c.Packs == nil || !c.isConst(1) || len(f) != k*oc || k == 0 || oc == 0 {
 		return nil
 	}
-	return c.Scratch.packedF32(f, k, oc)
+	return c.Packs.f32(f, k, oc)
 }
 
 // Conv2DF32 computes a 2-D convolution of x (n×InH×InW×ch, NHWC) with the

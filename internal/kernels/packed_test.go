@@ -11,15 +11,16 @@ import (
 )
 
 // TestConvPackedFilter runs Conv2D and _FusedConv2D with the filter marked
-// Const (packed once per Scratch, then reused) and unmarked (packed by
+// Const (packed once into Packs, then reused) and unmarked (packed by
 // GEMM on every call): the outputs must agree bit for bit, on 1×1
 // convolutions (GEMM on x itself), im2col ones, narrow and wide outputs,
-// over repeated calls with one Scratch and with the filter's buffer reread
+// over repeated calls with one Packs and with the filter's buffer reread
 // as another shape (the cache must not hand back the first shape's
 // packing).
 func TestConvPackedFilter(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	s := new(Scratch)
+	packs := new(Packs)
 	run := func(op string, a attrs, konst bool, in ...*tensor.Tensor) *tensor.Tensor {
 		n := &tfpb.NodeDef{Name: "n", Op: op, Attr: a}
 		d, _ := Lookup(op)
@@ -28,7 +29,7 @@ func TestConvPackedFilter(t *testing.T) {
 		}
 		c := &Context{Node: n, Inputs: in, Scratch: s}
 		if konst {
-			c.Const = []bool{false, true, true}
+			c.Const, c.Packs = []bool{false, true, true}, packs
 		}
 		out, err := d.Run(c)
 		if err != nil {
@@ -79,7 +80,7 @@ func TestConvPackedFilter(t *testing.T) {
 			t.Fatalf("8×16 reading of the same buffer: element %d = %v, want %v", i, y2.F32[i], want2.F32[i])
 		}
 	}
-	if len(s.packed) == 0 {
-		t.Error("nothing was packed into the Scratch")
+	if len(packs.m) == 0 {
+		t.Error("nothing was packed")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"qcal/internal/gemm"
 	"slices"
 	"sort"
+	"sync"
 
 	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
@@ -92,9 +93,12 @@ type Context struct {
 	Scratch *Scratch
 	// Const marks the float inputs whose buffers belong to the graph's
 	// Consts, the same for the graph's life: kernels may keep what they
-	// derive from them in Scratch (Conv2D's packed filter). Nil or short
+	// derive from them in Packs (Conv2D's packed filter). Nil or short
 	// means none.
 	Const []bool
+	// Packs keeps Const filters packed for GEMM for the graph's life,
+	// shared by its concurrent runs; nil packs on every call.
+	Packs *Packs
 }
 
 // isConst reports whether input i is marked Const.
@@ -396,10 +400,15 @@ type Scratch struct {
 	u8  []uint8
 	// free holds float32 buffers of dead tensors by length, for New.
 	free map[int][][]float32
-	// packed holds Const filters packed for gemm.F32Packed, by their
-	// first element (which keeps them, the graph's Consts, alive as long
-	// as the Scratch).
-	packed map[*float32]packedF32
+}
+
+// Packs holds Const filters packed for gemm.F32Packed, by their first
+// element (which keeps them, the graph's Consts, alive as long as the
+// Packs: one per graph). The zero value is ready; it is safe for
+// concurrent use.
+type Packs struct {
+	mu sync.Mutex
+	m  map[*float32]packedF32
 }
 
 type packedF32 struct {
@@ -407,22 +416,27 @@ type packedF32 struct {
 	b    *gemm.F32B
 }
 
-// packedF32 returns the Const k×n matrix f packed for gemm.F32Packed,
-// packing it the first time this Scratch sees it (or sees it with another
-// shape). A nil Scratch packs afresh.
-func (s *Scratch) packedF32(f []float32, k, n int) *gemm.F32B {
-	if s == nil || len(f) == 0 {
+// f32 returns the Const k×n matrix f packed for gemm.F32Packed, packing
+// it the first time (or the first time with this shape). A nil Packs
+// packs afresh.
+func (p *Packs) f32(f []float32, k, n int) *gemm.F32B {
+	if p == nil || len(f) == 0 {
 		return gemm.PackF32(k, n, f, n)
 	}
 	key := &f[0]
-	if e, ok := s.packed[key]; ok && e.k == k && e.n == n {
+	p.mu.Lock()
+	e, ok := p.m[key]
+	p.mu.Unlock()
+	if ok && e.k == k && e.n == n {
 		return e.b
 	}
-	if s.packed == nil {
-		s.packed = map[*float32]packedF32{}
+	b := gemm.PackF32(k, n, f, n) // outside the lock: two runs may both pack it once
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[*float32]packedF32{}
 	}
-	b := gemm.PackF32(k, n, f, n)
-	s.packed[key] = packedF32{k, n, b}
+	p.m[key] = packedF32{k, n, b}
+	p.mu.Unlock()
 	return b
 }
 
