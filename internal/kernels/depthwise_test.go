@@ -227,3 +227,28 @@ func BenchmarkDepthwiseF32(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEpilogue applies bias and Relu6 to the output of MobileNet v1
+// 0.25/128's first pointwise convolution (64×64 pixels × 16 channels) in
+// assembly and in Go, reporting elements per second.
+func BenchmarkEpilogue(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	y := random(r, 64*64*16).F32
+	ep := &Epilogue{Bias: random(r, 16).F32, Act: ActRelu6}
+	for _, asm := range []bool{true, false} {
+		if asm && !hasAVX {
+			continue
+		}
+		name := map[bool]string{true: "asm", false: "go"}[asm]
+		b.Run(name, func(b *testing.B) {
+			defer func(saved bool) { useAsm = saved }(useAsm)
+			useAsm = asm
+			b.SetBytes(int64(4 * len(y)))
+			b.ReportAllocs()
+			for b.Loop() {
+				ep.Apply(y)
+			}
+			b.ReportMetric(float64(len(y)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+		})
+	}
+}
