@@ -8,5 +8,10 @@
 // graphs or kernels, and a Batch is plain Go slices. No reader holds a whole
 // data set in memory: memory grows with the batch size and the largest
 // example, never with the number of examples (folder readers keep the list
-// of file names, and a labels file is read into a map of names).
+// of file names, and a labels file is read into a map of names). The
+// images of a folder or of TFRecord shards are decoded and preprocessed on
+// one goroutine per core, a few ahead, and handed out in order, with the
+// first error at the record where one-at-a-time reading gives it
+// (parallel.go): JPEG decoding costs more than running a small network on
+// the image. Record keeps a set in memory when its caller asks.
 package dataset

@@ -244,3 +244,87 @@ func BenchmarkJPEGDecodeResize(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// TestYCbCrToRGB checks the row loops against the standard library's
+// own per-pixel path (YCbCr.YCbCrAt, then color.YCbCrToRGB) for every
+// subsampling, odd sizes, and sub-images whose bounds start at odd
+// coordinates (where a row's first chroma sample is shared with the pixel
+// before it).
+func TestYCbCrToRGB(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, ratio := range ratios {
+		full := image.NewYCbCr(image.Rect(0, 0, 13, 9), ratio)
+		for i := range full.Y {
+			full.Y[i] = uint8(i*37 + 11)
+		}
+		for i := range full.Cb {
+			full.Cb[i], full.Cr[i] = uint8(i*53+7), uint8(255-i*29)
+		}
+		for _, r := range []image.Rectangle{full.Bounds(), image.Rect(1, 1, 12, 8), image.Rect(3, 2, 4, 9), image.Rect(5, 0, 13, 1)} {
+			m := full.SubImage(r).(*image.YCbCr)
+			px := make([]uint8, r.Dx()*r.Dy()*3)
+			ycbcrToRGB(px, m)
+			i := 0
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					c := m.YCbCrAt(x, y)
+					rr, gg, bb := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+					if px[i] != rr || px[i+1] != gg || px[i+2] != bb {
+						t.Fatalf("%v %v: pixel (%d, %d) = %v, want %d %d %d", ratio, r, x, y, px[i:i+3], rr, gg, bb)
+					}
+					i += 3
+				}
+			}
+		}
+	}
+}
+
+// TestJFIFRGB checks jfifRGB against color.YCbCrToRGB on every one of the
+// 2²⁴ (Y, Cb, Cr) triples, and by hand on two: (255, 128, 128) is white
+// (the 0x10101 scale keeps 255), and (0, 128, 255) has R = 1.402·127 =
+// 178.05 → 178.
+func TestJFIFRGB(t *testing.T) {
+	if r, g, b := jfifRGB(255, 128, 128); r != 255 || g != 255 || b != 255 {
+		t.Errorf("white: %d %d %d", r, g, b)
+	}
+	if r, _, _ := jfifRGB(0, 128, 255); r != 178 {
+		t.Errorf("R of (0, 128, 255) = %d, want 178", r)
+	}
+	bad := 0
+	for v := range 1 << 24 {
+		y, cb, cr := uint8(v>>16), uint8(v>>8), uint8(v)
+		r, g, b := jfifRGB(y, cb, cr)
+		wr, wg, wb := color.YCbCrToRGB(y, cb, cr)
+		if r != wr || g != wg || b != wb {
+			if bad++; bad <= 5 {
+				t.Errorf("(%d, %d, %d) → %d %d %d, color.YCbCrToRGB gives %d %d %d", y, cb, cr, r, g, b, wr, wg, wb)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of 2²⁴ triples differ", bad)
+	}
+}
+
+// BenchmarkYCbCrToRGB converts the decoded 500×375 4:2:0 tench photograph
+// of imagenet/sample_images to RGB, reporting pixels per second.
+func BenchmarkYCbCrToRGB(b *testing.B) {
+	root := testutil.RealData(b, "imagenet/sample_images")
+	data, err := os.ReadFile(filepath.Join(root, "images", "n01440764_tench.JPEG"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := img.(*image.YCbCr)
+	px := make([]uint8, m.Rect.Dx()*m.Rect.Dy()*3)
+	b.SetBytes(int64(len(px)))
+	b.ReportAllocs()
+	for b.Loop() {
+		ycbcrToRGB(px, m)
+	}
+	b.ReportMetric(float64(m.Rect.Dx()*m.Rect.Dy()*b.N)/b.Elapsed().Seconds()/1e6, "Mpixel/s")
+}

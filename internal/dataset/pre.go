@@ -187,6 +187,17 @@ func (p *Preprocess) apply(dst, work []float32, ex *example) []float32 {
 	y0, x0, ch, cw, _ := p.crop(ex.h, ex.w)
 	oc, _ := p.channels(ex.c)
 	resize := p.Height > 0 && (p.Height != ch || p.Width != cw)
+	if resize && !ex.float && oc == ex.c && p.Color != BGR {
+		// convert would copy the window's values times Scale: resize
+		// straight from the bytes instead (the same bits).
+		scale := p.Scale
+		if scale == 0 {
+			scale = 1
+		}
+		resizeU8(dst, ex.u8[(y0*ex.w+x0)*ex.c:], ex.w*ex.c, ch, cw, oc, p.Height, p.Width, p.AlignCorners, p.HalfPixelCenters, scale)
+		normalize(dst, oc, p.Mean, p.Std)
+		return work
+	}
 	buf := dst
 	if resize {
 		if cap(work) < ch*cw*oc {

@@ -238,3 +238,50 @@ func BenchmarkResizeBilinear(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// TestResizeFromBytes checks that Preprocess.apply's resize straight from
+// an image's bytes (resizeU8) gives the bits of the two-step path it
+// replaced for byte images — convert the crop window to float32 times
+// Scale, then ResizeBilinear — for crops, scales (none, 1/255, 0.7), one
+// and three channels, shrinking and enlarging, and every pair of
+// align_corners / half_pixel_centers.
+func TestResizeFromBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for trial := range 60 {
+		c := []int{1, 3}[trial%2]
+		h, w := 1+r.IntN(40), 1+r.IntN(40)
+		ex := &example{h: h, w: w, c: c, u8: make([]uint8, h*w*c)}
+		for i := range ex.u8 {
+			ex.u8[i] = uint8(r.Uint32())
+		}
+		p := Preprocess{Height: 1 + r.IntN(30), Width: 1 + r.IntN(30), Scale: []float32{0, 1.0 / 255, 0.7}[r.IntN(3)],
+			AlignCorners: r.IntN(2) == 0, HalfPixelCenters: r.IntN(2) == 0, Mean: []float32{127.5}, Std: []float32{127.5}}
+		if p.AlignCorners && p.HalfPixelCenters {
+			p.HalfPixelCenters = false // TF refuses both
+		}
+		if trial%3 == 0 {
+			p.CentralFraction = 0.875
+		}
+		oh, ow, oc, err := p.outSize(h, w, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, oh*ow*oc)
+		p.apply(got, nil, ex)
+		// The two-step path.
+		y0, x0, ch, cw, _ := p.crop(h, w)
+		if p.Height == ch && p.Width == cw {
+			continue
+		}
+		buf := make([]float32, ch*cw*oc)
+		p.convert(buf, ex, y0, x0, ch, cw, oc)
+		want := make([]float32, oh*ow*oc)
+		ResizeBilinear(want, buf, ch, cw, oc, p.Height, p.Width, p.AlignCorners, p.HalfPixelCenters)
+		normalize(want, oc, p.Mean, p.Std)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d %+v on %d×%d×%d: element %d = %v, the two-step path gives %v", trial, p, h, w, c, i, got[i], want[i])
+			}
+		}
+	}
+}

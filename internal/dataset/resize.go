@@ -95,3 +95,40 @@ func ResizeBilinear(dst, src []float32, h, w, c, oh, ow int, alignCorners, halfP
 		}
 	}
 }
+
+// resizeU8 is ResizeBilinear of the h×w×c window of uint8 values whose rows
+// start stride elements apart in src, each value read as float32(v)·scale:
+// the bits of converting the window to float32 (Preprocess.convert) and
+// resizing that, without writing the window's floats, of which bilinear
+// resizing to a smaller size reads only some.
+func resizeU8(dst []float32, src []uint8, stride, h, w, c, oh, ow int, alignCorners, halfPixelCenters bool, scale float32) {
+	if len(src) < (h-1)*stride+w*c || len(dst) < oh*ow*c || h <= 0 || w <= 0 || c <= 0 {
+		panic(fmt.Sprintf("dataset: resizeU8 of %d×%d×%d (stride %d, %d values) to %d×%d (%d values)", h, w, c, stride, len(src), oh, ow, len(dst)))
+	}
+	var ybuf, xbuf [256]lerp
+	ys := weights(ybuf[:0], h, oh, alignCorners, halfPixelCenters)
+	xs := weights(xbuf[:0], w, ow, alignCorners, halfPixelCenters)
+	for i := range xs {
+		xs[i].lo *= c
+		xs[i].hi *= c
+	}
+	row := w * c
+	o := 0
+	for _, y := range ys {
+		top := src[y.lo*stride : y.lo*stride+row]
+		bot := src[y.hi*stride : y.hi*stride+row]
+		fy := y.f
+		for _, x := range xs {
+			for k := range c {
+				// float32(): each value rounded on its own, as stored by
+				// convert (no FMA into the differences under GOAMD64=v3).
+				tl, tr := float32(float32(top[x.lo+k])*scale), float32(float32(top[x.hi+k])*scale)
+				bl, br := float32(float32(bot[x.lo+k])*scale), float32(float32(bot[x.hi+k])*scale)
+				t := tl + float32((tr-tl)*x.f)
+				b := bl + float32((br-bl)*x.f)
+				dst[o+k] = t + float32((b-t)*fy)
+			}
+			o += c
+		}
+	}
+}

@@ -13,7 +13,8 @@
 // control inputs honoured, fed nodes not run. Chains Conv2D, MatMul or
 // DepthwiseConv2dNative → BiasAdd → Relu/Relu6 whose intermediates nothing
 // else reads run as one fused kernel, as TensorFlow's grappler remapper
-// arranges. Fed tensors are checked against their Placeholder's dtype and
+// arranges; so does a convolution → Add of a Const vector of one value per
+// output channel (BiasAdd's arithmetic; fold_batch_norms writes such Adds). Fed tensors are checked against their Placeholder's dtype and
 // shape. Each value is dropped after its last use, and float buffers no
 // live value holds are reused for later outputs. Plans are cached per set
 // of feeds and fetches; Run may be called from several goroutines.

@@ -36,7 +36,8 @@ type Graph struct {
 	// a per-op profile. Set it before Run; it is called from Run's goroutine.
 	OnStep func(op, node string, d time.Duration)
 	// NoFusion turns off the fusing of Conv2D/MatMul → BiasAdd → Relu
-	// chains into one kernel call. Set it before the first Run.
+	// chains (and convolutions → Add of a bias vector → Relu) into one
+	// kernel call. Set it before the first Run.
 	NoFusion bool
 
 	def    *tfpb.GraphDef
@@ -53,6 +54,8 @@ type Graph struct {
 	plans map[string]*plan
 
 	scratch sync.Pool
+	// packs keeps the Const filters packed for GEMM, for every run.
+	packs kernels.Packs
 }
 
 // Input is a Placeholder: its name, dtype and shape attr. Shape is nil when
@@ -506,7 +509,8 @@ var fusable = map[string]string{
 }
 
 // fuse replaces chains Conv2D|DepthwiseConv2dNative|MatMul → BiasAdd
-// [→ Relu|Relu6] by one fused step, as TensorFlow's grappler remapper
+// [→ Relu|Relu6] by one fused step (and Add for BiasAdd after a
+// convolution when the Add adds a bias vector, see isBias), as TensorFlow's grappler remapper
 // does, when nothing else reads the intermediate values (no other
 // consumer, no fetch, no control input naming them). The fused step runs
 // where the chain's last node ran and stores its output as that node's.
@@ -541,10 +545,17 @@ func (gr *Graph) fuse(p *plan) {
 			continue
 		}
 		kb, ok := single(ref{a.node, 0}, "BiasAdd")
+		if !ok {
+			kb, ok = single(ref{a.node, 0}, "Add")
+			if !ok {
+				kb, ok = single(ref{a.node, 0}, "AddV2")
+			}
+			ok = ok && gr.isBias(p, a, p.steps[kb])
+		}
 		if !ok || !isFloat(p.steps[kb].def) || len(p.steps[kb].inputs) != 2 {
 			continue
 		}
-		ops := []string{"BiasAdd"}
+		ops := []string{"BiasAdd"} // an Add of a bias is one: x + b[j] either way
 		last := kb
 		if kc, ok := single(ref{p.steps[kb].node, 0}, "act"); ok && isFloat(p.steps[kc].def) {
 			ops = append(ops, p.steps[kc].def.GetOp())
@@ -579,6 +590,37 @@ func (gr *Graph) fuse(p *plan) {
 		}
 	}
 	p.steps = kept
+}
+
+// isBias reports whether add, an Add or AddV2 reading conv's output as
+// its first input, adds a bias: a Const float vector with one value per
+// output channel of the Conv2D or DepthwiseConv2dNative conv, whose filter
+// is a Const too (neither fed). It broadcasts along the last dimension and
+// so computes BiasAdd's x + b[j] exactly (fold_batch_norms leaves such
+// Adds after every convolution of MobileNet v1).
+func (gr *Graph) isBias(p *plan, conv, add step) bool {
+	if len(add.inputs) != 2 || len(conv.inputs) != 2 {
+		return false
+	}
+	_, fb := p.fed[add.inputs[1].node]
+	_, ff := p.fed[conv.inputs[1].node]
+	if fb || ff {
+		return false
+	}
+	b, f := gr.nodes[add.inputs[1].node].value, gr.nodes[conv.inputs[1].node].value
+	if b == nil || f == nil || add.inputs[1].index != 0 || conv.inputs[1].index != 0 ||
+		b.DType != tfpb.DataType_DT_FLOAT || b.Rank() != 1 || f.Rank() != 4 {
+		return false
+	}
+	oc := f.Shape[3]
+	switch conv.def.GetOp() {
+	case "Conv2D":
+	case "DepthwiseConv2dNative":
+		oc *= f.Shape[2]
+	default:
+		return false
+	}
+	return b.Shape[0] == oc
 }
 
 func isAct(op string) bool { return op == "Relu" || op == "Relu6" }
@@ -649,7 +691,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		scratch = new(kernels.Scratch)
 	}
 	defer gr.scratch.Put(scratch)
-	ctx := &kernels.Context{Log: log, Scratch: scratch}
+	ctx := &kernels.Context{Log: log, Scratch: scratch, Packs: &gr.packs}
 	for _, st := range p.steps {
 		var outs []*tensor.Tensor
 		switch {
@@ -660,7 +702,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		default:
 			ctx.Node = st.def
 			ctx.ConstInputs = st.constIn
-			ctx.Inputs = ctx.Inputs[:0]
+			ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
 			for _, r := range st.inputs {
 				x, ok := values[r]
 				if !ok {
@@ -668,6 +710,9 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
+				// A Const's buffer (or a view of it) is never written or recycled.
+				d := dataF32(x)
+				ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
 			}
 			var t0 time.Time
 			if gr.OnStep != nil {

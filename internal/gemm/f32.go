@@ -121,21 +121,26 @@ func f32Blocked(kern f32Kernel, direct bool, nw, m, n, k int, a []float32, lda i
 		}
 		return
 	}
-	mr, nr := kern.mr, kern.nr
+	nr := kern.nr
 	np := (n + nr - 1) / nr
 	bp := getBuf[float32](np * k * nr)
 	defer putBuf(bp)
 	f32PackB(*bp, b, ldb, k, n, nr)
+	f32Packed(kern, direct, nw, m, n, k, a, lda, *bp, c, ldc)
+}
 
-	rows := splitRows(m, mr, nw)
+// f32Packed is f32Blocked after B's packing: bp holds B packed by
+// f32PackB for kern. m, n, k > 0.
+func f32Packed(kern f32Kernel, direct bool, nw, m, n, k int, a []float32, lda int, bp, c []float32, ldc int) {
+	rows := splitRows(m, kern.mr, nw)
 	if len(rows) == 1 {
-		f32Rows(kern, direct, 0, m, n, k, a, lda, *bp, c, ldc)
+		f32Rows(kern, direct, 0, m, n, k, a, lda, bp, c, ldc)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range rows {
 		i0, i1 := rows[w][0], rows[w][1]
-		wg.Go(func() { f32Rows(kern, direct, i0, i1, n, k, a, lda, *bp, c, ldc) })
+		wg.Go(func() { f32Rows(kern, direct, i0, i1, n, k, a, lda, bp, c, ldc) })
 	}
 	wg.Wait()
 }

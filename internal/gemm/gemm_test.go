@@ -420,3 +420,33 @@ func TestU8S8PackedKernels(t *testing.T) {
 		}, randU8S8)
 	}
 }
+
+// TestF32Packed runs PackF32 + F32Packed on every shape against the
+// reference (checkF32) and bit for bit against F32 on the same inputs
+// (the same kernel, blocking and order), and packs B once for several
+// products, as a layer's weights are.
+func TestF32Packed(t *testing.T) {
+	packed := func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		F32Packed(m, a, lda, PackF32(k, n, b, ldb), c, ldc)
+	}
+	for _, s := range shapes {
+		checkF32(t, s, false, packed)
+		checkF32(t, s, true, packed)
+		r := rand.New(rand.NewPCG(uint64(s.m), uint64(s.n*7+s.k)))
+		lda, ldb, ldc := s.k+s.padA, s.n+s.padB, s.n+s.padC
+		b := randF32(r, max(0, (s.k-1)*ldb+s.n), false)
+		pb := PackF32(s.k, s.n, b, ldb)
+		for range 2 {
+			a := randF32(r, max(0, (s.m-1)*lda+s.k), false)
+			want := make([]float32, max(0, (s.m-1)*ldc+s.n))
+			got := make([]float32, len(want))
+			F32(s.m, s.n, s.k, a, lda, b, ldb, want, ldc)
+			F32Packed(s.m, a, lda, pb, got, ldc)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: c[%d] = %g, F32 gives %g", s, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

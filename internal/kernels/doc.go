@@ -30,4 +30,11 @@
 // int8_amd64.s, chosen at run time (golang.org/x/sys/cpu) and left out with
 // the purego build tag; each fast loop is tested bit for bit against the
 // obvious loop it replaced, kept in int8_fast_test.go.
+//
+// The depthwise convolution (depthwise.go) and the fused bias/Relu/Relu6
+// epilogue have AVX assembly (depthwise_amd64.s, chosen at run time from
+// the CPU's features, off with -tags purego) that gives the Go loops'
+// bits: products rounded before they are summed in the same order, Go's
+// max/min on ±0 and NaN. Conv2D packs a Const filter for GEMM once per
+// graph (Context.Packs; Context.Const says which inputs are Consts).
 package kernels

@@ -41,7 +41,9 @@ type Epilogue struct {
 }
 
 // Apply runs the epilogue over rows of len(e.Bias) values (or over all of
-// y when there is no bias), in one pass.
+// y when there is no bias), in one pass: the first multiple of 8 of each
+// row in assembly on CPUs with AVX (biasActAVX, the same results as the
+// Go loops, NaN and −0 included), the rest in Go.
 func (e *Epilogue) Apply(y []float32) {
 	if e == nil {
 		return
@@ -54,9 +56,23 @@ func (e *Epilogue) Apply(y []float32) {
 	if c == 0 {
 		return
 	}
+	simd := c &^ 7
+	if !useAsm {
+		simd = 0
+	}
+	if simd == c && len(y) >= c {
+		// Whole rows of whole vectors: one call for all of them.
+		rows := len(y) / c
+		biasActAVX(&y[0], &e.Bias[0], c, rows, int(e.Act))
+		y = y[rows*c:]
+	}
 	for r := 0; r+c <= len(y); r += c {
 		row := y[r : r+c : r+c]
 		b := e.Bias[:len(row)]
+		if simd > 0 {
+			biasActAVX(&row[0], &b[0], simd, 1, int(e.Act))
+			row, b = row[simd:], b[simd:]
+		}
 		switch e.Act {
 		case ActNone:
 			for j, v := range row {
@@ -164,28 +180,12 @@ func fusedConv2D(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{xs[0], win.OH, win.OW, fs[3]})
-	Conv2DF32Epilogue(x, xs[0], xs[3], f, fs[3], win, y.F32, c.Scratch, ep)
+	conv2DF32(x, xs[0], xs[3], f, c.packedFilter(f, fs[0]*fs[1]*fs[2], fs[3]), fs[3], win, y.F32, c.Scratch, ep)
 	return []*tensor.Tensor{y}, nil
 }
 
 func fusedDepthwise(c *Context) ([]*tensor.Tensor, error) {
-	if err := c.WantInputs(3); err != nil {
-		return nil, err
-	}
-	plain := *c
-	plain.Inputs = c.Inputs[:2]
-	out, err := depthwiseConv2D(&plain)
-	if err != nil {
-		return nil, err
-	}
-	y := out[0]
-	ep, err := epilogue(c, y.Shape[3])
-	if err != nil {
-		return nil, err
-	}
-	oc := y.Shape[3]
-	Parallel(len(y.F32)/max(oc, 1), parallelGrain/max(oc, 1)+1, func(lo, hi int) { ep.Apply(y.F32[lo*oc : hi*oc]) })
-	return out, nil
+	return depthwiseEpilogue(c, 3)
 }
 
 func fusedMatMul(c *Context) ([]*tensor.Tensor, error) {

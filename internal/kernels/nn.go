@@ -332,8 +332,18 @@ func conv2D(c *Context) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, oc})
-	Conv2DF32(x, n, ch, f, oc, win, y.F32, c.Scratch)
+	conv2DF32(x, n, ch, f, c.packedFilter(f, kh*kw*ch, oc), oc, win, y.F32, c.Scratch, nil)
 	return []*tensor.Tensor{y}, nil
+}
+
+// packedFilter returns the filter (input 1, a k×oc matrix) packed for
+// gemm.F32Packed when it is a Const and the Context keeps Packs, packed
+// once per graph; otherwise nil, and GEMM packs it on each call.
+func (c *Context) packedFilter(f []float32, k, oc int) *gemm.F32B {
+	if c.Packs == nil || !c.isConst(1) || len(f) != k*oc || k == 0 || oc == 0 {
+		return nil
+	}
+	return c.Packs.f32(f, k, oc)
 }
 
 // Conv2DF32 computes a 2-D convolution of x (n×InH×InW×ch, NHWC) with the
@@ -350,10 +360,23 @@ func Conv2DF32(x []float32, n, ch int, f []float32, oc int, win Window, y []floa
 // Conv2DF32Epilogue is Conv2DF32 followed by ep on each chunk of output
 // rows as soon as GEMM has written it.
 func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, y []float32, s *Scratch, ep *Epilogue) {
+	conv2DF32(x, n, ch, f, nil, oc, win, y, s, ep)
+}
+
+// conv2DF32 is Conv2DF32Epilogue with the filter also packed as pf for
+// gemm.F32Packed, when not nil (the same bits: the same kernel and order).
+func conv2DF32(x []float32, n, ch int, f []float32, pf *gemm.F32B, oc int, win Window, y []float32, s *Scratch, ep *Epilogue) {
 	rows := n * win.OH * win.OW
 	k := win.KH * win.KW * ch
 	if rows == 0 || oc == 0 {
 		return
+	}
+	mul := func(m int, a []float32, c []float32) {
+		if pf != nil {
+			gemm.F32Packed(m, a, k, pf, c, oc)
+		} else {
+			gemm.F32(m, oc, k, a, k, f, oc, c, oc)
+		}
 	}
 	if k == 0 {
 		clear(y)
@@ -362,7 +385,7 @@ func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, 
 	}
 	if win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
 		win.OH == win.InH && win.OW == win.InW {
-		gemm.F32(rows, oc, k, x, k, f, oc, y, oc)
+		mul(rows, x, y)
 		Parallel(rows, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(y[lo*oc : hi*oc]) })
 		return
 	}
@@ -372,7 +395,7 @@ func Conv2DF32Epilogue(x []float32, n, ch int, f []float32, oc int, win Window, 
 		m := min(chunk, rows-r0)
 		Im2Col(x, ch, win, r0, m, buf[:m*k], 0)
 		out := y[r0*oc : (r0+m)*oc]
-		gemm.F32(m, oc, k, buf[:m*k], k, f, oc, out, oc)
+		mul(m, buf[:m*k], out)
 		if ep != nil {
 			Parallel(m, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(out[lo*oc : hi*oc]) })
 		}
@@ -431,7 +454,14 @@ func Im2Col[T any](x []T, ch int, win Window, r0, m int, buf []T, pad T) {
 }
 
 func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
-	x, f, xs, fs, err := float32ConvInputs(c, 2)
+	return depthwiseEpilogue(c, 2)
+}
+
+// depthwiseEpilogue runs DepthwiseConv2dNative (want = 2 inputs) or
+// _FusedDepthwiseConv2dNative (want = 3: the bias, then the fused ops on
+// each output row while it is in the cache).
+func depthwiseEpilogue(c *Context, want int) ([]*tensor.Tensor, error) {
+	x, f, xs, fs, err := float32ConvInputs(c, want)
 	if err != nil {
 		return nil, err
 	}
@@ -441,43 +471,14 @@ func depthwiseConv2D(c *Context) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	oc := ch * mult
-	y := c.New(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, oc})
-	// Output channel q = ic·mult + m takes input channel ic with filter
-	// column (ic, m): y = Σ_ky,kx x[iy, ix, ic] · f[ky, kx, ic, m].
-	Parallel(n*win.OH, max(1, parallelGrain/(win.OW*oc*kh*kw+1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			b, oy := r/win.OH, r%win.OH
-			for ox := 0; ox < win.OW; ox++ {
-				out := y.F32[((b*win.OH+oy)*win.OW+ox)*oc:][:oc]
-				for ky := 0; ky < kh; ky++ {
-					iy := oy*win.SH - win.PadT + ky*win.DH
-					if iy < 0 || iy >= h {
-						continue
-					}
-					for kx := 0; kx < kw; kx++ {
-						ix := ox*win.SW - win.PadL + kx*win.DW
-						if ix < 0 || ix >= w {
-							continue
-						}
-						in := x[((b*h+iy)*w+ix)*ch:][:ch]
-						fk := f[(ky*kw+kx)*oc:][:oc]
-						if mult == 1 {
-							for q, v := range in {
-								out[q] += v * fk[q]
-							}
-							continue
-						}
-						for ic, v := range in {
-							for m := 0; m < mult; m++ {
-								out[ic*mult+m] += v * fk[ic*mult+m]
-							}
-						}
-					}
-				}
-			}
+	var ep *Epilogue
+	if want == 3 {
+		if ep, err = epilogue(c, ch*mult); err != nil {
+			return nil, err
 		}
-	})
+	}
+	y := c.NewUninit(tfpb.DataType_DT_FLOAT, []int{n, win.OH, win.OW, ch * mult})
+	DepthwiseF32(x, n, ch, f, mult, win, y.F32, ep)
 	return []*tensor.Tensor{y}, nil
 }
 

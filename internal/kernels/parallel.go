@@ -48,3 +48,8 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 		panic(panicked)
 	}
 }
+
+// useAsm selects the assembly kernels of this package (the depthwise
+// convolution and the fused epilogue) where the CPU runs them; tests turn
+// it off to compare them with the Go loops.
+var useAsm = hasAVX

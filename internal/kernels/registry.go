@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"qcal/internal/gemm"
 	"slices"
 	"sort"
+	"sync"
 
 	"qcal/internal/tensor"
 	"qcal/internal/tfpb"
@@ -92,8 +94,16 @@ type Context struct {
 	// ConstInputs has bit i set when input i comes straight from a Const
 	// node (the executor sets it): TF's MKL layout pass leaves an op on its
 	// Eigen kernel when its input is a Const (QuantizeV2, INT8-ARITHMETIC
-	// §0.1).
+	// §0.1). An Identity of a Const is not a Const node.
 	ConstInputs uint64
+	// Const marks the float inputs whose buffers belong to the graph's
+	// Consts (through Identity too), the same for the graph's life: kernels
+	// may keep what they derive from them in Packs (Conv2D's packed
+	// filter). Nil or short means none.
+	Const []bool
+	// Packs keeps Const filters packed for GEMM for the graph's life,
+	// shared by its concurrent runs; nil packs on every call.
+	Packs *Packs
 
 	// extremes remembers the last whole-tensor Min/Max input, so that the
 	// Min and Max of quantize_graph's prologue read it once (minMaxOf).
@@ -106,6 +116,9 @@ type Context struct {
 func (c *Context) InputIsConst(i int) bool {
 	return i >= 0 && i < 64 && c.ConstInputs&(1<<uint(i)) != 0
 }
+
+// isConst reports whether input i is marked Const.
+func (c *Context) isConst(i int) bool { return i < len(c.Const) && c.Const[i] }
 
 // MaxElements bounds the elements of a tensor whose size comes from input
 // values rather than input sizes (Fill's dims, Tile's multiples, Range,
@@ -403,6 +416,44 @@ type Scratch struct {
 	u8  []uint8
 	// free holds float32 buffers of dead tensors by length, for New.
 	free map[int][][]float32
+}
+
+// Packs holds Const filters packed for gemm.F32Packed, by their first
+// element (which keeps them, the graph's Consts, alive as long as the
+// Packs: one per graph). The zero value is ready; it is safe for
+// concurrent use.
+type Packs struct {
+	mu sync.Mutex
+	m  map[*float32]packedF32
+}
+
+type packedF32 struct {
+	k, n int
+	b    *gemm.F32B
+}
+
+// f32 returns the Const k×n matrix f packed for gemm.F32Packed, packing
+// it the first time (or the first time with this shape). A nil Packs
+// packs afresh.
+func (p *Packs) f32(f []float32, k, n int) *gemm.F32B {
+	if p == nil || len(f) == 0 {
+		return gemm.PackF32(k, n, f, n)
+	}
+	key := &f[0]
+	p.mu.Lock()
+	e, ok := p.m[key]
+	p.mu.Unlock()
+	if ok && e.k == k && e.n == n {
+		return e.b
+	}
+	b := gemm.PackF32(k, n, f, n) // outside the lock: two runs may both pack it once
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[*float32]packedF32{}
+	}
+	p.m[key] = packedF32{k, n, b}
+	p.mu.Unlock()
+	return b
 }
 
 // maxFreePerSize bounds the recycled buffers kept for one length.

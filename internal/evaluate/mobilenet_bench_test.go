@@ -1,0 +1,138 @@
+package evaluate
+
+import (
+	"io"
+	"path/filepath"
+	"testing"
+
+	"qcal/internal/dataset"
+	"qcal/internal/exec"
+	"qcal/internal/graphio"
+	"qcal/internal/rewrite/transform"
+	"qcal/internal/testutil"
+)
+
+// mobileNetSample opens the first n photographs of imagenet/sample_images
+// with MobileNet v1's preprocessing (as TestMobileNetImageNetSample).
+func mobileNetSample(tb testing.TB, dir string, n int) *dataset.Stream {
+	tb.Helper()
+	src, err := dataset.Open(filepath.Join(dir, "sample_images", "images"), dataset.Options{
+		Labels: filepath.Join(dir, "sample_images", "labels.csv"), LabelColumn: "class_index", Limit: n,
+		Preprocess: dataset.Preprocess{Color: dataset.RGB, CentralFraction: 0.875, Height: 128, Width: 128,
+			Mean: []float32{127.5}, Std: []float32{127.5}, Shape: []int{1, 128, 128, 3}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
+}
+
+// foldedMobileNet loads MobileNet v1 0.25/128 after 'fold_constants
+// fold_batch_norms', the graph qcal eval runs in the README's workflow.
+func foldedMobileNet(tb testing.TB, dir string) *exec.Graph {
+	tb.Helper()
+	g, _, err := graphio.Load(filepath.Join(dir, "mobilenet_v1_0.25_128_2017", "frozen_graph.pb"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	steps, err := transform.Parse("fold_constants fold_batch_norms")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, _, err = transform.Apply(g, steps, transform.Options{
+		Inputs: []string{"input"}, Outputs: []string{"MobilenetV1/Predictions/Reshape_1"}, Evaluator: exec.ConstFolder{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gr, err := exec.New(g, "mobilenet")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return gr
+}
+
+// BenchmarkEvalMobileNetSample is qcal eval of the folded MobileNet v1
+// 0.25/128 over the first 100 sample photographs on all cores (JPEG decode,
+// crop, resize and the graph), reporting images per second.
+func BenchmarkEvalMobileNetSample(b *testing.B) {
+	dir := testutil.RealData(b, "imagenet")
+	gr := foldedMobileNet(b, dir)
+	const n = 100
+	b.ReportAllocs()
+	for b.Loop() {
+		src := mobileNetSample(b, dir, n)
+		res, err := Run(gr, src, Options{LabelOffset: 1})
+		src.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.N != n {
+			b.Fatalf("%d examples, want %d", res.N, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkLoadMobileNetSample reads the same 100 photographs with the same
+// preprocessing without running a graph: the data loading's share of
+// BenchmarkEvalMobileNetSample (the photographs decoded a few ahead on
+// their own goroutines, preprocessed on the benchmark's).
+func BenchmarkLoadMobileNetSample(b *testing.B) {
+	dir := testutil.RealData(b, "imagenet")
+	const n = 100
+	b.ReportAllocs()
+	for b.Loop() {
+		src := mobileNetSample(b, dir, n)
+		var batch dataset.Batch
+		got := 0
+		for {
+			k, err := src.Next(&batch)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += k
+		}
+		src.Close()
+		if got != n {
+			b.Fatalf("%d examples, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkRunFoldedMobileNet runs the folded MobileNet v1 0.25/128 on one
+// preprocessed photograph, one image at a time on one goroutine (kernels
+// may still split work over the cores), and reports images per second and
+// GFLOP/s (28.4 MFLOP an image: twice the 14.2 M multiply-adds that
+// Google's model card gives for 0.25/128).
+func BenchmarkRunFoldedMobileNet(b *testing.B) {
+	dir := testutil.RealData(b, "imagenet")
+	gr := foldedMobileNet(b, dir)
+	src := mobileNetSample(b, dir, 1)
+	var batch dataset.Batch
+	if _, err := src.Next(&batch); err != nil {
+		b.Fatal(err)
+	}
+	src.Close()
+	in, err := PickInput(gr, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := PickOutput(gr, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(4 * len(batch.X)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := runBatch(gr, in, out, &batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/s, "images/s")
+	b.ReportMetric(28.4e-3*float64(b.N)/s, "GFLOP/s")
+}
