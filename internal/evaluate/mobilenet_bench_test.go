@@ -75,8 +75,8 @@ func BenchmarkEvalMobileNetSample(b *testing.B) {
 
 // BenchmarkLoadMobileNetSample reads the same 100 photographs with the same
 // preprocessing without running a graph: the data loading's share of
-// BenchmarkEvalMobileNetSample (the photographs decoded a few ahead on
-// their own goroutines, preprocessed on the benchmark's).
+// BenchmarkEvalMobileNetSample (the photographs decoded and preprocessed
+// on one goroutine per core, a few ahead, by the data set's stream).
 func BenchmarkLoadMobileNetSample(b *testing.B) {
 	dir := testutil.RealData(b, "imagenet")
 	const n = 100
