@@ -86,8 +86,14 @@ func TestIntelRelu6(t *testing.T) {
 	if rr.Op != "RequantizationRangePerChannel" || rr.Attr["clip_value_max"].GetF() != 6 {
 		t.Errorf("per-channel range node %v", rr)
 	}
-	if len(pc.Warnings) != 0 || len(pc.LostClamps) != 0 {
+	// Per channel, the only warning is that the weights are truncated (as
+	// Intel's script truncates them); rounded, there is none.
+	if !slices.Equal(pc.Warnings, []string{truncationNote}) || len(pc.LostClamps) != 0 {
 		t.Errorf("per-channel warnings %q, lost clamps %q", pc.Warnings, pc.LostClamps)
+	}
+	pr := mustQuantize(t, convReluGraph("Relu6", 0.5, -0.25), Options{Outputs: []string{"pool1"}, Intel: true, PerChannel: true, WeightRounding: quant.RoundHalfEven})
+	if len(pr.Warnings) != 0 {
+		t.Errorf("rounded per-channel warnings %q", pr.Warnings)
 	}
 	// Per channel: channel 0 holds 0.5 → r = 0.5, code 0.5·127/0.5 = 127;
 	// channel 1 holds -0.25 → r = 0.25, code -127. The Consts hold -r, r.
