@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
+	"unsafe"
 
 	"qcal/internal/gemm"
 	"qcal/internal/tensor"
@@ -600,5 +603,37 @@ func TestRneSmallRoundsTheFloat32Product(t *testing.T) {
 	}
 	if got := satU8(src[1] * scale[0]); got != 2 {
 		t.Errorf("satU8(4.9992695·0.5000731) = %d, want 2", got)
+	}
+}
+
+// TestPackedFilterCacheForgetsFreedFilters: once a filter's memory is
+// collected (its graph dropped), its entry leaves the package-level cache,
+// which otherwise kept a copy and a packing of every filter of every graph
+// the process ever ran, up to 1024 of them (qcal tune runs several int8
+// graphs of one model).
+func TestPackedFilterCacheForgetsFreedFilters(t *testing.T) {
+	const k, n = 64, 256 // 16 KiB, beyond the tiny allocator
+	key := func() filterKey {
+		w := make([]int8, k*n)
+		for i := range w {
+			w[i] = int8(i)
+		}
+		packedFilter(w, k, n)
+		return filterKey{uintptr(unsafe.Pointer(&w[0])), k, n}
+	}()
+	held := func() bool {
+		packedFilters.mu.Lock()
+		defer packedFilters.mu.Unlock()
+		return packedFilters.m[key] != nil
+	}
+	if !held() {
+		t.Fatal("the filter was not cached")
+	}
+	for i := 0; i < 200 && held(); i++ {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if held() {
+		t.Error("the cache still holds a collected filter's packing")
 	}
 }
