@@ -189,20 +189,22 @@ func (s *Stream) nextParallel(b *Batch) (int, error) {
 	n := 0
 	for n < s.opt.BatchSize {
 		d, err := s.pipe.nextReady()
+		if err == nil {
+			if err = s.addReady(b, d); err == nil {
+				s.pipe.release(d)
+				n++
+				continue
+			}
+		}
+		// The read ends here (io.EOF or an error): so do the goroutines,
+		// which would otherwise keep reading ahead until Close.
+		s.done = true
+		s.pipe.stop()
+		s.pipe = nil
 		if err == io.EOF {
-			s.done = true
 			break
 		}
-		if err != nil {
-			s.done = true
-			return 0, err
-		}
-		if err := s.addReady(b, d); err != nil {
-			s.done = true
-			return 0, err
-		}
-		s.pipe.release(d)
-		n++
+		return 0, err
 	}
 	return n, nil
 }

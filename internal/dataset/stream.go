@@ -452,8 +452,10 @@ func (s *Stream) Close() error {
 	if s.pipe != nil {
 		s.pipe.stop()
 		s.pipe = nil
-		s.done = true
 	}
+	// Next after Close gives io.EOF, even before the first Next (which
+	// would otherwise start reading a closed data set).
+	s.done = true
 	return s.r.close()
 }
 

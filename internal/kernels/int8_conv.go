@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -537,7 +538,9 @@ func madU8Rows(acc []int32, x []uint8, w []int32, ch, npix, xstep int) {
 // only if its copy of the codes still equals them (a compare costs much
 // less than packing), so memory that now holds another filter is packed
 // afresh. The address is kept as a number: the cache holds no filter
-// alive. It is emptied when it reaches maxPackedFilters entries.
+// alive, and an entry leaves once its filter's memory is collected (a
+// cleanup), so that the filters of graphs a process has dropped cost
+// nothing. It is emptied when it reaches maxPackedFilters entries.
 var packedFilters struct {
 	mu sync.Mutex
 	m  map[filterKey]*packed
@@ -574,5 +577,23 @@ func packedFilter(w []int8, k, n int) *gemm.U8S8B {
 	}
 	pf.m[key] = e
 	pf.mu.Unlock()
+	runtime.AddCleanup(&w[0], dropPacked, packedRef{key, e})
 	return e.b
+}
+
+// packedRef names a cache entry for dropPacked.
+type packedRef struct {
+	key filterKey
+	e   *packed
+}
+
+// dropPacked removes the entry r once its filter is collected, unless a
+// filter allocated since at the same address has replaced it.
+func dropPacked(r packedRef) {
+	pf := &packedFilters
+	pf.mu.Lock()
+	if pf.m[r.key] == r.e {
+		delete(pf.m, r.key)
+	}
+	pf.mu.Unlock()
 }

@@ -19,8 +19,12 @@ import (
 // integer part of the sum minus rneMagic is that integer.
 const rneMagic = 0x1.8p23
 
-// rneSmall rounds v half to even; |v| ≤ 2²² (callers clamp first).
-func rneSmall(v float32) int32 { return int32(v+rneMagic) - 0xC00000 }
+// rneSmall rounds v half to even; |v| ≤ 2²² (callers clamp first). The
+// conversion float32(v) rounds v first: without it, once inlined into
+// rneSmall(x·s), Go may fuse x·s + rneMagic into one FMA under GOAMD64=v3,
+// rounding the exact product rather than the float32 one (TF's), which
+// differs where that product lies within half an ulp of a half.
+func rneSmall(v float32) int32 { return int32(float32(v)+rneMagic) - 0xC00000 }
 
 // satU8 is quant.SatRNE(quant.QUInt8, v): NaN and v ≤ 0 give 0. Clamping
 // to [0, 255] before rounding gives the same code as after, since the

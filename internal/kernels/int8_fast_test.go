@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
+	"unsafe"
 
 	"qcal/internal/gemm"
 	"qcal/internal/tensor"
@@ -574,5 +577,63 @@ func TestQuantizeMinFirstMatchesQuantize(t *testing.T) {
 	quantizeMinFirst8(got, []float32{1, 6.1}, rs, rms, 0, 255, z.Quantize)
 	if got[0] != 43 || got[1] != 255 {
 		t.Errorf("MIN_FIRST [0, 6]: 1.0, 6.1 → %d, %d; want 43, 255", got[0], got[1])
+	}
+}
+
+// TestRneSmallRoundsTheFloat32Product: the fast loops round the float32
+// product v·scale, as TF does, even where the compiler could fuse the
+// product into rneSmall's addition (GOAMD64=v3: FMA). Pairs found by a
+// search with math/big: 92.98641·0.5000731 is 46.500001033… exactly but
+// 46.5 in float32, so RNE gives 46 (the fused form gave 47);
+// −4.9992695·0.5000731 is −2.5000000658… exactly, −2.5 in float32 → −2
+// (fused: −3). Run under GOAMD64=v3 too.
+func TestRneSmallRoundsTheFloat32Product(t *testing.T) {
+	src := []float32{92.98641, 4.9992695}
+	scale := []float32{0.5000731}
+	u8 := make([]uint8, 1)
+	quantizeMklU8(u8, src[:1], scale[0])
+	if u8[0] != 46 {
+		t.Errorf("quantizeMklU8(92.98641·0.5000731) = %d, want 46", u8[0])
+	}
+	neg := []float32{-src[1]}
+	i8 := make([]int8, 1)
+	quantizeMklI8(i8, neg, scale[0])
+	if i8[0] != -2 {
+		t.Errorf("quantizeMklI8(−4.9992695·0.5000731) = %d, want −2", i8[0])
+	}
+	if got := satU8(src[1] * scale[0]); got != 2 {
+		t.Errorf("satU8(4.9992695·0.5000731) = %d, want 2", got)
+	}
+}
+
+// TestPackedFilterCacheForgetsFreedFilters: once a filter's memory is
+// collected (its graph dropped), its entry leaves the package-level cache,
+// which otherwise kept a copy and a packing of every filter of every graph
+// the process ever ran, up to 1024 of them (qcal tune runs several int8
+// graphs of one model).
+func TestPackedFilterCacheForgetsFreedFilters(t *testing.T) {
+	const k, n = 64, 256 // 16 KiB, beyond the tiny allocator
+	key := func() filterKey {
+		w := make([]int8, k*n)
+		for i := range w {
+			w[i] = int8(i)
+		}
+		packedFilter(w, k, n)
+		return filterKey{uintptr(unsafe.Pointer(&w[0])), k, n}
+	}()
+	held := func() bool {
+		packedFilters.mu.Lock()
+		defer packedFilters.mu.Unlock()
+		return packedFilters.m[key] != nil
+	}
+	if !held() {
+		t.Fatal("the filter was not cached")
+	}
+	for i := 0; i < 200 && held(); i++ {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if held() {
+		t.Error("the cache still holds a collected filter's packing")
 	}
 }
