@@ -107,6 +107,11 @@ func (s *Stream) startPipeline(r rawReader) {
 		defer close(jobs)
 		index := 0
 		for {
+			select {
+			case <-p.quit: // closed: read nothing more
+				return
+			default:
+			}
 			if s.opt.Limit > 0 && index >= s.opt.Limit {
 				return
 			}

@@ -41,7 +41,7 @@ func Record(s *Stream, max int64) (*Recording, error) {
 		if r.size > max {
 			return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, max)
 		}
-		r.batches = append(r.batches, Batch{X: slices.Clip(b.X), Shape: b.Shape, Labels: b.Labels, IDs: b.IDs})
+		r.batches = append(r.batches, Batch{X: slices.Clone(b.X), Shape: b.Shape, Labels: b.Labels, IDs: b.IDs}) // no append slack beyond Size
 	}
 }
 
