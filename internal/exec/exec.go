@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -48,7 +49,7 @@ type Graph struct {
 	// are never fused away.
 	controlled map[int]bool
 	// constData marks the buffers of Const values, never recycled.
-	constData map[*float32]bool
+	constData map[unsafe.Pointer]bool
 
 	mu    sync.Mutex
 	plans map[string]*plan
@@ -105,7 +106,7 @@ const maxListed = 5
 // and the shapes known before any input is read (Placeholder shape attrs,
 // Consts) do not contradict each other.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
-	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[unsafe.Pointer]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
 		if _, dup := gr.byName[n.GetName()]; dup {
 			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
@@ -150,7 +151,7 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 					name, n.GetName(), tensor.TypeName(t), tensor.TypeName(v.DType))
 			}
 			nd.value = v
-			if d := dataF32(v); d != nil {
+			if d := bufOf(v); d != nil {
 				gr.constData[d] = true
 			}
 		case "Placeholder":
@@ -665,11 +666,12 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	values := make(map[ref]*tensor.Tensor, len(p.steps))
 	left := maps.Clone(p.uses)
-	// live counts the stored values starting at each float buffer; a
-	// buffer no value starts at any more goes back to the scratch for
-	// reuse, unless a Const or a feed owns it.
-	live := map[*float32]int{}
-	owned := map[*float32]bool{}
+	// live counts the stored values starting at each buffer (float,
+	// 8-bit or int32); a buffer no value starts at any more goes back to
+	// the scratch for reuse (kernels.Scratch.Recycle keeps the dtypes it
+	// can reuse), unless a Const or a feed owns it.
+	live := map[unsafe.Pointer]int{}
+	owned := map[unsafe.Pointer]bool{}
 	for _, name := range p.feeds {
 		x := feeds[name]
 		r, _ := gr.tensorRef(name)
@@ -677,7 +679,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			return nil, err
 		}
 		values[ref{r.node, 0}] = x
-		if p := dataF32(x); p != nil {
+		if p := bufOf(x); p != nil {
 			owned[p] = true
 			live[p]++
 		}
@@ -711,7 +713,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 				}
 				ctx.Inputs = append(ctx.Inputs, x)
 				// A Const's buffer (or a view of it) is never written or recycled.
-				d := dataF32(x)
+				d := bufOf(x)
 				ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
 			}
 			var t0 time.Time
@@ -729,7 +731,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 		for k, x := range outs {
 			if x != nil && p.uses[ref{st.node, k}] > 0 {
 				values[ref{st.node, k}] = x
-				if d := dataF32(x); d != nil {
+				if d := bufOf(x); d != nil {
 					live[d]++
 					if st.value != nil {
 						owned[d] = true
@@ -744,7 +746,7 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 			if left[r] == 0 {
 				x := values[r]
 				delete(values, r)
-				if d := dataF32(x); d != nil {
+				if d := bufOf(x); d != nil {
 					live[d]--
 					if live[d] == 0 && !owned[d] && !gr.constData[d] {
 						scratch.Recycle(x)
@@ -764,13 +766,24 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	return out, nil
 }
 
-// dataF32 returns the first element of a float tensor's buffer, which
-// identifies it, or nil.
-func dataF32(x *tensor.Tensor) *float32 {
-	if x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 {
+// bufOf returns the address of the first element of a float, 8-bit or
+// int32 tensor's buffer, which identifies it, or nil (other dtypes, no
+// element).
+func bufOf(x *tensor.Tensor) unsafe.Pointer {
+	if x == nil {
 		return nil
 	}
-	return &x.F32[0]
+	switch {
+	case len(x.F32) > 0:
+		return unsafe.Pointer(&x.F32[0])
+	case len(x.U8) > 0:
+		return unsafe.Pointer(&x.U8[0])
+	case len(x.I8) > 0:
+		return unsafe.Pointer(&x.I8[0])
+	case len(x.I32) > 0:
+		return unsafe.Pointer(&x.I32[0])
+	}
+	return nil
 }
 
 // runKernel calls k, turning a panic (a kernel's bug on inputs it did not

@@ -406,6 +406,10 @@ func (e *convEpilogue) row(acc []int32, y *tensor.Tensor, off int) {
 // filter KH×KW×ch×mult) with its epilogue fused: each output pixel's
 // accumulators are summed over the in-image taps and written as codes.
 func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	if mult == 1 && useAVX2 && ch >= 8 && y.DType == dtQU8 {
+		depthwiseU8AVX2(x, n, ch, w, win, ep, y.U8)
+		return
+	}
 	if mult == 1 {
 		depthwiseRows(x, n, ch, w, win, ep, y)
 		return
@@ -508,6 +512,100 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 			rowEp.row(acc, y, r*rowLen)
 		}
 	})
+}
+
+// depthwiseU8AVX2 is depthwiseRows for quint8 outputs and ch ≥ 8 on CPUs
+// with AVX2: dwRunU8AVX2 keeps each block of 8 channels' sums in
+// registers across the taps and writes their codes at once, rather than
+// adding each tap into accumulators in memory and running the epilogue
+// over them after. The channels past the last block go through Go.
+func depthwiseU8AVX2(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y []uint8) {
+	taps := win.KH * win.KW
+	rowLen := win.OW * ch
+	if rowLen == 0 || taps == 0 || n*win.OH == 0 {
+		return // no output (a window of no tap is rejected before)
+	}
+	imgLen := win.InH * win.InW * ch
+	blocks := ch / 8
+	wq := make([]int32, taps*ch) // the weights as madU8Rows wants them
+	for i := range wq {
+		wq[i] = int32(uint16(int16(w[i])))
+	}
+	bs := make([]float32, 16*blocks) // a block's 8 biases, then its 8 scales
+	for b := 0; b < blocks; b++ {
+		copy(bs[16*b:16*b+8], ep.bias[8*b:8*b+8])
+		copy(bs[16*b+8:16*b+16], ep.scale[8*b:8*b+8])
+	}
+	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
+		offs := make([]int, 2*taps)
+		for r := lo; r < hi; r++ {
+			b, oy := r/win.OH, r%win.OH
+			dwRowU8(x[b*imgLen:(b+1)*imgLen], ch, w, wq, bs, ep, win, oy, y[r*rowLen:(r+1)*rowLen], offs)
+		}
+	})
+}
+
+// dwRowU8 is output row oy of depthwiseU8AVX2 for the image x; offs holds
+// 2·KH·KW ints. The columns whose window lies inside the image go to the
+// assembly as one run sharing one list of taps (depthwiseRowAVX's plan).
+func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpilogue, win Window, oy int, out []uint8, offs []int) {
+	taps := win.KH * win.KW
+	xoff, woff := offs[:taps], offs[taps:2*taps]
+	blocks := ch / 8
+	_ = x[len(x)-1]
+	_ = wq[taps*ch-1]
+	// listTaps fills xoff and woff with the in-image taps of pixel ox and
+	// returns their count.
+	listTaps := func(ox int) int {
+		nt := 0
+		for ky := 0; ky < win.KH; ky++ {
+			iy := oy*win.SH - win.PadT + ky*win.DH
+			if iy < 0 || iy >= win.InH {
+				continue
+			}
+			for kx := 0; kx < win.KW; kx++ {
+				ix := ox*win.SW - win.PadL + kx*win.DW
+				if ix < 0 || ix >= win.InW {
+					continue
+				}
+				xoff[nt], woff[nt] = (iy*win.InW+ix)*ch, (ky*win.KW+kx)*ch
+				nt++
+			}
+		}
+		return nt
+	}
+	// tail writes the channels past the last block of pixel ox, whose
+	// taps are xoff (moved by shift) and woff.
+	tail := func(ox, nt, shift int) {
+		o := out[ox*ch : (ox+1)*ch]
+		for q := blocks * 8; q < ch; q++ {
+			var a int32
+			for t := 0; t < nt; t++ {
+				a += int32(x[shift+xoff[t]+q]) * int32(w[woff[t]+q])
+			}
+			o[q] = satU8((float32(a) + ep.bias[q]) * ep.scale[q])
+		}
+	}
+	// Interior columns: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW < InW.
+	oxLo := min((win.PadL+win.SW-1)/win.SW, win.OW)
+	oxHi := oxLo
+	if last := win.InW - 1 - (win.KW-1)*win.DW + win.PadL; last >= 0 {
+		oxHi = max(oxLo, min(win.OW, last/win.SW+1))
+	}
+	for ox := 0; ox < win.OW; ox++ {
+		if ox == oxLo && oxHi > oxLo {
+			nt := listTaps(ox)
+			dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, oxHi-oxLo, ch, win.SW*ch)
+			for p := ox; p < oxHi && blocks*8 < ch; p++ {
+				tail(p, nt, (p-ox)*win.SW*ch)
+			}
+			ox = oxHi - 1
+			continue
+		}
+		nt := listTaps(ox)
+		dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, 1, ch, 0)
+		tail(ox, nt, 0)
+	}
 }
 
 // madU8Rows adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for p <

@@ -163,6 +163,12 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{1, 9, 9, 8, 3, 3, 8, 3, 2, "VALID"},     // stride 3 with dilation
 		convCase{2, 12, 11, 16, 3, 3, 4, 2, 1, "SAME"},   // strided, 8-channel blocks (AVX2)
 		convCase{1, 9, 10, 24, 3, 3, 4, 2, 1, "VALID"},   // strided, 8-channel blocks (AVX2)
+		// quint8 depthwise in registers (dwRunU8AVX2): 4 blocks and 1
+		// block at a time, a Go tail of 3 channels, padded edge columns.
+		convCase{1, 7, 9, 43, 3, 3, 4, 1, 1, "SAME"},
+		convCase{2, 8, 8, 64, 3, 3, 4, 2, 1, "SAME"},
+		convCase{1, 2, 1, 40, 3, 3, 4, 1, 1, "SAME"}, // no interior column
+		convCase{1, 5, 6, 8, 3, 3, 4, 1, 2, "SAME"},  // dilation: taps off the image
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {
