@@ -338,3 +338,41 @@ dwnext:
 dwdone:
 	VZEROUPPER
 	RET
+
+// func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int)
+//
+// epilogueU8AVX2 over rows rows of n (a positive multiple of 8) side by
+// side in acc and out, each row with the same bias and scale.
+TEXT ·epilogueRowsU8AVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), SI
+	MOVQ out+24(FP), DI
+	MOVQ rows+40(FP), R8
+	CONSTS_U8
+
+errow:
+	TESTQ R8, R8
+	JZ    erdone
+	MOVQ  bias+8(FP), BX
+	MOVQ  scale+16(FP), CX
+	MOVQ  n+32(FP), DX
+	SHRQ  $3, DX
+	JZ    erdone
+
+erloop:
+	VCVTDQ2PS (SI), Y0
+	VADDPS    (BX), Y0, Y0
+	VMULPS    (CX), Y0, Y0
+	SAT_U8_8
+	VMOVQ     X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, BX
+	ADDQ      $32, CX
+	ADDQ      $8, DI
+	DECQ      DX
+	JNZ       erloop
+	DECQ      R8
+	JMP       errow
+
+erdone:
+	VZEROUPPER
+	RET

@@ -381,8 +381,18 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 }
 
 // apply writes the codes of the accumulator rows acc (oc a row) into y
-// from element off on, rows split over the cores.
+// from element off on, rows split over the cores. quint8 rows of a
+// multiple of 8 codes go to the assembly a whole chunk of rows a call
+// (a call a row cost more than the arithmetic for a few channels).
 func (e *convEpilogue) apply(acc []int32, oc int, y *tensor.Tensor, off int) {
+	if useAVX2 && y.DType == dtQU8 && oc > 0 && oc%8 == 0 {
+		bias, scale := e.bias[:oc], e.scale[:oc]
+		out := y.U8[off : off+len(acc)]
+		Parallel(len(acc)/oc, max(1, parallelGrain/oc), func(lo, hi int) {
+			epilogueRowsU8AVX2(&acc[lo*oc], &bias[0], &scale[0], &out[lo*oc], oc, hi-lo)
+		})
+		return
+	}
 	Parallel(len(acc)/max(oc, 1), max(1, parallelGrain/max(oc, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			e.row(acc[r*oc:(r+1)*oc], y, off+r*oc)

@@ -169,6 +169,10 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{2, 8, 8, 64, 3, 3, 4, 2, 1, "SAME"},
 		convCase{1, 2, 1, 40, 3, 3, 4, 1, 1, "SAME"}, // no interior column
 		convCase{1, 5, 6, 8, 3, 3, 4, 1, 2, "SAME"},  // dilation: taps off the image
+		// quint8 epilogue over whole chunks of rows (epilogueRowsU8AVX2)
+		convCase{1, 9, 7, 8, 1, 1, 16, 1, 1, "VALID"},
+		convCase{2, 5, 5, 3, 3, 3, 24, 1, 1, "SAME"},
+		convCase{1, 40, 40, 16, 1, 1, 128, 1, 1, "VALID"}, // several chunks
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {

@@ -54,3 +54,10 @@ func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)
 //
 //go:noescape
 func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, npix, ostep, xstep int)
+
+// epilogueRowsU8AVX2 is epilogueU8AVX2 over rows rows of n elements (n a
+// positive multiple of 8) laid end to end, every row with the same n
+// biases and scales.
+//
+//go:noescape
+func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int)

@@ -28,3 +28,7 @@ func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int) {
 func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, npix, ostep, xstep int) {
 	panic("kernels: no AVX2 assembly in this build")
 }
+
+func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
