@@ -2,9 +2,12 @@ package evaluate
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	"qcal/freeze"
@@ -86,6 +89,13 @@ func foldedMobileNetDef(tb testing.TB, dir string) *tfpb.GraphDef {
 // each quantized convolution fused with its Requantize.
 func int8MobileNet(tb testing.TB, dir string) *exec.Graph {
 	tb.Helper()
+	return int8MobileNetCalibrated(tb, dir, 100)
+}
+
+// int8MobileNetCalibrated is int8MobileNet calibrated on n photographs
+// (drawn with seed 1) instead of 100.
+func int8MobileNetCalibrated(tb testing.TB, dir string, n int) *exec.Graph {
+	tb.Helper()
 	const out = "MobilenetV1/Predictions/Reshape_1"
 	q, err := quantize.Quantize(foldedMobileNetDef(tb, dir), quantize.Options{
 		Outputs: []string{out}, Intel: true, PerChannel: true, WeightRounding: quant.RoundHalfEven})
@@ -101,7 +111,7 @@ func int8MobileNet(tb testing.TB, dir string) *exec.Graph {
 		tb.Fatal(err)
 	}
 	src, err := dataset.Open(filepath.Join(dir, "sample_images", "images"), dataset.Options{
-		Sample: 100, Seed: 1,
+		Sample: n, Seed: 1,
 		Preprocess: dataset.Preprocess{Color: dataset.RGB, CentralFraction: 0.875, Height: 128, Width: 128,
 			Mean: []float32{127.5}, Std: []float32{127.5}, Shape: []int{1, 128, 128, 3}},
 	})
@@ -109,7 +119,7 @@ func int8MobileNet(tb testing.TB, dir string) *exec.Graph {
 		tb.Fatal(err)
 	}
 	var log bytes.Buffer
-	_, _, err = Calibrate(lg, src, CalibrateOptions{Batches: 100, Log: &log})
+	_, _, err = Calibrate(lg, src, CalibrateOptions{Batches: n, Log: &log})
 	src.Close()
 	if err != nil {
 		tb.Fatal(err)
@@ -241,4 +251,68 @@ func benchOneImage(b *testing.B, dir string, gr *exec.Graph) {
 	s := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N)/s, "images/s")
 	b.ReportMetric(28.4e-3*float64(b.N)/s, "GFLOP/s")
+}
+
+// TestInt8MobileNetConcurrent runs one int8 MobileNet (calibrated on 5
+// photographs: any int8 graph of it will do) from four goroutines at once,
+// each its own photograph three times, and checks every output against
+// lone runs of a second, fresh Graph of the same GraphDef: the int8
+// kernels' shared preparations (kernels.Packs) and the recycled quint8
+// buffers must not leak between runs. Run it with -race.
+func TestInt8MobileNetConcurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: calibrates and runs MobileNet")
+	}
+	dir := testutil.RealData(t, "imagenet")
+	gr := int8MobileNetCalibrated(t, dir, 5)
+	lone, err := exec.New(gr.Def(), "lone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := PickInput(gr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := PickOutput(gr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mobileNetSample(t, dir, 4)
+	defer src.Close()
+	batches := make([]dataset.Batch, 4)
+	wants := make([][]float32, 4)
+	for i := range batches {
+		if _, err := src.Next(&batches[i]); err != nil {
+			t.Fatal(err)
+		}
+		batches[i].X = slices.Clone(batches[i].X)
+		scores, _, err := runBatch(lone, in, out, &batches[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		wants[i] = slices.Clone(scores)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range batches {
+		wg.Go(func() {
+			for run := range 3 {
+				scores, _, err := runBatch(gr, in, out, &batches[i])
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if !slices.Equal(scores, wants[i]) {
+					errs[i] = fmt.Errorf("photograph %d, run %d: scores differ from a lone run's", i, run)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
 }

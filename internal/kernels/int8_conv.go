@@ -250,12 +250,10 @@ func mklConvKernel(spec convSpec) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
-		if err != nil {
+		if err := c.checkBias(spec.bias, oc); err != nil {
 			return nil, err
 		}
 		shape := []int{n, win.OH, win.OW, oc}
-		var scale []float32
 		var minO, maxO float32
 		outT := dtQI32
 		qt := quant.QInt32
@@ -277,17 +275,63 @@ func mklConvKernel(spec convSpec) Kernel {
 			if !ok || qt == quant.QInt32 {
 				return nil, c.Errorf("out_type %s: a requantizing convolution writes quint8 or qint8", tensor.TypeName(outT))
 			}
-			scale = make([]float32, oc)
-			for j := range scale {
-				scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+		}
+		fs := c.Inputs[1].Shape
+		k := fs[0] * fs[1] * fs[2]
+		build := func() (*convPrep, error) {
+			bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
+			if err != nil {
+				return nil, err
+			}
+			var scale []float32
+			if spec.requant {
+				scale = make([]float32, oc)
+				for j := range scale {
+					scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+				}
+			}
+			return &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}, nil
+		}
+		// The Const operands' derivations are kept in c.Packs.
+		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
+		var key convPrepKey
+		if cacheable {
+			key = convPrepKey{w: bufPtr(w), nw: len(w.I8), fs: [4]int{fs[0], fs[1], fs[2], fs[3]},
+				minW: bufPtr(c.Inputs[ri+2]), maxW: bufPtr(c.Inputs[ri+3]), nMinW: len(minW), oc: oc,
+				minX: f32bits(minX), maxX: f32bits(maxX), minO: f32bits(minO), maxO: f32bits(maxO),
+				relu: spec.relu, requant: spec.requant, dw: spec.depthwise, qt: qt}
+			if spec.bias {
+				key.bias, key.biasT = bufPtr(c.Inputs[2]), tensor.StorageOf(c.Inputs[2].DType)
+			}
+			plain := build
+			build = func() (*convPrep, error) {
+				pr, err := plain()
+				if err != nil {
+					return nil, err
+				}
+				switch {
+				case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
+					pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
+				case !spec.depthwise && k > 0 && oc > 0:
+					pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
+				}
+				return pr, nil
 			}
 		}
-		y := c.New(outT, shape)
-		ep := newConvEpilogue(oc, bias, scale, spec.relu, qt)
-		if spec.depthwise {
-			depthwiseMKL(x.U8, n, ch, w.I8, oc/ch, win, ep, y)
+		pr, err := c.convPrepFor(key, cacheable, build)
+		if err != nil {
+			return nil, err
+		}
+		var y *tensor.Tensor
+		if win.KH*win.KW > 0 {
+			y = c.NewUninit(outT, shape) // the kernels write every code
 		} else {
-			convMKL(x.U8, n, ch, w.I8, oc, win, ep, y, c.Scratch)
+			y = c.New(outT, shape)
+		}
+		if spec.depthwise {
+			depthwisePrepared(x.U8, n, ch, w.I8, oc/ch, win, pr, y)
+		} else {
+			convMKLPacked(x.U8, n, ch, w.I8, oc, win, pr.ep, y, c.Scratch, pr.packed)
 		}
 		if spec.requant {
 			return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
@@ -309,6 +353,22 @@ func rangeTensor(v []float32) *tensor.Tensor {
 	return tensor.FromF32([]int{len(v)}, v)
 }
 
+// checkBias checks, when has, that input 2, the bias, is a float or
+// qint32 vector of oc values.
+func (c *Context) checkBias(has bool, oc int) error {
+	if !has {
+		return nil
+	}
+	b := c.Inputs[2]
+	if len(b.Shape) != 1 || b.Shape[0] != oc {
+		return c.Errorf("bias %s: want [%d] (the output channels)", tensor.ShapeString(b.Shape), oc)
+	}
+	if b.DType != dtF32 && b.DType != dtQI32 {
+		return c.Errorf("bias is %s, want float or qint32", tensor.TypeName(b.DType))
+	}
+	return nil
+}
+
 // fusedBias returns b'[c], the bias in accumulator units (nil without a
 // bias): a float bias times quant.FusedConvBiasScale, in float32; a qint32
 // bias as it is.
@@ -316,10 +376,10 @@ func (c *Context) fusedBias(has bool, oc int, minX, maxX float32, minW, maxW []f
 	if !has {
 		return nil, nil
 	}
-	b := c.Inputs[2]
-	if len(b.Shape) != 1 || b.Shape[0] != oc {
-		return nil, c.Errorf("bias %s: want [%d] (the output channels)", tensor.ShapeString(b.Shape), oc)
+	if err := c.checkBias(true, oc); err != nil {
+		return nil, err
 	}
+	b := c.Inputs[2]
 	out := make([]float32, oc)
 	switch b.DType {
 	case dtF32:
@@ -345,6 +405,12 @@ const int8AccChunk = 1 << 18
 // the chunk's int32 accumulators, then ep writes the chunk's codes into y.
 // The accumulators of the whole output never exist at once.
 func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch) {
+	convMKLPacked(x, n, ch, w, oc, win, ep, y, s, nil)
+}
+
+// convMKLPacked is convMKL with w already packed as wp, or packed here
+// (through packedFilters) when wp is nil.
+func convMKLPacked(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch, wp *gemm.U8S8B) {
 	k := win.KH * win.KW * ch
 	rows := n * win.OH * win.OW
 	if rows == 0 || oc == 0 {
@@ -360,8 +426,7 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 		buf = s.U8(chunk * k)
 	}
 	acc := s.I32(chunk * oc)
-	var wp *gemm.U8S8B
-	if k > 0 {
+	if k > 0 && wp == nil {
 		wp = packedFilter(w, k, oc)
 	}
 	for r0 := 0; r0 < rows; r0 += chunk {
@@ -416,8 +481,19 @@ func (e *convEpilogue) row(acc []int32, y *tensor.Tensor, off int) {
 // filter KH×KW×ch×mult) with its epilogue fused: each output pixel's
 // accumulators are summed over the in-image taps and written as codes.
 func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	depthwisePrepared(x, n, ch, w, mult, win, &convPrep{ep: ep}, y)
+}
+
+// depthwisePrepared is depthwiseMKL with the epilogue, and for the
+// assembly path the widened filter (made here when pr has none), of pr.
+func depthwisePrepared(x []uint8, n, ch int, w []int8, mult int, win Window, pr *convPrep, y *tensor.Tensor) {
+	ep := pr.ep
 	if mult == 1 && useAVX2 && ch >= 8 && y.DType == dtQU8 {
-		depthwiseU8AVX2(x, n, ch, w, win, ep, y.U8)
+		wq, bs := pr.wq, pr.bs
+		if wq == nil {
+			wq, bs = widenDepthwise(w[:win.KH*win.KW*ch], ch, ep)
+		}
+		depthwiseU8AVX2(x, n, ch, w, wq, bs, win, ep, y.U8)
 		return
 	}
 	if mult == 1 {
@@ -529,23 +605,14 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 // registers across the taps and writes their codes at once, rather than
 // adding each tap into accumulators in memory and running the epilogue
 // over them after. The channels past the last block go through Go.
-func depthwiseU8AVX2(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y []uint8) {
+// wq and bs are w and ep as widenDepthwise gives them.
+func depthwiseU8AVX2(x []uint8, n, ch int, w []int8, wq []int32, bs []float32, win Window, ep *convEpilogue, y []uint8) {
 	taps := win.KH * win.KW
 	rowLen := win.OW * ch
 	if rowLen == 0 || taps == 0 || n*win.OH == 0 {
-		return // no output (a window of no tap is rejected before)
+		return // no output, or a window of no tap (y is zeroed then)
 	}
 	imgLen := win.InH * win.InW * ch
-	blocks := ch / 8
-	wq := make([]int32, taps*ch) // the weights as madU8Rows wants them
-	for i := range wq {
-		wq[i] = int32(uint16(int16(w[i])))
-	}
-	bs := make([]float32, 16*blocks) // a block's 8 biases, then its 8 scales
-	for b := 0; b < blocks; b++ {
-		copy(bs[16*b:16*b+8], ep.bias[8*b:8*b+8])
-		copy(bs[16*b+8:16*b+16], ep.scale[8*b:8*b+8])
-	}
 	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
 		offs := make([]int, 2*taps)
 		for r := lo; r < hi; r++ {

@@ -425,8 +425,9 @@ type Scratch struct {
 // Packs: one per graph). The zero value is ready; it is safe for
 // concurrent use.
 type Packs struct {
-	mu sync.Mutex
-	m  map[*float32]packedF32
+	mu   sync.Mutex
+	m    map[*float32]packedF32
+	conv map[convPrepKey]*convPrep // the int8 convolutions' (convPrepFor)
 }
 
 type packedF32 struct {
