@@ -3,7 +3,6 @@ package exec
 import (
 	"fmt"
 	"io"
-	"maps"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -322,6 +321,64 @@ type plan struct {
 	// uses counts the consumers of each output among the planned nodes
 	// plus the fetches; a value is dropped when its count reaches 0.
 	uses map[ref]int
+
+	// Run keeps the values in slots, one an output some step or fetch
+	// reads (numbered by slots), rather than in maps keyed by ref: a map
+	// operation per value cost as much as MobileNet's small int8 kernels.
+	// slotUses is uses by slot; feedSlot and fetchSlot are the slots of
+	// the feeds (-1: nothing reads it) and of the fetches.
+	slotUses  []int
+	feedSlot  []int
+	fetchSlot []int
+}
+
+// slotRefs numbers the outputs that p.uses counts and fills in the steps'
+// slots and the feeds' and fetches' (after fusion: the final steps).
+func (gr *Graph) slotRefs(p *plan) {
+	slot := make(map[ref]int, len(p.uses))
+	refs := make([]ref, 0, len(p.uses))
+	for r := range p.uses {
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		if a.node != b.node {
+			return a.node - b.node
+		}
+		return a.index - b.index
+	})
+	p.slotUses = make([]int, len(refs))
+	outs := map[int][]int{} // node → output k's slot
+	for i, r := range refs {
+		slot[r] = i
+		p.slotUses[i] = p.uses[r]
+		o := outs[r.node]
+		for len(o) <= r.index {
+			o = append(o, -1)
+		}
+		o[r.index] = i
+		outs[r.node] = o
+	}
+	for k := range p.steps {
+		st := &p.steps[k]
+		st.in = make([]int, len(st.inputs))
+		for i, r := range st.inputs {
+			st.in[i] = slot[r]
+		}
+		st.out = outs[st.node]
+	}
+	p.feedSlot = make([]int, len(p.feeds))
+	for i, name := range p.feeds {
+		p.feedSlot[i] = -1
+		if r, err := gr.tensorRef(name); err == nil {
+			if j, ok := slot[ref{r.node, 0}]; ok {
+				p.feedSlot[i] = j
+			}
+		}
+	}
+	p.fetchSlot = make([]int, len(p.fetches))
+	for i, r := range p.fetches {
+		p.fetchSlot[i] = slot[r]
+	}
 }
 
 func (gr *Graph) tensorRef(s string) (ref, error) {
@@ -469,6 +526,7 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 			}
 		}
 	}
+	gr.slotRefs(p)
 	gr.mu.Lock()
 	gr.plans[key] = p
 	gr.mu.Unlock()
@@ -485,6 +543,8 @@ type step struct {
 	constIn uint64         // bit i: input i is a Const node's output (kernels.Context.ConstInputs)
 	value   *tensor.Tensor // a Const's value
 	input   *Input         // a Placeholder: an error when it runs
+	in      []int          // the inputs' slots (plan.slotRefs)
+	out     []int          // output k's slot, -1 (or past the end) when nothing reads it
 }
 
 // countUses counts the consumers of each output among the steps, plus the
@@ -664,21 +724,25 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	if err != nil {
 		return nil, err
 	}
-	values := make(map[ref]*tensor.Tensor, len(p.steps))
-	left := maps.Clone(p.uses)
+	values := make([]*tensor.Tensor, len(p.slotUses))
+	left := slices.Clone(p.slotUses)
 	// live counts the stored values starting at each buffer (float,
 	// 8-bit or int32); a buffer no value starts at any more goes back to
 	// the scratch for reuse (kernels.Scratch.Recycle keeps the dtypes it
-	// can reuse), unless a Const or a feed owns it.
+	// can reuse), unless a feed owns it or it is a Const's (whose values
+	// are not counted).
 	live := map[unsafe.Pointer]int{}
 	owned := map[unsafe.Pointer]bool{}
-	for _, name := range p.feeds {
+	for i, name := range p.feeds {
 		x := feeds[name]
 		r, _ := gr.tensorRef(name)
 		if err := gr.checkFeed(gr.nodes[r.node], name, x); err != nil {
 			return nil, err
 		}
-		values[ref{r.node, 0}] = x
+		if p.feedSlot[i] < 0 {
+			continue
+		}
+		values[p.feedSlot[i]] = x
 		if p := bufOf(x); p != nil {
 			owned[p] = true
 			live[p]++
@@ -695,60 +759,60 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	defer gr.scratch.Put(scratch)
 	ctx := &kernels.Context{Log: log, Scratch: scratch, Packs: &gr.packs}
 	for _, st := range p.steps {
-		var outs []*tensor.Tensor
-		switch {
-		case st.value != nil:
-			outs = []*tensor.Tensor{st.value}
-		case st.input != nil:
+		if st.value != nil {
+			// A Const: never recycled (gr.constData), so not counted.
+			if len(st.out) > 0 && st.out[0] >= 0 {
+				values[st.out[0]] = st.value
+			}
+			continue
+		}
+		if st.input != nil {
 			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
-		default:
-			ctx.Node = st.def
-			ctx.ConstInputs = st.constIn
-			ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
-			for _, r := range st.inputs {
-				x, ok := values[r]
-				if !ok {
-					return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
-						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
-				}
-				ctx.Inputs = append(ctx.Inputs, x)
-				// A Const's buffer (or a view of it) is never written or recycled.
-				d := bufOf(x)
-				ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
+		}
+		ctx.Node = st.def
+		ctx.ConstInputs = st.constIn
+		ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
+		for i, j := range st.in {
+			x := values[j]
+			if x == nil {
+				r := st.inputs[i]
+				return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
+					st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 			}
-			var t0 time.Time
-			if gr.OnStep != nil {
-				t0 = time.Now()
-			}
-			outs, err = runKernel(st.run, ctx)
-			if err != nil {
-				return nil, err
-			}
-			if gr.OnStep != nil {
-				gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
-			}
+			ctx.Inputs = append(ctx.Inputs, x)
+			// A Const's buffer (or a view of it) is never written or recycled.
+			d := bufOf(x)
+			ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
+		}
+		var t0 time.Time
+		if gr.OnStep != nil {
+			t0 = time.Now()
+		}
+		outs, err := runKernel(st.run, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if gr.OnStep != nil {
+			gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
 		}
 		for k, x := range outs {
-			if x != nil && p.uses[ref{st.node, k}] > 0 {
-				values[ref{st.node, k}] = x
+			if x != nil && k < len(st.out) && st.out[k] >= 0 {
+				values[st.out[k]] = x
 				if d := bufOf(x); d != nil {
 					live[d]++
-					if st.value != nil {
-						owned[d] = true
-					}
 				}
 			}
 		}
 		// Drop each input after its last use, so that its buffer can be
 		// reused while later nodes run.
-		for _, r := range st.inputs {
-			left[r]--
-			if left[r] == 0 {
-				x := values[r]
-				delete(values, r)
-				if d := bufOf(x); d != nil {
+		for _, j := range st.in {
+			left[j]--
+			if left[j] == 0 {
+				x := values[j]
+				values[j] = nil
+				if d := bufOf(x); d != nil && !gr.constData[d] {
 					live[d]--
-					if live[d] == 0 && !owned[d] && !gr.constData[d] {
+					if live[d] == 0 && !owned[d] {
 						scratch.Recycle(x)
 					}
 				}
@@ -757,8 +821,8 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	out := make([]*tensor.Tensor, len(p.fetches))
 	for k, r := range p.fetches {
-		x, ok := values[r]
-		if !ok {
+		x := values[p.fetchSlot[k]]
+		if x == nil {
 			return nil, fmt.Errorf("output %q has no value (node %q has fewer outputs)", outputs[k], gr.nodes[r.node].def.GetName())
 		}
 		out[k] = x
