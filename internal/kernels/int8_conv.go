@@ -672,7 +672,19 @@ func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpil
 	for ox := 0; ox < win.OW; ox++ {
 		if ox == oxLo && oxHi > oxLo {
 			nt := listTaps(ox)
-			dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, oxHi-oxLo, ch, win.SW*ch)
+			npix := oxHi - oxLo
+			if g := npix / 4; g > 0 && blocks < 4 {
+				// Few channels: four pixels at a time.
+				dwRun4U8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, g, ch, win.SW*ch)
+			}
+			if blocks < 4 {
+				done := npix &^ 3
+				if npix > done {
+					dwRunU8AVX2(&out[(ox+done)*ch], &x[done*win.SW*ch], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, npix-done, ch, win.SW*ch)
+				}
+			} else {
+				dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, npix, ch, win.SW*ch)
+			}
 			for p := ox; p < oxHi && blocks*8 < ch; p++ {
 				tail(p, nt, (p-ox)*win.SW*ch)
 			}

@@ -169,6 +169,11 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{2, 8, 8, 64, 3, 3, 4, 2, 1, "SAME"},
 		convCase{1, 2, 1, 40, 3, 3, 4, 1, 1, "SAME"}, // no interior column
 		convCase{1, 5, 6, 8, 3, 3, 4, 1, 2, "SAME"},  // dilation: taps off the image
+		// ... four pixels at a time for fewer than 4 blocks (dwRun4U8AVX2):
+		// interior runs of 17, 10 and 11 pixels (groups and a rest).
+		convCase{1, 6, 19, 8, 3, 3, 4, 1, 1, "SAME"},
+		convCase{1, 7, 22, 16, 3, 3, 4, 2, 1, "SAME"},
+		convCase{2, 5, 13, 27, 3, 3, 4, 1, 1, "VALID"},
 		// quint8 epilogue over whole chunks of rows (epilogueRowsU8AVX2)
 		convCase{1, 9, 7, 8, 1, 1, 16, 1, 1, "VALID"},
 		convCase{2, 5, 5, 3, 3, 3, 24, 1, 1, "SAME"},

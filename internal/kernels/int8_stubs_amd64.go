@@ -61,3 +61,10 @@ func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, bl
 //
 //go:noescape
 func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int)
+
+// dwRun4U8AVX2 is dwRunU8AVX2 for ngroups groups of 4 pixels, one block
+// of all four at a time (the tap's weights and offsets read once for
+// them).
+//
+//go:noescape
+func dwRun4U8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, ngroups, ostep, xstep int)

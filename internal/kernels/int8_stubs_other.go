@@ -32,3 +32,7 @@ func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, bl
 func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int) {
 	panic("kernels: no AVX2 assembly in this build")
 }
+
+func dwRun4U8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, ngroups, ostep, xstep int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
