@@ -451,11 +451,20 @@ func convMKLPacked(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convE
 // (a call a row cost more than the arithmetic for a few channels).
 func (e *convEpilogue) apply(acc []int32, oc int, y *tensor.Tensor, off int) {
 	if useAVX2 && y.DType == dtQU8 && oc > 0 && oc%8 == 0 {
-		bias, scale := e.bias[:oc], e.scale[:oc]
+		bias, scale, n := e.bias[:oc], e.scale[:oc], oc
+		if e.bias32 != nil && len(acc) >= 32 {
+			// 8 or 16 channels: rows of 32 codes (2 or 4 pixels), then
+			// the pixels left over as rows of oc.
+			bias, scale, n = e.bias32, e.scale32, 32
+		}
 		out := y.U8[off : off+len(acc)]
-		Parallel(len(acc)/oc, max(1, parallelGrain/oc), func(lo, hi int) {
-			epilogueRowsU8AVX2(&acc[lo*oc], &bias[0], &scale[0], &out[lo*oc], oc, hi-lo)
+		whole := len(acc) / n * n
+		Parallel(whole/n, max(1, parallelGrain/n), func(lo, hi int) {
+			epilogueRowsU8AVX2(&acc[lo*n], &bias[0], &scale[0], &out[lo*n], n, hi-lo)
 		})
+		if whole < len(acc) {
+			epilogueRowsU8AVX2(&acc[whole], &e.bias[0], &e.scale[0], &out[whole], oc, (len(acc)-whole)/oc)
+		}
 		return
 	}
 	Parallel(len(acc)/max(oc, 1), max(1, parallelGrain/max(oc, 1)), func(lo, hi int) {

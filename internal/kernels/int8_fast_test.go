@@ -178,6 +178,8 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{1, 9, 7, 8, 1, 1, 16, 1, 1, "VALID"},
 		convCase{2, 5, 5, 3, 3, 3, 24, 1, 1, "SAME"},
 		convCase{1, 40, 40, 16, 1, 1, 128, 1, 1, "VALID"}, // several chunks
+		convCase{1, 9, 7, 8, 1, 1, 32, 1, 1, "VALID"},     // 32 codes a step
+		convCase{2, 3, 5, 8, 3, 3, 96, 2, 1, "SAME"},      // 3 steps of 32 a row
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {
@@ -589,5 +591,47 @@ func TestQuantizeMinFirstMatchesQuantize(t *testing.T) {
 	quantizeMinFirst8(got, []float32{1, 6.1}, rs, rms, 0, 255, z.Quantize)
 	if got[0] != 43 || got[1] != 255 {
 		t.Errorf("MIN_FIRST [0, 6]: 1.0, 6.1 → %d, %d; want 43, 255", got[0], got[1])
+	}
+}
+
+// TestEpilogueRowsMatchesSatU8: epilogueRowsU8AVX2 (8 and 32 codes a
+// step) gives satU8((float32(acc) + bias)·scale) for every element, on
+// rows of 8 to 96 codes with edge values: accumulators at the int32
+// extremes, biases NaN and ±Inf, scales 0, negative and huge, and sums
+// landing on halves (2.5 → 2, 3.5 → 4: half to even).
+func TestEpilogueRowsMatchesSatU8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 assembly in this build")
+	}
+	r := rand.New(rand.NewPCG(71, 72))
+	accs := []int32{0, 1, -1, 2, 3, 255, 256, -256, math.MaxInt32, math.MinInt32, 1 << 24, 5}
+	biases := []float32{0, 0.5, -0.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, 254.5}
+	scales := []float32{1, 0, -1, 0.5, 1e-3, 1e30, float32(math.Inf(1))}
+	for _, n := range []int{8, 16, 24, 32, 64, 96} {
+		for rows := 1; rows <= 3; rows++ {
+			acc := make([]int32, n*rows)
+			bias, scale := make([]float32, n), make([]float32, n)
+			for i := range acc {
+				if r.IntN(2) == 0 {
+					acc[i] = accs[r.IntN(len(accs))]
+				} else {
+					acc[i] = r.Int32N(1200) - 600
+				}
+			}
+			for j := range bias {
+				bias[j], scale[j] = biases[r.IntN(len(biases))], scales[r.IntN(len(scales))]
+				if r.IntN(3) == 0 {
+					bias[j], scale[j] = r.Float32()*10-5, r.Float32()
+				}
+			}
+			out := make([]uint8, n*rows)
+			epilogueRowsU8AVX2(&acc[0], &bias[0], &scale[0], &out[0], n, rows)
+			for i, a := range acc {
+				j := i % n
+				if want := satU8((float32(a) + bias[j]) * scale[j]); out[i] != want {
+					t.Fatalf("n=%d rows=%d: element %d: acc %d bias %v scale %v → %d, want %d", n, rows, i, a, bias[j], scale[j], out[i], want)
+				}
+			}
+		}
 	}
 }
