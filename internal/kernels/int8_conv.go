@@ -531,13 +531,13 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 	acc = acc[:oc]
 	clear(acc)
 	for ky := 0; ky < win.KH; ky++ {
-		iy := oy*win.SH - win.PadT + ky*win.DH
-		if iy < 0 || iy >= win.InH {
+		iy, ok := win.inRow(oy, ky)
+		if !ok {
 			continue
 		}
 		for kx := 0; kx < win.KW; kx++ {
-			ix := ox*win.SW - win.PadL + kx*win.DW
-			if ix < 0 || ix >= win.InW {
+			ix, ok := win.inCol(ox, kx)
+			if !ok {
 				continue
 			}
 			xin := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
@@ -582,8 +582,8 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 			b, oy := r/win.OH, r%win.OH
 			clear(acc)
 			for ky := 0; ky < win.KH; ky++ {
-				iy := oy*win.SH - win.PadT + ky*win.DH
-				if iy < 0 || iy >= win.InH {
+				iy, ok := win.inRow(oy, ky)
+				if !ok {
 					continue
 				}
 				xrow := x[(b*win.InH+iy)*win.InW*ch:][:win.InW*ch]
@@ -640,26 +640,6 @@ func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpil
 	blocks := ch / 8
 	_ = x[len(x)-1]
 	_ = wq[taps*ch-1]
-	// listTaps fills xoff and woff with the in-image taps of pixel ox and
-	// returns their count.
-	listTaps := func(ox int) int {
-		nt := 0
-		for ky := 0; ky < win.KH; ky++ {
-			iy := oy*win.SH - win.PadT + ky*win.DH
-			if iy < 0 || iy >= win.InH {
-				continue
-			}
-			for kx := 0; kx < win.KW; kx++ {
-				ix := ox*win.SW - win.PadL + kx*win.DW
-				if ix < 0 || ix >= win.InW {
-					continue
-				}
-				xoff[nt], woff[nt] = (iy*win.InW+ix)*ch, (ky*win.KW+kx)*ch
-				nt++
-			}
-		}
-		return nt
-	}
 	// tail writes the channels past the last block of pixel ox, whose
 	// taps are xoff (moved by shift) and woff.
 	tail := func(ox, nt, shift int) {
@@ -672,15 +652,10 @@ func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpil
 			o[q] = satU8((float32(a) + ep.bias[q]) * ep.scale[q])
 		}
 	}
-	// Interior columns: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW < InW.
-	oxLo := min((win.PadL+win.SW-1)/win.SW, win.OW)
-	oxHi := oxLo
-	if last := win.InW - 1 - (win.KW-1)*win.DW + win.PadL; last >= 0 {
-		oxHi = max(oxLo, min(win.OW, last/win.SW+1))
-	}
+	oxLo, oxHi := win.interiorCols()
 	for ox := 0; ox < win.OW; ox++ {
 		if ox == oxLo && oxHi > oxLo {
-			nt := listTaps(ox)
+			nt := win.tapOffsets(oy, ox, ch, xoff, woff)
 			npix := oxHi - oxLo
 			if g := npix / 4; g > 0 && blocks < 4 {
 				// Few channels: four pixels at a time.
@@ -700,7 +675,7 @@ func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpil
 			ox = oxHi - 1
 			continue
 		}
-		nt := listTaps(ox)
+		nt := win.tapOffsets(oy, ox, ch, xoff, woff)
 		dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, 1, ch, 0)
 		tail(ox, nt, 0)
 	}
