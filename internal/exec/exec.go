@@ -3,13 +3,13 @@ package exec
 import (
 	"fmt"
 	"io"
-	"maps"
 	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -48,7 +48,7 @@ type Graph struct {
 	// are never fused away.
 	controlled map[int]bool
 	// constData marks the buffers of Const values, never recycled.
-	constData map[*float32]bool
+	constData map[unsafe.Pointer]bool
 
 	mu    sync.Mutex
 	plans map[string]*plan
@@ -105,7 +105,7 @@ const maxListed = 5
 // and the shapes known before any input is read (Placeholder shape attrs,
 // Consts) do not contradict each other.
 func New(g *tfpb.GraphDef, name string) (*Graph, error) {
-	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[*float32]bool{}, controlled: map[int]bool{}}
+	gr := &Graph{Name: name, def: g, byName: make(map[string]int, len(g.GetNode())), constData: map[unsafe.Pointer]bool{}, controlled: map[int]bool{}}
 	for i, n := range g.GetNode() {
 		if _, dup := gr.byName[n.GetName()]; dup {
 			return nil, fmt.Errorf("%s: node %q: two nodes have this name", name, n.GetName())
@@ -150,7 +150,7 @@ func New(g *tfpb.GraphDef, name string) (*Graph, error) {
 					name, n.GetName(), tensor.TypeName(t), tensor.TypeName(v.DType))
 			}
 			nd.value = v
-			if d := dataF32(v); d != nil {
+			if d := bufOf(v); d != nil {
 				gr.constData[d] = true
 			}
 		case "Placeholder":
@@ -321,6 +321,64 @@ type plan struct {
 	// uses counts the consumers of each output among the planned nodes
 	// plus the fetches; a value is dropped when its count reaches 0.
 	uses map[ref]int
+
+	// Run keeps the values in slots, one an output some step or fetch
+	// reads (numbered by slots), rather than in maps keyed by ref: a map
+	// operation per value cost as much as MobileNet's small int8 kernels.
+	// slotUses is uses by slot; feedSlot and fetchSlot are the slots of
+	// the feeds (-1: nothing reads it) and of the fetches.
+	slotUses  []int
+	feedSlot  []int
+	fetchSlot []int
+}
+
+// slotRefs numbers the outputs that p.uses counts and fills in the steps'
+// slots and the feeds' and fetches' (after fusion: the final steps).
+func (gr *Graph) slotRefs(p *plan) {
+	slot := make(map[ref]int, len(p.uses))
+	refs := make([]ref, 0, len(p.uses))
+	for r := range p.uses {
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b ref) int {
+		if a.node != b.node {
+			return a.node - b.node
+		}
+		return a.index - b.index
+	})
+	p.slotUses = make([]int, len(refs))
+	outs := map[int][]int{} // node → output k's slot
+	for i, r := range refs {
+		slot[r] = i
+		p.slotUses[i] = p.uses[r]
+		o := outs[r.node]
+		for len(o) <= r.index {
+			o = append(o, -1)
+		}
+		o[r.index] = i
+		outs[r.node] = o
+	}
+	for k := range p.steps {
+		st := &p.steps[k]
+		st.in = make([]int, len(st.inputs))
+		for i, r := range st.inputs {
+			st.in[i] = slot[r]
+		}
+		st.out = outs[st.node]
+	}
+	p.feedSlot = make([]int, len(p.feeds))
+	for i, name := range p.feeds {
+		p.feedSlot[i] = -1
+		if r, err := gr.tensorRef(name); err == nil {
+			if j, ok := slot[ref{r.node, 0}]; ok {
+				p.feedSlot[i] = j
+			}
+		}
+	}
+	p.fetchSlot = make([]int, len(p.fetches))
+	for i, r := range p.fetches {
+		p.fetchSlot[i] = slot[r]
+	}
 }
 
 func (gr *Graph) tensorRef(s string) (ref, error) {
@@ -468,6 +526,7 @@ func (gr *Graph) planFor(feeds []string, fetches []string) (*plan, error) {
 			}
 		}
 	}
+	gr.slotRefs(p)
 	gr.mu.Lock()
 	gr.plans[key] = p
 	gr.mu.Unlock()
@@ -484,6 +543,8 @@ type step struct {
 	constIn uint64         // bit i: input i is a Const node's output (kernels.Context.ConstInputs)
 	value   *tensor.Tensor // a Const's value
 	input   *Input         // a Placeholder: an error when it runs
+	in      []int          // the inputs' slots (plan.slotRefs)
+	out     []int          // output k's slot, -1 (or past the end) when nothing reads it
 }
 
 // countUses counts the consumers of each output among the steps, plus the
@@ -663,21 +724,26 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	if err != nil {
 		return nil, err
 	}
-	values := make(map[ref]*tensor.Tensor, len(p.steps))
-	left := maps.Clone(p.uses)
-	// live counts the stored values starting at each float buffer; a
-	// buffer no value starts at any more goes back to the scratch for
-	// reuse, unless a Const or a feed owns it.
-	live := map[*float32]int{}
-	owned := map[*float32]bool{}
-	for _, name := range p.feeds {
+	values := make([]*tensor.Tensor, len(p.slotUses))
+	left := slices.Clone(p.slotUses)
+	// live counts the stored values starting at each buffer (float,
+	// 8-bit or int32); a buffer no value starts at any more goes back to
+	// the scratch for reuse (kernels.Scratch.Recycle keeps the dtypes it
+	// can reuse), unless a feed owns it or it is a Const's (whose values
+	// are not counted).
+	live := map[unsafe.Pointer]int{}
+	owned := map[unsafe.Pointer]bool{}
+	for i, name := range p.feeds {
 		x := feeds[name]
 		r, _ := gr.tensorRef(name)
 		if err := gr.checkFeed(gr.nodes[r.node], name, x); err != nil {
 			return nil, err
 		}
-		values[ref{r.node, 0}] = x
-		if p := dataF32(x); p != nil {
+		if p.feedSlot[i] < 0 {
+			continue
+		}
+		values[p.feedSlot[i]] = x
+		if p := bufOf(x); p != nil {
 			owned[p] = true
 			live[p]++
 		}
@@ -693,60 +759,60 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	defer gr.scratch.Put(scratch)
 	ctx := &kernels.Context{Log: log, Scratch: scratch, Packs: &gr.packs}
 	for _, st := range p.steps {
-		var outs []*tensor.Tensor
-		switch {
-		case st.value != nil:
-			outs = []*tensor.Tensor{st.value}
-		case st.input != nil:
+		if st.value != nil {
+			// A Const: never recycled (gr.constData), so not counted.
+			if len(st.out) > 0 && st.out[0] >= 0 {
+				values[st.out[0]] = st.value
+			}
+			continue
+		}
+		if st.input != nil {
 			return nil, fmt.Errorf("input %q is not fed (%s)", st.def.GetName(), st.input)
-		default:
-			ctx.Node = st.def
-			ctx.ConstInputs = st.constIn
-			ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
-			for _, r := range st.inputs {
-				x, ok := values[r]
-				if !ok {
-					return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
-						st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
-				}
-				ctx.Inputs = append(ctx.Inputs, x)
-				// A Const's buffer (or a view of it) is never written or recycled.
-				d := dataF32(x)
-				ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
+		}
+		ctx.Node = st.def
+		ctx.ConstInputs = st.constIn
+		ctx.Inputs, ctx.Const = ctx.Inputs[:0], ctx.Const[:0]
+		for i, j := range st.in {
+			x := values[j]
+			if x == nil {
+				r := st.inputs[i]
+				return nil, fmt.Errorf("node %q: input %s:%d has no value (the node has fewer outputs)",
+					st.def.GetName(), gr.nodes[r.node].def.GetName(), r.index)
 			}
-			var t0 time.Time
-			if gr.OnStep != nil {
-				t0 = time.Now()
-			}
-			outs, err = runKernel(st.run, ctx)
-			if err != nil {
-				return nil, err
-			}
-			if gr.OnStep != nil {
-				gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
-			}
+			ctx.Inputs = append(ctx.Inputs, x)
+			// A Const's buffer (or a view of it) is never written or recycled.
+			d := bufOf(x)
+			ctx.Const = append(ctx.Const, d != nil && gr.constData[d])
+		}
+		var t0 time.Time
+		if gr.OnStep != nil {
+			t0 = time.Now()
+		}
+		outs, err := runKernel(st.run, ctx)
+		if err != nil {
+			return nil, err
+		}
+		if gr.OnStep != nil {
+			gr.OnStep(st.def.GetOp(), st.def.GetName(), time.Since(t0))
 		}
 		for k, x := range outs {
-			if x != nil && p.uses[ref{st.node, k}] > 0 {
-				values[ref{st.node, k}] = x
-				if d := dataF32(x); d != nil {
+			if x != nil && k < len(st.out) && st.out[k] >= 0 {
+				values[st.out[k]] = x
+				if d := bufOf(x); d != nil {
 					live[d]++
-					if st.value != nil {
-						owned[d] = true
-					}
 				}
 			}
 		}
 		// Drop each input after its last use, so that its buffer can be
 		// reused while later nodes run.
-		for _, r := range st.inputs {
-			left[r]--
-			if left[r] == 0 {
-				x := values[r]
-				delete(values, r)
-				if d := dataF32(x); d != nil {
+		for _, j := range st.in {
+			left[j]--
+			if left[j] == 0 {
+				x := values[j]
+				values[j] = nil
+				if d := bufOf(x); d != nil && !gr.constData[d] {
 					live[d]--
-					if live[d] == 0 && !owned[d] && !gr.constData[d] {
+					if live[d] == 0 && !owned[d] {
 						scratch.Recycle(x)
 					}
 				}
@@ -755,8 +821,8 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	}
 	out := make([]*tensor.Tensor, len(p.fetches))
 	for k, r := range p.fetches {
-		x, ok := values[r]
-		if !ok {
+		x := values[p.fetchSlot[k]]
+		if x == nil {
 			return nil, fmt.Errorf("output %q has no value (node %q has fewer outputs)", outputs[k], gr.nodes[r.node].def.GetName())
 		}
 		out[k] = x
@@ -764,13 +830,24 @@ func (gr *Graph) run(feeds map[string]*tensor.Tensor, outputs []string) ([]*tens
 	return out, nil
 }
 
-// dataF32 returns the first element of a float tensor's buffer, which
-// identifies it, or nil.
-func dataF32(x *tensor.Tensor) *float32 {
-	if x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 {
+// bufOf returns the address of the first element of a float, 8-bit or
+// int32 tensor's buffer, which identifies it, or nil (other dtypes, no
+// element).
+func bufOf(x *tensor.Tensor) unsafe.Pointer {
+	if x == nil {
 		return nil
 	}
-	return &x.F32[0]
+	switch {
+	case len(x.F32) > 0:
+		return unsafe.Pointer(&x.F32[0])
+	case len(x.U8) > 0:
+		return unsafe.Pointer(&x.U8[0])
+	case len(x.I8) > 0:
+		return unsafe.Pointer(&x.I8[0])
+	case len(x.I32) > 0:
+		return unsafe.Pointer(&x.I32[0])
+	}
+	return nil
 }
 
 // runKernel calls k, turning a panic (a kernel's bug on inputs it did not

@@ -629,3 +629,56 @@ func TestConstInputs(t *testing.T) {
 		t.Errorf("with c0 fed: bits %v (%v), want 4", out, err)
 	}
 }
+
+// TestBufferReuseQuint8 is TestBufferReuse for quint8 codes, whose dead
+// buffers the executor recycles too: q = QuantizeV2 SCALED of x over [0,
+// 255] (scale 255/255 = 1: codes are x rounded) is read first by
+// QuantizedRelu6 → QuantizedReshape (a view of the Relu6's buffer) →
+// QuantizedRelu6 and last, after them, by a Dequantize. The Relu6s clamp
+// the codes to 6 (6.0 is code 6 on this range), so a buffer of q handed
+// out while q is still live would show clamped codes in q's Dequantize.
+func TestBufferReuseQuint8(t *testing.T) {
+	f := typeAttr(tfpb.DataType_DT_FLOAT)
+	q8 := typeAttr(tfpb.DataType_DT_QUINT8)
+	scaled := &tfpb.AttrValue{Value: &tfpb.AttrValue_S{S: []byte("SCALED")}}
+	even := &tfpb.AttrValue{Value: &tfpb.AttrValue_S{S: []byte("HALF_TO_EVEN")}}
+	g := &tfpb.GraphDef{Node: []*tfpb.NodeDef{
+		mkNode("x", "Placeholder", nil, map[string]*tfpb.AttrValue{"dtype": f}),
+		constNode("lo", tensor.FromF32(nil, []float32{0})),
+		constNode("hi", tensor.FromF32(nil, []float32{255})),
+		constNode("shape", tensor.FromI32([]int{2}, []int32{2, 2})),
+		mkNode("q", "QuantizeV2", []string{"x", "lo", "hi"}, map[string]*tfpb.AttrValue{"T": q8, "mode": scaled, "round_mode": even}),
+		mkNode("r1", "QuantizedRelu6", []string{"q", "q:1", "q:2"}, map[string]*tfpb.AttrValue{"Tinput": q8, "out_type": q8}),
+		mkNode("rs", "QuantizedReshape", []string{"r1", "shape", "r1:1", "r1:2"}, map[string]*tfpb.AttrValue{"T": q8}),
+		mkNode("r2", "QuantizedRelu6", []string{"rs", "rs:1", "rs:2"}, map[string]*tfpb.AttrValue{"Tinput": q8, "out_type": q8}),
+		mkNode("d2", "Dequantize", []string{"r2", "r2:1", "r2:2"}, map[string]*tfpb.AttrValue{"T": q8, "mode": scaled}),
+		mkNode("dq", "Dequantize", []string{"q", "q:1", "q:2"}, map[string]*tfpb.AttrValue{"T": q8, "mode": scaled}),
+	}}
+	gr, err := New(g, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stepOps(t, gr, []string{"x"}, []string{"d2", "dq"}); !strings.HasSuffix(got, "Dequantize Dequantize") {
+		t.Fatalf("plan %s: want q's Dequantize after the Relu6 chain", got)
+	}
+	var first []*tensor.Tensor
+	for run := 0; run < 4; run++ {
+		s := float32(run + 1)
+		x := tensor.FromF32([]int{4}, []float32{s, 3 * s, 10 + s, 200})
+		out, err := gr.Run(map[string]*tensor.Tensor{"x": x}, []string{"d2", "dq"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range x.F32 {
+			if out[1].F32[i] != v || out[0].F32[i] != min(v, 6) {
+				t.Fatalf("run %d: Relu6 chain %v, q %v; want %v clamped to 6 and %v", run, out[0].F32, out[1].F32, x.F32, x.F32)
+			}
+		}
+		if run == 0 {
+			first = out
+		}
+	}
+	if first[1].F32[0] != 1 || first[0].F32[2] != 6 {
+		t.Errorf("outputs of the first run changed later: %v %v", first[0].F32, first[1].F32)
+	}
+}

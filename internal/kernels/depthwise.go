@@ -103,26 +103,6 @@ func depthwiseRowAVX(x []float32, ch int, f []float32, win Window, oy int, out [
 	blocks := ch / 8
 	_ = x[len(x)-1]
 	_ = f[taps*ch-1]
-	// listTaps fills xoff and foff with the in-bounds taps of pixel ox
-	// and returns their count.
-	listTaps := func(ox int) int {
-		nt := 0
-		for ky := 0; ky < win.KH; ky++ {
-			iy := oy*win.SH - win.PadT + ky*win.DH
-			if iy < 0 || iy >= win.InH {
-				continue
-			}
-			for kx := 0; kx < win.KW; kx++ {
-				ix := ox*win.SW - win.PadL + kx*win.DW
-				if ix < 0 || ix >= win.InW {
-					continue
-				}
-				xoff[nt], foff[nt] = (iy*win.InW+ix)*ch, (ky*win.KW+kx)*ch
-				nt++
-			}
-		}
-		return nt
-	}
 	// tail sums the channels past the last block of pixel ox, whose taps
 	// are xoff (moved by shift) and foff.
 	tail := func(ox, nt, shift int) {
@@ -135,16 +115,11 @@ func depthwiseRowAVX(x []float32, ch int, f []float32, win Window, oy int, out [
 			o[q] = a
 		}
 	}
-	// Interior columns: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW < InW.
-	oxLo := min((win.PadL+win.SW-1)/win.SW, win.OW)
-	oxHi := oxLo
-	if last := win.InW - 1 - (win.KW-1)*win.DW + win.PadL; last >= 0 {
-		oxHi = max(oxLo, min(win.OW, last/win.SW+1))
-	}
+	oxLo, oxHi := win.interiorCols()
 	for ox := 0; ox < win.OW; ox++ {
 		if ox == oxLo && oxHi > oxLo {
 			// Every offset + ch is within x and f: in-bounds taps only.
-			nt := listTaps(ox)
+			nt := win.tapOffsets(oy, ox, ch, xoff, foff)
 			dwRunAVX(&out[ox*ch], &x[0], &f[0], &xoff[0], &foff[0], nt, blocks, oxHi-oxLo, ch, win.SW*ch)
 			for p := ox; p < oxHi && blocks*8 < ch; p++ {
 				tail(p, nt, (p-ox)*win.SW*ch)
@@ -152,7 +127,7 @@ func depthwiseRowAVX(x []float32, ch int, f []float32, win Window, oy int, out [
 			ox = oxHi - 1
 			continue
 		}
-		nt := listTaps(ox)
+		nt := win.tapOffsets(oy, ox, ch, xoff, foff)
 		dwRunAVX(&out[ox*ch], &x[0], &f[0], &xoff[0], &foff[0], nt, blocks, 1, ch, 0)
 		tail(ox, nt, 0)
 	}

@@ -251,12 +251,10 @@ func mklConvKernel(spec convSpec) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
-		if err != nil {
+		if err := c.checkBias(spec.bias, oc); err != nil {
 			return nil, err
 		}
 		shape := []int{n, win.OH, win.OW, oc}
-		var scale []float32
 		var minO, maxO float32
 		outT := dtQI32
 		qt := quant.QInt32
@@ -278,17 +276,63 @@ func mklConvKernel(spec convSpec) Kernel {
 			if !ok || qt == quant.QInt32 {
 				return nil, c.Errorf("out_type %s: a requantizing convolution writes quint8 or qint8", tensor.TypeName(outT))
 			}
-			scale = make([]float32, oc)
-			for j := range scale {
-				scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+		}
+		fs := c.Inputs[1].Shape
+		k := fs[0] * fs[1] * fs[2]
+		build := func() (*convPrep, error) {
+			bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
+			if err != nil {
+				return nil, err
+			}
+			var scale []float32
+			if spec.requant {
+				scale = make([]float32, oc)
+				for j := range scale {
+					scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
+				}
+			}
+			return &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}, nil
+		}
+		// The Const operands' derivations are kept in c.Packs.
+		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
+		var key convPrepKey
+		if cacheable {
+			key = convPrepKey{w: bufPtr(w), nw: len(w.I8), fs: [4]int{fs[0], fs[1], fs[2], fs[3]},
+				minW: bufPtr(c.Inputs[ri+2]), maxW: bufPtr(c.Inputs[ri+3]), nMinW: len(minW), oc: oc,
+				minX: f32bits(minX), maxX: f32bits(maxX), minO: f32bits(minO), maxO: f32bits(maxO),
+				relu: spec.relu, requant: spec.requant, dw: spec.depthwise, qt: qt}
+			if spec.bias {
+				key.bias, key.biasT = bufPtr(c.Inputs[2]), tensor.StorageOf(c.Inputs[2].DType)
+			}
+			plain := build
+			build = func() (*convPrep, error) {
+				pr, err := plain()
+				if err != nil {
+					return nil, err
+				}
+				switch {
+				case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
+					pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
+				case !spec.depthwise && k > 0 && oc > 0:
+					pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
+				}
+				return pr, nil
 			}
 		}
-		y := c.New(outT, shape)
-		ep := newConvEpilogue(oc, bias, scale, spec.relu, qt)
-		if spec.depthwise {
-			depthwiseMKL(x.U8, n, ch, w.I8, oc/ch, win, ep, y)
+		pr, err := c.convPrepFor(key, cacheable, build)
+		if err != nil {
+			return nil, err
+		}
+		var y *tensor.Tensor
+		if win.KH*win.KW > 0 {
+			y = c.NewUninit(outT, shape) // the kernels write every code
 		} else {
-			convMKL(x.U8, n, ch, w.I8, oc, win, ep, y, c.Scratch)
+			y = c.New(outT, shape)
+		}
+		if spec.depthwise {
+			depthwisePrepared(x.U8, n, ch, w.I8, oc/ch, win, pr, y)
+		} else {
+			convMKLPacked(x.U8, n, ch, w.I8, oc, win, pr.ep, y, c.Scratch, pr.packed)
 		}
 		if spec.requant {
 			return []*tensor.Tensor{y, scalarF32(minO), scalarF32(maxO)}, nil
@@ -310,6 +354,22 @@ func rangeTensor(v []float32) *tensor.Tensor {
 	return tensor.FromF32([]int{len(v)}, v)
 }
 
+// checkBias checks, when has, that input 2, the bias, is a float or
+// qint32 vector of oc values.
+func (c *Context) checkBias(has bool, oc int) error {
+	if !has {
+		return nil
+	}
+	b := c.Inputs[2]
+	if len(b.Shape) != 1 || b.Shape[0] != oc {
+		return c.Errorf("bias %s: want [%d] (the output channels)", tensor.ShapeString(b.Shape), oc)
+	}
+	if b.DType != dtF32 && b.DType != dtQI32 {
+		return c.Errorf("bias is %s, want float or qint32", tensor.TypeName(b.DType))
+	}
+	return nil
+}
+
 // fusedBias returns b'[c], the bias in accumulator units (nil without a
 // bias): a float bias times quant.FusedConvBiasScale, in float32; a qint32
 // bias as it is.
@@ -317,10 +377,10 @@ func (c *Context) fusedBias(has bool, oc int, minX, maxX float32, minW, maxW []f
 	if !has {
 		return nil, nil
 	}
-	b := c.Inputs[2]
-	if len(b.Shape) != 1 || b.Shape[0] != oc {
-		return nil, c.Errorf("bias %s: want [%d] (the output channels)", tensor.ShapeString(b.Shape), oc)
+	if err := c.checkBias(true, oc); err != nil {
+		return nil, err
 	}
+	b := c.Inputs[2]
 	out := make([]float32, oc)
 	switch b.DType {
 	case dtF32:
@@ -346,6 +406,12 @@ const int8AccChunk = 1 << 18
 // the chunk's int32 accumulators, then ep writes the chunk's codes into y.
 // The accumulators of the whole output never exist at once.
 func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch) {
+	convMKLPacked(x, n, ch, w, oc, win, ep, y, s, nil)
+}
+
+// convMKLPacked is convMKL with w already packed as wp, or packed here
+// (through packedFilters) when wp is nil.
+func convMKLPacked(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogue, y *tensor.Tensor, s *Scratch, wp *gemm.U8S8B) {
 	k := win.KH * win.KW * ch
 	rows := n * win.OH * win.OW
 	if rows == 0 || oc == 0 {
@@ -361,8 +427,7 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 		buf = s.U8(chunk * k)
 	}
 	acc := s.I32(chunk * oc)
-	var wp *gemm.U8S8B
-	if k > 0 {
+	if k > 0 && wp == nil {
 		wp = packedFilter(w, k, oc)
 	}
 	for r0 := 0; r0 < rows; r0 += chunk {
@@ -382,8 +447,27 @@ func convMKL(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convEpilogu
 }
 
 // apply writes the codes of the accumulator rows acc (oc a row) into y
-// from element off on, rows split over the cores.
+// from element off on, rows split over the cores. quint8 rows of a
+// multiple of 8 codes go to the assembly a whole chunk of rows a call
+// (a call a row cost more than the arithmetic for a few channels).
 func (e *convEpilogue) apply(acc []int32, oc int, y *tensor.Tensor, off int) {
+	if useAVX2 && y.DType == dtQU8 && oc > 0 && oc%8 == 0 {
+		bias, scale, n := e.bias[:oc], e.scale[:oc], oc
+		if e.bias32 != nil && len(acc) >= 32 {
+			// 8 or 16 channels: rows of 32 codes (2 or 4 pixels), then
+			// the pixels left over as rows of oc.
+			bias, scale, n = e.bias32, e.scale32, 32
+		}
+		out := y.U8[off : off+len(acc)]
+		whole := len(acc) / n * n
+		Parallel(whole/n, max(1, parallelGrain/n), func(lo, hi int) {
+			epilogueRowsU8AVX2(&acc[lo*n], &bias[0], &scale[0], &out[lo*n], n, hi-lo)
+		})
+		if whole < len(acc) {
+			epilogueRowsU8AVX2(&acc[whole], &e.bias[0], &e.scale[0], &out[whole], oc, (len(acc)-whole)/oc)
+		}
+		return
+	}
 	Parallel(len(acc)/max(oc, 1), max(1, parallelGrain/max(oc, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			e.row(acc[r*oc:(r+1)*oc], y, off+r*oc)
@@ -407,6 +491,21 @@ func (e *convEpilogue) row(acc []int32, y *tensor.Tensor, off int) {
 // filter KH×KW×ch×mult) with its epilogue fused: each output pixel's
 // accumulators are summed over the in-image taps and written as codes.
 func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *convEpilogue, y *tensor.Tensor) {
+	depthwisePrepared(x, n, ch, w, mult, win, &convPrep{ep: ep}, y)
+}
+
+// depthwisePrepared is depthwiseMKL with the epilogue, and for the
+// assembly path the widened filter (made here when pr has none), of pr.
+func depthwisePrepared(x []uint8, n, ch int, w []int8, mult int, win Window, pr *convPrep, y *tensor.Tensor) {
+	ep := pr.ep
+	if mult == 1 && useAVX2 && ch >= 8 && y.DType == dtQU8 {
+		wq, bs := pr.wq, pr.bs
+		if wq == nil {
+			wq, bs = widenDepthwise(w[:win.KH*win.KW*ch], ch, ep)
+		}
+		depthwiseU8AVX2(x, n, ch, w, wq, bs, win, ep, y.U8)
+		return
+	}
 	if mult == 1 {
 		depthwiseRows(x, n, ch, w, win, ep, y)
 		return
@@ -433,13 +532,13 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 	acc = acc[:oc]
 	clear(acc)
 	for ky := 0; ky < win.KH; ky++ {
-		iy := oy*win.SH - win.PadT + ky*win.DH
-		if iy < 0 || iy >= win.InH {
+		iy, ok := win.inRow(oy, ky)
+		if !ok {
 			continue
 		}
 		for kx := 0; kx < win.KW; kx++ {
-			ix := ox*win.SW - win.PadL + kx*win.DW
-			if ix < 0 || ix >= win.InW {
+			ix, ok := win.inCol(ox, kx)
+			if !ok {
 				continue
 			}
 			xin := x[((b*win.InH+iy)*win.InW+ix)*ch:][:ch]
@@ -484,8 +583,8 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 			b, oy := r/win.OH, r%win.OH
 			clear(acc)
 			for ky := 0; ky < win.KH; ky++ {
-				iy := oy*win.SH - win.PadT + ky*win.DH
-				if iy < 0 || iy >= win.InH {
+				iy, ok := win.inRow(oy, ky)
+				if !ok {
 					continue
 				}
 				xrow := x[(b*win.InH+iy)*win.InW*ch:][:win.InW*ch]
@@ -509,6 +608,78 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 			rowEp.row(acc, y, r*rowLen)
 		}
 	})
+}
+
+// depthwiseU8AVX2 is depthwiseRows for quint8 outputs and ch ≥ 8 on CPUs
+// with AVX2: dwRunU8AVX2 keeps each block of 8 channels' sums in
+// registers across the taps and writes their codes at once, rather than
+// adding each tap into accumulators in memory and running the epilogue
+// over them after. The channels past the last block go through Go.
+// wq and bs are w and ep as widenDepthwise gives them.
+func depthwiseU8AVX2(x []uint8, n, ch int, w []int8, wq []int32, bs []float32, win Window, ep *convEpilogue, y []uint8) {
+	taps := win.KH * win.KW
+	rowLen := win.OW * ch
+	if rowLen == 0 || taps == 0 || n*win.OH == 0 {
+		return // no output, or a window of no tap (y is zeroed then)
+	}
+	imgLen := win.InH * win.InW * ch
+	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
+		offs := make([]int, 2*taps)
+		for r := lo; r < hi; r++ {
+			b, oy := r/win.OH, r%win.OH
+			dwRowU8(x[b*imgLen:(b+1)*imgLen], ch, w, wq, bs, ep, win, oy, y[r*rowLen:(r+1)*rowLen], offs)
+		}
+	})
+}
+
+// dwRowU8 is output row oy of depthwiseU8AVX2 for the image x; offs holds
+// 2·KH·KW ints. The columns whose window lies inside the image go to the
+// assembly as one run sharing one list of taps (depthwiseRowAVX's plan).
+func dwRowU8(x []uint8, ch int, w []int8, wq []int32, bs []float32, ep *convEpilogue, win Window, oy int, out []uint8, offs []int) {
+	taps := win.KH * win.KW
+	xoff, woff := offs[:taps], offs[taps:2*taps]
+	blocks := ch / 8
+	_ = x[len(x)-1]
+	_ = wq[taps*ch-1]
+	// tail writes the channels past the last block of pixel ox, whose
+	// taps are xoff (moved by shift) and woff.
+	tail := func(ox, nt, shift int) {
+		o := out[ox*ch : (ox+1)*ch]
+		for q := blocks * 8; q < ch; q++ {
+			var a int32
+			for t := 0; t < nt; t++ {
+				a += int32(x[shift+xoff[t]+q]) * int32(w[woff[t]+q])
+			}
+			o[q] = satU8((float32(a) + ep.bias[q]) * ep.scale[q])
+		}
+	}
+	oxLo, oxHi := win.interiorCols()
+	for ox := 0; ox < win.OW; ox++ {
+		if ox == oxLo && oxHi > oxLo {
+			nt := win.tapOffsets(oy, ox, ch, xoff, woff)
+			npix := oxHi - oxLo
+			if g := npix / 4; g > 0 && blocks < 4 {
+				// Few channels: four pixels at a time.
+				dwRun4U8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, g, ch, win.SW*ch)
+			}
+			if blocks < 4 {
+				done := npix &^ 3
+				if npix > done {
+					dwRunU8AVX2(&out[(ox+done)*ch], &x[done*win.SW*ch], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, npix-done, ch, win.SW*ch)
+				}
+			} else {
+				dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, npix, ch, win.SW*ch)
+			}
+			for p := ox; p < oxHi && blocks*8 < ch; p++ {
+				tail(p, nt, (p-ox)*win.SW*ch)
+			}
+			ox = oxHi - 1
+			continue
+		}
+		nt := win.tapOffsets(oy, ox, ch, xoff, woff)
+		dwRunU8AVX2(&out[ox*ch], &x[0], &wq[0], &bs[0], &xoff[0], &woff[0], nt, blocks, 1, ch, 0)
+		tail(ox, nt, 0)
+	}
 }
 
 // madU8Rows adds x[p·xstep + c]·int16(w[c]) to acc[p·ch + c] for p <

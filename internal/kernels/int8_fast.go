@@ -61,6 +61,9 @@ type convEpilogue struct {
 	bias, scale []float32 // one a channel
 	relu        bool
 	t           quant.Type
+	// bias32 and scale32 repeat bias and scale to 32 values when 8 or 16
+	// channels divide 32, so that apply runs rows of them 32 codes a step.
+	bias32, scale32 []float32
 }
 
 func newConvEpilogue(oc int, bias, scale []float32, relu bool, t quant.Type) *convEpilogue {
@@ -73,6 +76,10 @@ func newConvEpilogue(oc int, bias, scale []float32, relu bool, t quant.Type) *co
 		for j := range e.scale {
 			e.scale[j] = 1
 		}
+	}
+	if oc == 8 || oc == 16 {
+		r := e.repeat(32 / oc)
+		e.bias32, e.scale32 = r.bias, r.scale
 	}
 	return e
 }

@@ -166,6 +166,23 @@ func TestConvMKLMatchesReference(t *testing.T) {
 		convCase{1, 9, 9, 8, 3, 3, 8, 3, 2, "VALID"},     // stride 3 with dilation
 		convCase{2, 12, 11, 16, 3, 3, 4, 2, 1, "SAME"},   // strided, 8-channel blocks (AVX2)
 		convCase{1, 9, 10, 24, 3, 3, 4, 2, 1, "VALID"},   // strided, 8-channel blocks (AVX2)
+		// quint8 depthwise in registers (dwRunU8AVX2): 4 blocks and 1
+		// block at a time, a Go tail of 3 channels, padded edge columns.
+		convCase{1, 7, 9, 43, 3, 3, 4, 1, 1, "SAME"},
+		convCase{2, 8, 8, 64, 3, 3, 4, 2, 1, "SAME"},
+		convCase{1, 2, 1, 40, 3, 3, 4, 1, 1, "SAME"}, // no interior column
+		convCase{1, 5, 6, 8, 3, 3, 4, 1, 2, "SAME"},  // dilation: taps off the image
+		// ... four pixels at a time for fewer than 4 blocks (dwRun4U8AVX2):
+		// interior runs of 17, 10 and 11 pixels (groups and a rest).
+		convCase{1, 6, 19, 8, 3, 3, 4, 1, 1, "SAME"},
+		convCase{1, 7, 22, 16, 3, 3, 4, 2, 1, "SAME"},
+		convCase{2, 5, 13, 27, 3, 3, 4, 1, 1, "VALID"},
+		// quint8 epilogue over whole chunks of rows (epilogueRowsU8AVX2)
+		convCase{1, 9, 7, 8, 1, 1, 16, 1, 1, "VALID"},
+		convCase{2, 5, 5, 3, 3, 3, 24, 1, 1, "SAME"},
+		convCase{1, 40, 40, 16, 1, 1, 128, 1, 1, "VALID"}, // several chunks
+		convCase{1, 9, 7, 8, 1, 1, 32, 1, 1, "VALID"},     // 32 codes a step
+		convCase{2, 3, 5, 8, 3, 3, 96, 2, 1, "SAME"},      // 3 steps of 32 a row
 	)
 	types := []quant.Type{quant.QUInt8, quant.QInt8, quant.QInt32}
 	for ci, cc := range cases {
@@ -635,5 +652,47 @@ func TestPackedFilterCacheForgetsFreedFilters(t *testing.T) {
 	}
 	if held() {
 		t.Error("the cache still holds a collected filter's packing")
+	}
+}
+
+// TestEpilogueRowsMatchesSatU8: epilogueRowsU8AVX2 (8 and 32 codes a
+// step) gives satU8((float32(acc) + bias)·scale) for every element, on
+// rows of 8 to 96 codes with edge values: accumulators at the int32
+// extremes, biases NaN and ±Inf, scales 0, negative and huge, and sums
+// landing on halves (2.5 → 2, 3.5 → 4: half to even).
+func TestEpilogueRowsMatchesSatU8(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 assembly in this build")
+	}
+	r := rand.New(rand.NewPCG(71, 72))
+	accs := []int32{0, 1, -1, 2, 3, 255, 256, -256, math.MaxInt32, math.MinInt32, 1 << 24, 5}
+	biases := []float32{0, 0.5, -0.5, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, 254.5}
+	scales := []float32{1, 0, -1, 0.5, 1e-3, 1e30, float32(math.Inf(1))}
+	for _, n := range []int{8, 16, 24, 32, 64, 96} {
+		for rows := 1; rows <= 3; rows++ {
+			acc := make([]int32, n*rows)
+			bias, scale := make([]float32, n), make([]float32, n)
+			for i := range acc {
+				if r.IntN(2) == 0 {
+					acc[i] = accs[r.IntN(len(accs))]
+				} else {
+					acc[i] = r.Int32N(1200) - 600
+				}
+			}
+			for j := range bias {
+				bias[j], scale[j] = biases[r.IntN(len(biases))], scales[r.IntN(len(scales))]
+				if r.IntN(3) == 0 {
+					bias[j], scale[j] = r.Float32()*10-5, r.Float32()
+				}
+			}
+			out := make([]uint8, n*rows)
+			epilogueRowsU8AVX2(&acc[0], &bias[0], &scale[0], &out[0], n, rows)
+			for i, a := range acc {
+				j := i % n
+				if want := satU8((float32(a) + bias[j]) * scale[j]); out[i] != want {
+					t.Fatalf("n=%d rows=%d: element %d: acc %d bias %v scale %v → %d, want %d", n, rows, i, a, bias[j], scale[j], out[i], want)
+				}
+			}
+		}
 	}
 }

@@ -15,7 +15,8 @@ import (
 // QuantizeV2 of it; conv2d_1 3×3×32×64 VALID fused with bias, Relu and
 // requantize; 2×2 max pooling, and average pooling on the same shape;
 // the Dequantize after the pooling) and MobileNet
-// v1 0.25/128's first and a late depthwise layer, batch 1. It uses only
+// v1 0.25/128's first and a late depthwise layer and its first pointwise
+// layer (8 → 16 channels, a qint32 bias), batch 1. It uses only
 // what the test helpers offered before the fast paths, so that the same
 // file measures the code before and after them.
 func BenchmarkInt8Ops(b *testing.B) {
@@ -57,6 +58,11 @@ func BenchmarkInt8Ops(b *testing.B) {
 	w1, b1 := filter(3, 3, 32, 64), bias(64)
 	wm1, bm1 := filter(3, 3, 8, 1), bias(8)
 	wm2, bm2 := filter(3, 3, 128, 1), bias(128)
+	pw, wpw := codes(1, 64, 64, 8), filter(1, 1, 8, 16)
+	qb16 := tensor.New(dtQI32, []int{16})
+	for i := range qb16.I32 {
+		qb16.I32[i] = r.Int32N(1<<12) - 1<<11
+	}
 	mins, maxs := make([]float32, 128), make([]float32, 128)
 	for i := range mins {
 		mins[i], maxs[i] = -1, 1
@@ -98,6 +104,11 @@ func BenchmarkInt8Ops(b *testing.B) {
 		{"Depthwise_1x64x64x8", len(m1.U8), func() error {
 			_, err := runOp("QuantizedDepthwiseConv2DWithBiasAndReluAndRequantize", dw, m1, wm1, bm1,
 				sc(0), sc(6), f32([]int{8}, mins[:8]...), f32([]int{8}, maxs[:8]...), sc(0), sc(6))
+			return err
+		}},
+		{"Pointwise_1x64x64x8_16", len(pw.U8), func() error {
+			_, err := runOp("QuantizedConv2DWithBiasAndReluAndRequantize", fused, pw, wpw, qb16,
+				sc(0), sc(6), f32([]int{16}, mins[:16]...), f32([]int{16}, maxs[:16]...), sc(0), sc(6))
 			return err
 		}},
 		{"Depthwise_1x8x8x128", len(m2.U8), func() error {

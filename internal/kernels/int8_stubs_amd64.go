@@ -45,3 +45,26 @@ func maxI8AVX2(dst, src *byte, n int)
 //
 //go:noescape
 func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int)
+
+// dwRunU8AVX2 is a depthwise convolution (multiplier 1) of npix output
+// pixels with the quint8 epilogue fused: blocks blocks of 8 channels, the
+// taps' offsets in xoff (bytes of x) and woff (elements of w), bs each
+// block's 8 biases then 8 scales; pixel p reads x from p·xstep on and
+// writes out from p·ostep on.
+//
+//go:noescape
+func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, npix, ostep, xstep int)
+
+// epilogueRowsU8AVX2 is epilogueU8AVX2 over rows rows of n elements (n a
+// positive multiple of 8) laid end to end, every row with the same n
+// biases and scales.
+//
+//go:noescape
+func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int)
+
+// dwRun4U8AVX2 is dwRunU8AVX2 for ngroups groups of 4 pixels, one block
+// of all four at a time (the tap's weights and offsets read once for
+// them).
+//
+//go:noescape
+func dwRun4U8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, ngroups, ostep, xstep int)

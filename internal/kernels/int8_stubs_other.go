@@ -24,3 +24,15 @@ func maxI8AVX2(dst, src *byte, n int) { panic("kernels: no AVX2 assembly in this
 func madU8RowsAVX2(acc *int32, x *uint8, w *int32, ch, npix, xstep int) {
 	panic("kernels: no AVX2 assembly in this build")
 }
+
+func dwRunU8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, npix, ostep, xstep int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
+
+func epilogueRowsU8AVX2(acc *int32, bias, scale *float32, out *uint8, n, rows int) {
+	panic("kernels: no AVX2 assembly in this build")
+}
+
+func dwRun4U8AVX2(out, x *uint8, w *int32, bs *float32, xoff, woff *int, taps, blocks, ngroups, ostep, xstep int) {
+	panic("kernels: no AVX2 assembly in this build")
+}

@@ -209,6 +209,55 @@ type Window struct {
 	InH, InW int
 }
 
+// inRow returns the input row that tap row ky of output row oy reads and
+// whether it lies inside the image (not in the padding).
+func (w Window) inRow(oy, ky int) (int, bool) {
+	iy := oy*w.SH - w.PadT + ky*w.DH
+	return iy, iy >= 0 && iy < w.InH
+}
+
+// inCol is inRow for tap column kx of output column ox.
+func (w Window) inCol(ox, kx int) (int, bool) {
+	ix := ox*w.SW - w.PadL + kx*w.DW
+	return ix, ix >= 0 && ix < w.InW
+}
+
+// tapOffsets lists the taps of output pixel (oy, ox) inside the image, in
+// ky-then-kx order, for an NHWC image of ch channels and a filter of ch
+// values a tap: xoff[t] the offset of the tap's input pixel in the image,
+// foff[t] that of its weights, (ky·KW + kx)·ch. It returns their count;
+// xoff and foff hold KH·KW ints.
+func (w Window) tapOffsets(oy, ox, ch int, xoff, foff []int) int {
+	nt := 0
+	for ky := 0; ky < w.KH; ky++ {
+		iy, in := w.inRow(oy, ky)
+		if !in {
+			continue
+		}
+		for kx := 0; kx < w.KW; kx++ {
+			ix, in := w.inCol(ox, kx)
+			if !in {
+				continue
+			}
+			xoff[nt], foff[nt] = (iy*w.InW+ix)*ch, (ky*w.KW+kx)*ch
+			nt++
+		}
+	}
+	return nt
+}
+
+// interiorCols returns the output columns [lo, hi) whose whole window row
+// lies inside the image: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW <
+// InW (hi = lo when there are none).
+func (w Window) interiorCols() (lo, hi int) {
+	lo = min((w.PadL+w.SW-1)/w.SW, w.OW)
+	hi = lo
+	if last := w.InW - 1 - (w.KW-1)*w.DW + w.PadL; last >= 0 {
+		hi = max(lo, min(w.OW, last/w.SW+1))
+	}
+	return lo, hi
+}
+
 // NewWindow computes TensorFlow's output size and padding for an input of
 // h×w: VALID: out = ceil((in - (k-1)·d) / s); SAME: out = ceil(in / s),
 // padding total = max((out-1)·s + (k-1)·d + 1 - in, 0), the smaller half

@@ -84,3 +84,39 @@ func TestConvPackedFilter(t *testing.T) {
 		t.Error("nothing was packed")
 	}
 }
+
+// TestRecycleBytes: a dead quint8 tensor's buffer handed to Recycle comes
+// back from New for the same element count (cleared) and from NewUninit
+// (as it was); other counts, qint8 codes and slices longer than their
+// tensor are not reused.
+func TestRecycleBytes(t *testing.T) {
+	s := new(Scratch)
+	c := &Context{Scratch: s}
+	x := tensor.FromU8(dtQU8, []int{2, 3}, []uint8{1, 2, 3, 4, 5, 6})
+	s.Recycle(x)
+	if y := c.New(dtQU8, []int{3, 2}); &y.U8[0] != &x.U8[0] || y.U8[0] != 0 || y.U8[5] != 0 || y.DType != dtQU8 {
+		t.Fatalf("New after Recycle: %v at %p, want the recycled buffer %p cleared", y.U8, &y.U8[0], &x.U8[0])
+	}
+	x.U8[4] = 9
+	s.Recycle(x)
+	if y := c.NewUninit(tfpb.DataType_DT_UINT8, []int{6}); &y.U8[0] != &x.U8[0] || y.U8[4] != 9 {
+		t.Fatalf("NewUninit after Recycle: %v, want the recycled buffer as it was", y.U8)
+	}
+	s.Recycle(x)
+	if y := c.New(dtQU8, []int{5}); &y.U8[0] == &x.U8[0] {
+		t.Fatal("New of 5 codes reused a buffer of 6")
+	}
+	if y := c.New(dtQU8, []int{6}); &y.U8[0] != &x.U8[0] {
+		t.Fatal("the buffer of 6 codes was not kept for a later New of 6")
+	}
+	w := tensor.FromI8(dtQI8, []int{2}, []int8{1, 2})
+	s.Recycle(w)
+	if y := c.New(dtQI8, []int{2}); &y.I8[0] == &w.I8[0] {
+		t.Fatal("qint8 codes were recycled")
+	}
+	long := make([]uint8, 4, 8)
+	s.Recycle(tensor.FromU8(dtQU8, []int{4}, long))
+	if y := c.New(dtQU8, []int{4}); &y.U8[0] == &long[0] {
+		t.Fatal("a slice shorter than its array was recycled")
+	}
+}

@@ -96,10 +96,10 @@ type Context struct {
 	// Eigen kernel when its input is a Const (QuantizeV2, INT8-ARITHMETIC
 	// §0.1). An Identity of a Const is not a Const node.
 	ConstInputs uint64
-	// Const marks the float inputs whose buffers belong to the graph's
-	// Consts (through Identity too), the same for the graph's life: kernels
-	// may keep what they derive from them in Packs (Conv2D's packed
-	// filter). Nil or short means none.
+	// Const marks the inputs (float, 8-bit, int32) whose buffers belong
+	// to the graph's Consts (through Identity too), the same for the
+	// graph's life: kernels may keep what they derive from them in Packs
+	// (Conv2D's packed filter). Nil or short means none.
 	Const []bool
 	// Packs keeps Const filters packed for GEMM for the graph's life,
 	// shared by its concurrent runs; nil packs on every call.
@@ -414,8 +414,10 @@ type Scratch struct {
 	f32 []float32
 	i32 []int32
 	u8  []uint8
-	// free holds float32 buffers of dead tensors by length, for New.
-	free map[int][][]float32
+	// free holds float32 buffers of dead tensors by length, for New;
+	// freeU8 the same for the 8-bit codes stored as bytes (quint8, uint8).
+	free   map[int][][]float32
+	freeU8 map[int][][]uint8
 }
 
 // Packs holds Const filters packed for gemm.F32Packed, by their first
@@ -423,8 +425,9 @@ type Scratch struct {
 // Packs: one per graph). The zero value is ready; it is safe for
 // concurrent use.
 type Packs struct {
-	mu sync.Mutex
-	m  map[*float32]packedF32
+	mu   sync.Mutex
+	m    map[*float32]packedF32
+	conv map[convPrepKey]*convPrep // the int8 convolutions' (convPrepFor)
 }
 
 type packedF32 struct {
@@ -459,19 +462,43 @@ func (p *Packs) f32(f []float32, k, n int) *gemm.F32B {
 // maxFreePerSize bounds the recycled buffers kept for one length.
 const maxFreePerSize = 4
 
-// Recycle hands x's float32 elements back for New to reuse. The caller
-// guarantees that no live tensor shares them. Other dtypes are left to the
-// collector.
+// Recycle hands x's float32 or byte (quint8, uint8) elements back for
+// New to reuse. The caller guarantees that no live tensor shares them.
+// Other dtypes are left to the collector.
 func (s *Scratch) Recycle(x *tensor.Tensor) {
-	if s == nil || x == nil || x.DType != tfpb.DataType_DT_FLOAT || len(x.F32) == 0 || len(x.F32) != cap(x.F32) {
+	if s == nil || x == nil {
 		return
 	}
-	if s.free == nil {
-		s.free = map[int][][]float32{}
+	switch {
+	case x.DType == tfpb.DataType_DT_FLOAT && len(x.F32) > 0 && len(x.F32) == cap(x.F32):
+		if s.free == nil {
+			s.free = map[int][][]float32{}
+		}
+		if l := s.free[len(x.F32)]; len(l) < maxFreePerSize {
+			s.free[len(x.F32)] = append(l, x.F32)
+		}
+	case tensor.StorageOf(x.DType) == tensor.StoreU8 && len(x.U8) > 0 && len(x.U8) == cap(x.U8):
+		if s.freeU8 == nil {
+			s.freeU8 = map[int][][]uint8{}
+		}
+		if l := s.freeU8[len(x.U8)]; len(l) < maxFreePerSize {
+			s.freeU8[len(x.U8)] = append(l, x.U8)
+		}
 	}
-	if l := s.free[len(x.F32)]; len(l) < maxFreePerSize {
-		s.free[len(x.F32)] = append(l, x.F32)
+}
+
+// takeU8 is takeF32 for byte buffers.
+func (s *Scratch) takeU8(n int) []uint8 {
+	if s == nil {
+		return nil
 	}
+	l := s.freeU8[n]
+	if len(l) == 0 {
+		return nil
+	}
+	v := l[len(l)-1]
+	s.freeU8[n] = l[:len(l)-1]
+	return v
 }
 
 // takeF32 returns a recycled buffer of length n, or nil.
@@ -523,8 +550,8 @@ func (s *Scratch) U8(n int) []uint8 {
 }
 
 // New returns a zeroed output tensor of dtype t and shape. Kernels allocate
-// their outputs through it so that float buffers the executor recycled
-// (Scratch.Recycle) are reused.
+// their outputs through it so that float and byte buffers the executor
+// recycled (Scratch.Recycle) are reused.
 func (c *Context) New(t tfpb.DataType, shape []int) *tensor.Tensor {
 	return c.newTensor(t, shape, true)
 }
@@ -542,6 +569,14 @@ func (c *Context) newTensor(t tfpb.DataType, shape []int, zero bool) *tensor.Ten
 				clear(v)
 			}
 			return tensor.FromF32(shape, v)
+		}
+	}
+	if tensor.StorageOf(t) == tensor.StoreU8 {
+		if v := c.Scratch.takeU8(tensor.NumElements(shape)); v != nil {
+			if zero {
+				clear(v)
+			}
+			return tensor.FromU8(t, shape, v)
 		}
 	}
 	return tensor.New(t, shape)
