@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -49,7 +48,8 @@ type ready struct {
 	x          []float32
 	oh, ow, oc int
 	ex         example // label, id, file, rec (its pixel buffers are the worker's)
-	err        error
+	err        error   // reading or decoding failed
+	sizeErr    error   // the preprocessed size could not be worked out (Stream.accept)
 }
 
 // pipeline decodes the examples of a rawReader on workers goroutines.
@@ -84,9 +84,7 @@ func (s *Stream) startPipeline(r rawReader) {
 				d := &ready{}
 				if d.err = j.raw.decode(&ex); d.err == nil {
 					d.ex = example{label: ex.label, id: ex.id, file: ex.file, rec: ex.rec}
-					if d.oh, d.ow, d.oc, d.err = s.opt.Preprocess.outSize(ex.h, ex.w, ex.c); d.err != nil {
-						d.err = &Error{File: ex.file, Record: ex.rec, Err: d.err}
-					} else {
+					if d.oh, d.ow, d.oc, d.sizeErr = s.opt.Preprocess.outSize(ex.h, ex.w, ex.c); d.sizeErr == nil {
 						var buf []float32
 						select {
 						case buf = <-p.free:
@@ -112,15 +110,9 @@ func (s *Stream) startPipeline(r rawReader) {
 				return
 			default:
 			}
-			if s.opt.Limit > 0 && index >= s.opt.Limit {
+			take, more := s.wants(index)
+			if !more {
 				return
-			}
-			take := index%s.opt.Shards == s.opt.Shard
-			if s.pick != nil {
-				if index >= len(s.pick) {
-					return
-				}
-				take = s.pick[index]
 			}
 			var raw rawExample
 			err := r.fetch(&raw, take)
@@ -217,11 +209,8 @@ func (s *Stream) nextParallel(b *Batch) (int, error) {
 // addReady appends a decoded example to b, with add's checks.
 func (s *Stream) addReady(b *Batch, d *ready) error {
 	ex := &d.ex
-	if s.opt.Classes > 0 && ex.label != -1 && (ex.label < 0 || ex.label >= s.opt.Classes) {
-		return &Error{File: ex.file, Record: ex.rec, Err: fmt.Errorf("%w: %d not in [0, %d)", ErrLabel, ex.label, s.opt.Classes)}
-	}
-	if err := s.fits(d.oh, d.ow, d.oc); err != nil {
-		return &Error{File: ex.file, Record: ex.rec, Err: err}
+	if err := s.accept(ex, d.oh, d.ow, d.oc, d.sizeErr); err != nil {
+		return err
 	}
 	b.X = append(b.X, d.x...)
 	b.Labels = append(b.Labels, ex.label)

@@ -327,17 +327,13 @@ func (s *Stream) Next(b *Batch) (int, error) {
 			s.startPipeline(r)
 		}
 	}
-	var n int
+	next := s.nextSequential
 	if s.pipe != nil {
-		var err error
-		if n, err = s.nextParallel(b); err != nil {
-			return 0, err
-		}
-	} else {
-		var err error
-		if n, err = s.nextSequential(b); err != nil {
-			return 0, err
-		}
+		next = s.nextParallel
+	}
+	n, err := next(b)
+	if err != nil {
+		return 0, err
 	}
 	if n == 0 {
 		return 0, io.EOF
@@ -356,17 +352,10 @@ func (s *Stream) Next(b *Batch) (int, error) {
 func (s *Stream) nextSequential(b *Batch) (int, error) {
 	n := 0
 	for n < s.opt.BatchSize {
-		if s.opt.Limit > 0 && s.index >= s.opt.Limit {
+		take, more := s.wants(s.index)
+		if !more {
 			s.done = true
 			break
-		}
-		take := s.index%s.opt.Shards == s.opt.Shard
-		if s.pick != nil {
-			if s.index >= len(s.pick) {
-				s.done = true
-				break
-			}
-			take = s.pick[s.index]
 		}
 		err := s.r.next(&s.ex, take)
 		if err == io.EOF {
@@ -390,18 +379,29 @@ func (s *Stream) nextSequential(b *Batch) (int, error) {
 	return n, nil
 }
 
+// wants says whether the example at data set index is taken (the shard's,
+// or drawn for the sample), and more is false once the (limited or
+// sampled) data set has ended before it. The sequential read and the
+// pipeline's reading goroutine both ask it.
+func (s *Stream) wants(index int) (take, more bool) {
+	if s.opt.Limit > 0 && index >= s.opt.Limit {
+		return false, false
+	}
+	if s.pick != nil {
+		if index >= len(s.pick) {
+			return false, false
+		}
+		return s.pick[index], true
+	}
+	return index%s.opt.Shards == s.opt.Shard, true
+}
+
 // add preprocesses s.ex onto the end of b.
 func (s *Stream) add(b *Batch) error {
 	ex := &s.ex
-	if s.opt.Classes > 0 && ex.label != -1 && (ex.label < 0 || ex.label >= s.opt.Classes) {
-		return &Error{File: ex.file, Record: ex.rec, Err: fmt.Errorf("%w: %d not in [0, %d)", ErrLabel, ex.label, s.opt.Classes)}
-	}
 	oh, ow, oc, err := s.opt.Preprocess.outSize(ex.h, ex.w, ex.c)
-	if err != nil {
-		return &Error{File: ex.file, Record: ex.rec, Err: err}
-	}
-	if err := s.fits(oh, ow, oc); err != nil {
-		return &Error{File: ex.file, Record: ex.rec, Err: err}
+	if err := s.accept(ex, oh, ow, oc, err); err != nil {
+		return err
 	}
 	size := oh * ow * oc
 	start := len(b.X)
@@ -409,6 +409,22 @@ func (s *Stream) add(b *Batch) error {
 	s.work = s.opt.Preprocess.apply(b.X[start:start+size], s.work, ex)
 	b.Labels = append(b.Labels, ex.label)
 	b.IDs = append(b.IDs, ex.id)
+	return nil
+}
+
+// accept checks a decoded example before it joins a batch, in this order:
+// its label against Classes, the error of working out its preprocessed
+// size (sizeErr), and that size against the batch's (fits).
+func (s *Stream) accept(ex *example, oh, ow, oc int, sizeErr error) error {
+	if s.opt.Classes > 0 && ex.label != -1 && (ex.label < 0 || ex.label >= s.opt.Classes) {
+		return &Error{File: ex.file, Record: ex.rec, Err: fmt.Errorf("%w: %d not in [0, %d)", ErrLabel, ex.label, s.opt.Classes)}
+	}
+	if sizeErr != nil {
+		return &Error{File: ex.file, Record: ex.rec, Err: sizeErr}
+	}
+	if err := s.fits(oh, ow, oc); err != nil {
+		return &Error{File: ex.file, Record: ex.rec, Err: err}
+	}
 	return nil
 }
 
