@@ -101,7 +101,7 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 		}
 		res.Missing = missing
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d logged node(s) not in the graph were skipped (-allow-missing): %s",
-			len(missing), listSome(missing, 5)))
+			len(missing), tfname.List(missing, 5)))
 	}
 	for _, n := range g.GetNode() {
 		if tfname.IsRequantizationRange(n.GetOp()) {
@@ -112,7 +112,7 @@ func Graph(g *tfpb.GraphDef, ranges []stats.Range, opt Options) (*Result, error)
 	}
 	if len(res.Unlogged) > 0 {
 		msg := fmt.Sprintf("%d %s node(s) in the graph have no range in the log and stay dynamic: %s",
-			len(res.Unlogged), tfname.OpRequantizationRange, listSome(res.Unlogged, 5))
+			len(res.Unlogged), tfname.OpRequantizationRange, tfname.List(res.Unlogged, 5))
 		if opt.Strict {
 			return nil, fmt.Errorf("%s (-strict)", msg)
 		}
@@ -282,13 +282,6 @@ func floatConst(name string, v float32) *tfpb.NodeDef {
 			}}},
 		},
 	}
-}
-
-func listSome(names []string, k int) string {
-	if len(names) <= k {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:k], ", "), len(names)-k)
 }
 
 // suggest finds, for each missing name, up to three graph node names closest

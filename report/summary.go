@@ -10,9 +10,9 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"qcal/internal/graphinfo"
+	"qcal/internal/tfname"
 )
 
 // maxListed is how many names a text summary lists before "(and N more)".
@@ -178,7 +178,7 @@ func writeSummaryText(out io.Writer, s *graphinfo.Summary) error {
 				dyn = append(dyn, r.Name)
 			}
 		}
-		fmt.Fprintf(w, "  not logged: %s\n", listNames(dyn))
+		fmt.Fprintf(w, "  not logged: %s\n", tfname.List(dyn, maxListed))
 	}
 	fmt.Fprintf(w, "  frozen ranges: %d\n", len(q.Frozen))
 	if len(q.FrozenMinMax) > 0 {
@@ -224,12 +224,4 @@ func writeSummaryText(out io.Writer, s *graphinfo.Summary) error {
 		fmt.Fprintf(w, "  warning: %s\n", p.Message)
 	}
 	return w.Flush()
-}
-
-// listNames joins the first maxListed names with ", ".
-func listNames(names []string) string {
-	if len(names) <= maxListed {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
 }

@@ -10,6 +10,7 @@ import (
 	"qcal/internal/calib"
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
+	"qcal/internal/tfname"
 )
 
 func runFreeze(e *env, args []string) error {
@@ -71,7 +72,7 @@ func runFreeze(e *env, args []string) error {
 	}
 	if len(res.Frozen) == 0 && len(res.Missing) > 0 {
 		return fmt.Errorf("%s: none of the %d logged node(s) is in the graph (-allow-missing skipped them all: %s); "+
-			"is this the graph the log was recorded from?", *graph, len(res.Missing), shortList(res.Missing))
+			"is this the graph the log was recorded from?", *graph, len(res.Missing), tfname.List(res.Missing, 5))
 	}
 	// The input passed the checks, so a problem now would be qcal's own bug:
 	// refuse to write such a graph.
@@ -89,7 +90,7 @@ func runFreeze(e *env, args []string) error {
 	printSummary(e, cal, cf.tfCompat, start)
 	if len(res.Clipped) > 0 {
 		fmt.Fprintf(e.stderr, "qcal: %d range(s) narrowed to their RequantizationRangePerChannel's clip_value_max (the Relu6 clamp), as the op itself clips: %s\n",
-			len(res.Clipped), shortList(res.Clipped))
+			len(res.Clipped), tfname.List(res.Clipped, 5))
 	}
 	fmt.Fprintf(e.stderr, "qcal: froze %d of %d logged nodes into %s\n", len(res.Frozen), cal.Acc.Len(), *out)
 	return nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"qcal/internal/graphinfo"
 	"qcal/internal/graphio"
@@ -93,15 +92,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// shortList joins the first few names, then says how many more there are.
-func shortList(names []string) string {
-	const shown = 5
-	if len(names) <= shown {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
 // outputFormat picks the GraphDef format from -format or the output name.

@@ -105,11 +105,11 @@ func runInsertLogging(e *env, args []string) error {
 	}
 	if len(res.AlreadyLogged) > 0 {
 		fmt.Fprintf(e.stderr, "qcal: %d node%s already logged (their __print__ node exists), left as they are: %s\n",
-			len(res.AlreadyLogged), plural(len(res.AlreadyLogged)), shortList(res.AlreadyLogged))
+			len(res.AlreadyLogged), plural(len(res.AlreadyLogged)), tfname.List(res.AlreadyLogged, 5))
 	}
 	if len(res.Unconsumed) > 0 {
 		fmt.Fprintf(e.stderr, "qcal: %d matching node%s skipped because nothing consumes their outputs: %s\n",
-			len(res.Unconsumed), plural(len(res.Unconsumed)), shortList(res.Unconsumed))
+			len(res.Unconsumed), plural(len(res.Unconsumed)), tfname.List(res.Unconsumed, 5))
 	}
 	switch {
 	case len(res.Logged) > 0 || len(res.AlreadyLogged) > 0:

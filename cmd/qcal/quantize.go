@@ -94,7 +94,7 @@ func runQuantize(e *env, args []string) error {
 					outs = append(outs, o.Name)
 				}
 				if len(outs) > 0 {
-					hint = "; the graph's possible outputs: " + shortList(outs)
+					hint = "; the graph's possible outputs: " + tfname.List(outs, 5)
 				}
 			}
 		}
@@ -160,7 +160,7 @@ func runQuantize(e *env, args []string) error {
 		}
 	}
 	if len(fp32) > 0 {
-		fmt.Fprintf(e.stderr, "qcal: left in FP32: %s\n", shortList(fp32))
+		fmt.Fprintf(e.stderr, "qcal: left in FP32: %s\n", tfname.List(fp32, 5))
 	}
 	ranges := 0
 	for _, n := range res.Graph.Node {

@@ -1,5 +1,10 @@
 package tfname
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Op names qcal looks for.
 const (
 	OpRequantizationRange           = "RequantizationRange"
@@ -23,4 +28,13 @@ const RequantRangeSuffix = "_eightbit_requant_range"
 // at run time: RequantizationRange or RequantizationRangePerChannel.
 func IsRequantizationRange(op string) bool {
 	return op == OpRequantizationRange || op == OpRequantizationRangePerChannel
+}
+
+// List joins the first k node names with ", " and says how many more
+// there are: "a, b (and 3 more)". Messages naming many nodes use it.
+func List(names []string, k int) string {
+	if len(names) <= k {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s (and %d more)", strings.Join(names[:k], ", "), len(names)-k)
 }

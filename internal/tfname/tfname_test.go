@@ -99,3 +99,20 @@ func TestDepths(t *testing.T) {
 		t.Errorf("Depths(nil) = %v, want empty", got)
 	}
 }
+
+// TestList: up to k names are joined; beyond, the first k and a count.
+func TestList(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		k     int
+		want  string
+	}{
+		{nil, 3, ""},
+		{[]string{"a", "b"}, 2, "a, b"},
+		{[]string{"a", "b", "c", "d", "e"}, 2, "a, b (and 3 more)"},
+	} {
+		if got := List(c.names, c.k); got != c.want {
+			t.Errorf("List(%q, %d) = %q, want %q", c.names, c.k, got, c.want)
+		}
+	}
+}

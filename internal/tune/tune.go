@@ -240,7 +240,7 @@ func Run(opt Options) (*Result, error) {
 			return nil, fmt.Errorf("quantize -per-channel: %w", err)
 		}
 		if len(pq.LostClamps) < len(q.LostClamps) {
-			note(fmt.Sprintf("quantizing per channel: per tensor, %d Relu6 clamp(s) would be lost (%s)", len(q.LostClamps)-len(pq.LostClamps), listNames(q.LostClamps, 3)))
+			note(fmt.Sprintf("quantizing per channel: per tensor, %d Relu6 clamp(s) would be lost (%s)", len(q.LostClamps)-len(pq.LostClamps), tfname.List(q.LostClamps, 3)))
 			q, qopt = pq, po
 		}
 	}
@@ -748,12 +748,4 @@ func labelled(preds []byte) bool {
 		}
 	}
 	return false
-}
-
-// listNames shows the first k names and how many more there are.
-func listNames(names []string, k int) string {
-	if len(names) <= k {
-		return strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:k], ", "), len(names)-k)
 }
