@@ -212,7 +212,7 @@ func (p *part) values(it *item) {
 // ended as long as output 1, dequantizes and bins q. It reports whether
 // the chunk was taken; a chunk that does not fit (out of order, output 1
 // longer than the codes or not dividing their number, output 2 of another
-// length) leaves q to be binned as plain values.
+// length) marks q broken: it is left out when flushed.
 func (p *part) rangeChunk(node string, q *qtensor, it *item) bool {
 	if it.output != q.want || it.chunk != q.nextChunk {
 		q.want, q.broken = 0, true
@@ -260,10 +260,13 @@ func perChannelFloats(all []float64, mins, maxs []float32) func(dst []float32, c
 		scale[c] = math.Max(math.Abs(float64(mins[c])), math.Abs(float64(maxs[c]))) / (1 << 31)
 	}
 	return func(dst []float32, codes []float64) int {
-		off := len(all) - len(codes)
+		c := (len(all) - len(codes)) % len(scale) // the channel of codes[0]
 		n := min(len(dst), len(codes))
 		for i, code := range codes[:n] {
-			dst[i] = float32(code * scale[(off+i)%len(scale)])
+			dst[i] = float32(code * scale[c])
+			if c++; c == len(scale) {
+				c = 0
+			}
 		}
 		return n
 	}

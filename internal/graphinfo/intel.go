@@ -2,7 +2,6 @@ package graphinfo
 
 import (
 	"slices"
-	"strings"
 
 	"qcal/internal/tfname"
 	"qcal/internal/tfpb"
@@ -81,15 +80,18 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 		}
 		return false
 	}
-	// consumers counts the nodes reading each node's output 0 (through
+	// readers lists the nodes reading each node's output 0 (through
 	// Identity nodes, as input does).
 	readers := map[string][]*tfpb.NodeDef{}
 	for _, n := range g.GetNode() {
+		if n.GetOp() == "Identity" {
+			continue
+		}
 		for i, in := range n.GetInput() {
-			if len(in) > 0 && in[0] == '^' || n.GetOp() == "Identity" {
+			if ref, ok := tfname.ParseInput(in); !ok || ref.Control || ref.Index != 0 {
 				continue
 			}
-			if p := input(n, i); p != nil && tfname.NodeName(in) != "" && !hasOutputIndex(in) {
+			if p := input(n, i); p != nil {
 				readers[p.GetName()] = append(readers[p.GetName()], n)
 			}
 		}
@@ -127,10 +129,4 @@ func intelView(g *tfpb.GraphDef) *IntelView {
 		return nil
 	}
 	return v
-}
-
-// hasOutputIndex says whether an input names an output other than 0.
-func hasOutputIndex(in string) bool {
-	i := strings.LastIndexByte(in, ':')
-	return i >= 0 && in[i+1:] != "0"
 }
