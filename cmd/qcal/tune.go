@@ -39,21 +39,9 @@ func runTune(e *env, args []string) error {
 	cacheDir := fs.String("cache", defaultTuneCache(), "keep FP32 predictions and calibration logs here for reruns (empty: none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor keep anything (as -cache \"\")")
 	evalMemory := int64(tune.DefaultEvalMemory)
-	fs.Func("eval-memory", "keep the decoded evaluation set in memory, read once for every evaluation, when it takes at most this `size` (0: never); same units as -cache-max (default 1GiB)", func(s string) error {
-		if s == "0" {
-			evalMemory = -1
-			return nil
-		}
-		n, err := parseSize(s)
-		evalMemory = n
-		return err
-	})
+	fs.Func("eval-memory", "keep the decoded evaluation set in memory, read once for every evaluation, when it takes at most this `size` (0: never); same units as -cache-max (default 1GiB)", sizeFlag(&evalMemory, -1))
 	cacheMax := int64(tune.DefaultCacheMax)
-	fs.Func("cache-max", "largest total `size` of the cache's files: a calibration log that does not fit is not kept, and after each run the least recently used files go until the rest fit; bytes, or a number with KiB, MiB, GiB, KB, MB or GB (default 1GiB)", func(s string) error {
-		n, err := parseSize(s)
-		cacheMax = n
-		return err
-	})
+	fs.Func("cache-max", "largest total `size` of the cache's files: a calibration log that does not fit is not kept, and after each run the least recently used files go until the rest fit; bytes, or a number with KiB, MiB, GiB, KB, MB or GB (default 1GiB)", sizeFlag(&cacheMax, 0))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -215,6 +203,21 @@ func defaultTuneCache() string {
 		return ""
 	}
 	return filepath.Join(d, "qcal", "tune")
+}
+
+// sizeFlag is the Set function of a size flag writing to p (parseSize).
+// "0" stores the value zero when zero is not 0 (a meaning such as "never");
+// otherwise "0" is refused as parseSize refuses it.
+func sizeFlag(p *int64, zero int64) func(string) error {
+	return func(s string) error {
+		if zero != 0 && s == "0" {
+			*p = zero
+			return nil
+		}
+		n, err := parseSize(s)
+		*p = n
+		return err
+	}
 }
 
 // parseSize reads a size in bytes: a whole number, or a number followed by
