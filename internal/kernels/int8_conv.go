@@ -418,10 +418,7 @@ func convMKLPacked(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convE
 		return // no output
 	}
 	chunk := max(1, min(rows, int8Chunk/max(k, 1), int8AccChunk/max(oc, 1)))
-	// A 1×1 window at stride 1 without padding reads each input pixel
-	// for its own output pixel: x's rows are already the im2col rows.
-	pointwise := win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
-		win.OH == win.InH && win.OW == win.InW
+	pointwise := win.pointwise() // x's rows are already the im2col rows
 	var buf []uint8
 	if !pointwise {
 		buf = s.U8(chunk * k)
