@@ -568,11 +568,7 @@ func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue,
 	if rowLen == 0 {
 		return // no output
 	}
-	// tap t's weights, each as madU8Rows wants it
-	wq := make([]int32, taps*ch)
-	for i := range wq {
-		wq[i] = int32(uint16(int16(w[i])))
-	}
+	wq := widenTaps(w[:taps*ch]) // tap t's weights, each as madU8Rows wants it
 	rowEp := ep.repeat(win.OW)
 	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
 		acc := make([]int32, rowLen)
