@@ -313,6 +313,8 @@ func mklConvKernel(spec convSpec) Kernel {
 				switch {
 				case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
 					pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
+				case spec.depthwise && fs[3] == 1:
+					pr.wq = widenTaps(w.I8[:k]) // for depthwiseRows
 				case !spec.depthwise && k > 0 && oc > 0:
 					pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
 				}
@@ -491,20 +493,20 @@ func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *conv
 	depthwisePrepared(x, n, ch, w, mult, win, &convPrep{ep: ep}, y)
 }
 
-// depthwisePrepared is depthwiseMKL with the epilogue, and for the
-// assembly path the widened filter (made here when pr has none), of pr.
+// depthwisePrepared is depthwiseMKL with the epilogue and, for a
+// multiplier of 1, the widened filter of pr (made here when pr has none).
 func depthwisePrepared(x []uint8, n, ch int, w []int8, mult int, win Window, pr *convPrep, y *tensor.Tensor) {
 	ep := pr.ep
 	if mult == 1 && useAVX2 && ch >= 8 && y.DType == dtQU8 {
 		wq, bs := pr.wq, pr.bs
-		if wq == nil {
+		if wq == nil || bs == nil {
 			wq, bs = widenDepthwise(w[:win.KH*win.KW*ch], ch, ep)
 		}
 		depthwiseU8AVX2(x, n, ch, w, wq, bs, win, ep, y.U8)
 		return
 	}
 	if mult == 1 {
-		depthwiseRows(x, n, ch, w, win, ep, y)
+		depthwiseRows(x, n, ch, w, pr.wq, win, ep, y)
 		return
 	}
 	oc := ch * mult
@@ -562,13 +564,16 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 // whose input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
 // accumulators (madU8Rows: the inputs SW·ch bytes apart), then the
 // epilogue runs on the whole row, its bias and scale repeated OW times.
-func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y *tensor.Tensor) {
+// wq is w widened by widenTaps, or nil to widen it here.
+func depthwiseRows(x []uint8, n, ch int, w []int8, wq []int32, win Window, ep *convEpilogue, y *tensor.Tensor) {
 	taps := win.KH * win.KW
 	rowLen := win.OW * ch
 	if rowLen == 0 {
 		return // no output
 	}
-	wq := widenTaps(w[:taps*ch]) // tap t's weights, each as madU8Rows wants it
+	if wq == nil {
+		wq = widenTaps(w[:taps*ch]) // tap t's weights, each as madU8Rows wants it
+	}
 	rowEp := ep.repeat(win.OW)
 	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {
 		acc := make([]int32, rowLen)

@@ -17,8 +17,8 @@ import (
 // through Context.Packs.
 type convPrep struct {
 	ep     *convEpilogue
-	wq     []int32     // depthwise, multiplier 1: the filter for depthwiseU8AVX2
-	bs     []float32   // and its biases and scales by blocks of 8
+	wq     []int32     // depthwise, multiplier 1: the filter widened (widenTaps)
+	bs     []float32   // for depthwiseU8AVX2: the biases and scales by blocks of 8
 	packed *gemm.U8S8B // convolution: the k×oc filter packed for gemm.U8S8Packed
 }
 
