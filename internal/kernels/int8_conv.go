@@ -279,6 +279,9 @@ func mklConvKernel(spec convSpec) Kernel {
 		}
 		fs := c.Inputs[1].Shape
 		k := fs[0] * fs[1] * fs[2]
+		// The Const operands' derivations are kept in c.Packs, the filter
+		// too as the inner loops read it (packed, or widened).
+		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
 		build := func() (*convPrep, error) {
 			bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
 			if err != nil {
@@ -291,10 +294,20 @@ func mklConvKernel(spec convSpec) Kernel {
 					scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
 				}
 			}
-			return &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}, nil
+			pr := &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}
+			if !cacheable {
+				return pr, nil // the kernels prepare the filter themselves
+			}
+			switch {
+			case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
+				pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
+			case spec.depthwise && fs[3] == 1:
+				pr.wq = widenTaps(w.I8[:k]) // for depthwiseRows
+			case !spec.depthwise && k > 0 && oc > 0:
+				pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
+			}
+			return pr, nil
 		}
-		// The Const operands' derivations are kept in c.Packs.
-		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
 		var key convPrepKey
 		if cacheable {
 			key = convPrepKey{w: bufPtr(w), nw: len(w.I8), fs: [4]int{fs[0], fs[1], fs[2], fs[3]},
@@ -303,22 +316,6 @@ func mklConvKernel(spec convSpec) Kernel {
 				relu: spec.relu, requant: spec.requant, dw: spec.depthwise, qt: qt}
 			if spec.bias {
 				key.bias, key.biasT = bufPtr(c.Inputs[2]), tensor.StorageOf(c.Inputs[2].DType)
-			}
-			plain := build
-			build = func() (*convPrep, error) {
-				pr, err := plain()
-				if err != nil {
-					return nil, err
-				}
-				switch {
-				case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
-					pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
-				case spec.depthwise && fs[3] == 1:
-					pr.wq = widenTaps(w.I8[:k]) // for depthwiseRows
-				case !spec.depthwise && k > 0 && oc > 0:
-					pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
-				}
-				return pr, nil
 			}
 		}
 		pr, err := c.convPrepFor(key, cacheable, build)
