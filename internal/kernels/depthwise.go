@@ -49,13 +49,13 @@ func depthwiseRow1(x []float32, ch int, f []float32, win Window, oy int, out []f
 		for ; q+8 <= ch; q += 8 {
 			var a0, a1, a2, a3, a4, a5, a6, a7 float32
 			for ky := 0; ky < win.KH; ky++ {
-				iy, ok := win.inRow(oy, ky)
-				if !ok {
+				iy := oy*win.SH - win.PadT + ky*win.DH
+				if iy < 0 || iy >= win.InH {
 					continue
 				}
 				for kx := 0; kx < win.KW; kx++ {
-					ix, ok := win.inCol(ox, kx)
-					if !ok {
+					ix := ox*win.SW - win.PadL + kx*win.DW
+					if ix < 0 || ix >= win.InW {
 						continue
 					}
 					xi := x[(iy*win.InW+ix)*ch+q:][:8]
@@ -76,13 +76,13 @@ func depthwiseRow1(x []float32, ch int, f []float32, win Window, oy int, out []f
 		for ; q < ch; q++ {
 			var a float32
 			for ky := 0; ky < win.KH; ky++ {
-				iy, ok := win.inRow(oy, ky)
-				if !ok {
+				iy := oy*win.SH - win.PadT + ky*win.DH
+				if iy < 0 || iy >= win.InH {
 					continue
 				}
 				for kx := 0; kx < win.KW; kx++ {
-					ix, ok := win.inCol(ox, kx)
-					if !ok {
+					ix := ox*win.SW - win.PadL + kx*win.DW
+					if ix < 0 || ix >= win.InW {
 						continue
 					}
 					a += float32(x[(iy*win.InW+ix)*ch+q] * f[(ky*win.KW+kx)*ch+q])
@@ -141,13 +141,13 @@ func depthwiseRowMult(x []float32, ch int, f []float32, mult int, win Window, oy
 		o := out[ox*oc : (ox+1)*oc]
 		clear(o)
 		for ky := 0; ky < win.KH; ky++ {
-			iy, ok := win.inRow(oy, ky)
-			if !ok {
+			iy := oy*win.SH - win.PadT + ky*win.DH
+			if iy < 0 || iy >= win.InH {
 				continue
 			}
 			for kx := 0; kx < win.KW; kx++ {
-				ix, ok := win.inCol(ox, kx)
-				if !ok {
+				ix := ox*win.SW - win.PadL + kx*win.DW
+				if ix < 0 || ix >= win.InW {
 					continue
 				}
 				in := x[(iy*win.InW+ix)*ch:][:ch]
