@@ -15,11 +15,7 @@ import "runtime"
 // error is at most about (k+1)·2⁻²⁴·Σ|a||b| per element (gemm_test.go).
 func F32(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkDims("F32", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	kern := f32Best
-	if n <= f32Narrow.nr {
-		kern = f32Narrow
-	}
-	f32Blocked(kern, f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	f32Blocked(f32KernelFor(n), f32Direct(n), workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // F32B is a k×n matrix B packed once for F32Packed: a layer's weights,
@@ -36,10 +32,7 @@ type F32B struct {
 // kernel F32 would pick for n columns; the result does not share b.
 func PackF32(k, n int, b []float32, ldb int) *F32B {
 	checkDims("PackF32", 1, n, k, k, k, len(b), ldb, n, n)
-	kern := f32Best
-	if n <= f32Narrow.nr {
-		kern = f32Narrow
-	}
+	kern := f32KernelFor(n)
 	pb := &F32B{k: k, n: n, kern: kern}
 	if n > 0 && k > 0 {
 		pb.p = make([]float32, (n+kern.nr-1)/kern.nr*k*kern.nr)
@@ -74,11 +67,7 @@ func F32Packed(m int, a []float32, lda int, b *F32B, c []float32, ldc int) {
 // beyond that it wraps modulo 2³² like int32 addition.
 func U8S8(m, n, k int, a []uint8, lda int, b []int8, ldb int, c []int32, ldc int) {
 	checkDims("U8S8", m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	kern := u8s8Best
-	if n <= u8s8Narrow.tileWidth() {
-		kern = u8s8Narrow
-	}
-	kern.run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
+	u8s8KernelFor(n).run(workers(m, n, k), m, n, k, a, lda, b, ldb, c, ldc)
 }
 
 // U8S8B is a k×n int8 matrix packed once for U8S8Packed: the filter of a
@@ -101,10 +90,7 @@ func PackU8S8(k, n int, b []int8, ldb int) *U8S8B {
 	case n > 0 && k > 0 && len(b) < (k-1)*ldb+n:
 		panic("gemm: PackU8S8: slice too short for its matrix")
 	}
-	kern := u8s8Best
-	if n <= u8s8Narrow.tileWidth() {
-		kern = u8s8Narrow
-	}
+	kern := u8s8KernelFor(n)
 	return &U8S8B{k: k, n: n, kern: kern, bp: kern.pack(k, n, b, ldb)}
 }
 
@@ -116,6 +102,24 @@ func U8S8Packed(m int, a []uint8, lda int, b *U8S8B, c []int32, ldc int) {
 	k, n := b.k, b.n
 	checkDims("U8S8Packed", m, n, k, len(a), lda, max(0, k*n), n, len(c), ldc)
 	b.kern.runPacked(workers(m, n, k), m, n, k, a, lda, b.bp, c, ldc)
+}
+
+// f32KernelFor is the kernel F32 runs for n columns; PackF32 packs for
+// the same one, so that F32Packed gives F32's bits.
+func f32KernelFor(n int) f32Kernel {
+	if n <= f32Narrow.nr {
+		return f32Narrow
+	}
+	return f32Best
+}
+
+// u8s8KernelFor is the kernel U8S8 runs for n columns, which PackU8S8
+// packs for too.
+func u8s8KernelFor(n int) u8s8Runner {
+	if n <= u8s8Narrow.tileWidth() {
+		return u8s8Narrow
+	}
+	return u8s8Best
 }
 
 // parallelOps is the number of multiply-adds (m·n·k) from which a product

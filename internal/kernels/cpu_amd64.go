@@ -4,10 +4,18 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX reports whether the CPU runs AVX and the OS saves the YMM
-// registers: the depthwise and epilogue assembly (depthwise_amd64.s) needs
-// nothing more (no FMA: the sums must round each product, as the Go code does).
-var hasAVX = cpu.X86.HasAVX
+// The CPU features this package's assembly needs, probed here once (a
+// binary built here runs on an older CPU through the Go loops).
+var (
+	// hasAVX reports whether the CPU runs AVX and the OS saves the YMM
+	// registers: the depthwise and epilogue assembly (depthwise_amd64.s)
+	// needs nothing more (no FMA: the sums must round each product, as
+	// the Go code does).
+	hasAVX = cpu.X86.HasAVX
+	// useAVX2 reports whether the int8 loops run the AVX2 assembly of
+	// int8_amd64.s (declared in int8_stubs_amd64.go).
+	useAVX2 = cpu.X86.HasAVX2
+)
 
 // dwRunAVX computes blocks·8 output channels of npix depthwise output
 // pixels (multiplier 1), ostep elements apart in out, from one list of

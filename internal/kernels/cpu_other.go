@@ -3,7 +3,10 @@
 package kernels
 
 // Without assembly the Go loops are the only ones.
-const hasAVX = false
+const (
+	hasAVX  = false
+	useAVX2 = false
+)
 
 func dwRunAVX(out, x, f *float32, xoff, foff *int, taps, blocks, npix, ostep, xstep int) {
 	panic("kernels: dwRunAVX without assembly")

@@ -279,6 +279,9 @@ func mklConvKernel(spec convSpec) Kernel {
 		}
 		fs := c.Inputs[1].Shape
 		k := fs[0] * fs[1] * fs[2]
+		// The Const operands' derivations are kept in c.Packs, the filter
+		// too as the inner loops read it (packed, or widened).
+		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
 		build := func() (*convPrep, error) {
 			bias, err := c.fusedBias(spec.bias, oc, minX, maxX, minW, maxW)
 			if err != nil {
@@ -291,10 +294,20 @@ func mklConvKernel(spec convSpec) Kernel {
 					scale[j] = quant.FusedConvRequantScale(quant.QUInt8, qt, minX, maxX, at(minW, j), at(maxW, j), minO, maxO)
 				}
 			}
-			return &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}, nil
+			pr := &convPrep{ep: newConvEpilogue(oc, bias, scale, spec.relu, qt)}
+			if !cacheable {
+				return pr, nil // the kernels prepare the filter themselves
+			}
+			switch {
+			case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
+				pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
+			case spec.depthwise && fs[3] == 1:
+				pr.wq = widenTaps(w.I8[:k]) // for depthwiseRows
+			case !spec.depthwise && k > 0 && oc > 0:
+				pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
+			}
+			return pr, nil
 		}
-		// The Const operands' derivations are kept in c.Packs.
-		cacheable := c.isConst(1) && c.isConst(ri+2) && c.isConst(ri+3) && (!spec.bias || c.isConst(2))
 		var key convPrepKey
 		if cacheable {
 			key = convPrepKey{w: bufPtr(w), nw: len(w.I8), fs: [4]int{fs[0], fs[1], fs[2], fs[3]},
@@ -303,20 +316,6 @@ func mklConvKernel(spec convSpec) Kernel {
 				relu: spec.relu, requant: spec.requant, dw: spec.depthwise, qt: qt}
 			if spec.bias {
 				key.bias, key.biasT = bufPtr(c.Inputs[2]), tensor.StorageOf(c.Inputs[2].DType)
-			}
-			plain := build
-			build = func() (*convPrep, error) {
-				pr, err := plain()
-				if err != nil {
-					return nil, err
-				}
-				switch {
-				case spec.depthwise && fs[3] == 1 && ch >= 8 && qt == quant.QUInt8 && useAVX2:
-					pr.wq, pr.bs = widenDepthwise(w.I8[:k], ch, pr.ep)
-				case !spec.depthwise && k > 0 && oc > 0:
-					pr.packed = gemm.PackU8S8(k, oc, w.I8[:k*oc], oc)
-				}
-				return pr, nil
 			}
 		}
 		pr, err := c.convPrepFor(key, cacheable, build)
@@ -418,10 +417,7 @@ func convMKLPacked(x []uint8, n, ch int, w []int8, oc int, win Window, ep *convE
 		return // no output
 	}
 	chunk := max(1, min(rows, int8Chunk/max(k, 1), int8AccChunk/max(oc, 1)))
-	// A 1×1 window at stride 1 without padding reads each input pixel
-	// for its own output pixel: x's rows are already the im2col rows.
-	pointwise := win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
-		win.OH == win.InH && win.OW == win.InW
+	pointwise := win.pointwise() // x's rows are already the im2col rows
 	var buf []uint8
 	if !pointwise {
 		buf = s.U8(chunk * k)
@@ -494,20 +490,20 @@ func depthwiseMKL(x []uint8, n, ch int, w []int8, mult int, win Window, ep *conv
 	depthwisePrepared(x, n, ch, w, mult, win, &convPrep{ep: ep}, y)
 }
 
-// depthwisePrepared is depthwiseMKL with the epilogue, and for the
-// assembly path the widened filter (made here when pr has none), of pr.
+// depthwisePrepared is depthwiseMKL with the epilogue and, for a
+// multiplier of 1, the widened filter of pr (made here when pr has none).
 func depthwisePrepared(x []uint8, n, ch int, w []int8, mult int, win Window, pr *convPrep, y *tensor.Tensor) {
 	ep := pr.ep
 	if mult == 1 && useAVX2 && ch >= 8 && y.DType == dtQU8 {
 		wq, bs := pr.wq, pr.bs
-		if wq == nil {
+		if wq == nil || bs == nil {
 			wq, bs = widenDepthwise(w[:win.KH*win.KW*ch], ch, ep)
 		}
 		depthwiseU8AVX2(x, n, ch, w, wq, bs, win, ep, y.U8)
 		return
 	}
 	if mult == 1 {
-		depthwiseRows(x, n, ch, w, win, ep, y)
+		depthwiseRows(x, n, ch, w, pr.wq, win, ep, y)
 		return
 	}
 	oc := ch * mult
@@ -565,16 +561,15 @@ func depthwisePixel(x []uint8, ch int, w []int8, mult int, win Window, r int, ac
 // whose input pixel lies in the image, x[iy, ix, c]·w[ky, kx, c] to their
 // accumulators (madU8Rows: the inputs SW·ch bytes apart), then the
 // epilogue runs on the whole row, its bias and scale repeated OW times.
-func depthwiseRows(x []uint8, n, ch int, w []int8, win Window, ep *convEpilogue, y *tensor.Tensor) {
+// wq is w widened by widenTaps, or nil to widen it here.
+func depthwiseRows(x []uint8, n, ch int, w []int8, wq []int32, win Window, ep *convEpilogue, y *tensor.Tensor) {
 	taps := win.KH * win.KW
 	rowLen := win.OW * ch
 	if rowLen == 0 {
 		return // no output
 	}
-	// tap t's weights, each as madU8Rows wants it
-	wq := make([]int32, taps*ch)
-	for i := range wq {
-		wq[i] = int32(uint16(int16(w[i])))
+	if wq == nil {
+		wq = widenTaps(w[:taps*ch]) // tap t's weights, each as madU8Rows wants it
 	}
 	rowEp := ep.repeat(win.OW)
 	Parallel(n*win.OH, max(1, 4096/max(1, taps*rowLen)), func(lo, hi int) {

@@ -17,8 +17,8 @@ import (
 // through Context.Packs.
 type convPrep struct {
 	ep     *convEpilogue
-	wq     []int32     // depthwise, multiplier 1: the filter for depthwiseU8AVX2
-	bs     []float32   // and its biases and scales by blocks of 8
+	wq     []int32     // depthwise, multiplier 1: the filter widened (widenTaps)
+	bs     []float32   // for depthwiseU8AVX2: the biases and scales by blocks of 8
 	packed *gemm.U8S8B // convolution: the k×oc filter packed for gemm.U8S8Packed
 }
 
@@ -91,10 +91,7 @@ func f32bits(v float32) uint32 { return math.Float32bits(v) }
 // as madU8Rows and dwRunU8AVX2 want it, and the epilogue's biases and
 // scales by blocks of 8 channels (8 biases, then 8 scales).
 func widenDepthwise(w []int8, ch int, ep *convEpilogue) ([]int32, []float32) {
-	wq := make([]int32, len(w))
-	for i := range wq {
-		wq[i] = int32(uint16(int16(w[i])))
-	}
+	wq := widenTaps(w)
 	blocks := ch / 8
 	bs := make([]float32, 16*blocks)
 	for b := 0; b < blocks; b++ {
@@ -102,4 +99,14 @@ func widenDepthwise(w []int8, ch int, ep *convEpilogue) ([]int32, []float32) {
 		copy(bs[16*b+8:16*b+16], ep.scale[8*b:8*b+8])
 	}
 	return wq, bs
+}
+
+// widenTaps returns each weight of w as uint16(int16(w[i])) in an int32,
+// the high half zero: the form madU8Rows and dwRunU8AVX2 read.
+func widenTaps(w []int8) []int32 {
+	wq := make([]int32, len(w))
+	for i, v := range w {
+		wq[i] = int32(uint16(int16(v)))
+	}
+	return wq
 }

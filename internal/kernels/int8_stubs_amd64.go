@@ -2,12 +2,8 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
-
-// useAVX2 reports whether the int8 loops run the AVX2 assembly of
-// int8_amd64.s (checked at run time: a binary built here runs on an older
-// CPU through the Go loops).
-var useAVX2 = cpu.X86.HasAVX2
+// The int8 loops' AVX2 assembly (int8_amd64.s), run when useAVX2
+// (cpu_amd64.go) says the CPU has it.
 
 // epilogueU8AVX2 writes the quint8 codes of (float32(acc[i]) + bias[i])·
 // scale[i] for i < n rounded down to a multiple of 8.

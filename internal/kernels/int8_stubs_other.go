@@ -2,8 +2,8 @@
 
 package kernels
 
-// Without assembly the Go loops of int8_fast.go are the only ones.
-const useAVX2 = false
+// Without assembly the Go loops of int8_fast.go are the only ones
+// (useAVX2 is false, cpu_other.go).
 
 func epilogueU8AVX2(acc *int32, bias, scale *float32, out *uint8, n int) {
 	panic("kernels: no AVX2 assembly in this build")

@@ -246,6 +246,14 @@ func (w Window) tapOffsets(oy, ox, ch int, xoff, foff []int) int {
 	return nt
 }
 
+// pointwise reports whether the window is 1×1 at stride 1 without
+// padding over an output of the input's size: each output pixel reads
+// its own input pixel, so the input's rows are already the im2col rows.
+func (w Window) pointwise() bool {
+	return w.KH == 1 && w.KW == 1 && w.SH == 1 && w.SW == 1 && w.PadT == 0 && w.PadL == 0 &&
+		w.OH == w.InH && w.OW == w.InW
+}
+
 // interiorCols returns the output columns [lo, hi) whose whole window row
 // lies inside the image: ox·SW − PadL ≥ 0 and ox·SW − PadL + (KW−1)·DW <
 // InW (hi = lo when there are none).
@@ -432,8 +440,7 @@ func conv2DF32(x []float32, n, ch int, f []float32, pf *gemm.F32B, oc int, win W
 		ep.Apply(y)
 		return
 	}
-	if win.KH == 1 && win.KW == 1 && win.SH == 1 && win.SW == 1 && win.PadT == 0 && win.PadL == 0 &&
-		win.OH == win.InH && win.OW == win.InW {
+	if win.pointwise() {
 		mul(rows, x, y)
 		Parallel(rows, parallelGrain/oc+1, func(lo, hi int) { ep.Apply(y[lo*oc : hi*oc]) })
 		return
