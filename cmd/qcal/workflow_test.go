@@ -126,7 +126,15 @@ func TestWorkflowMobileNet(t *testing.T) {
 	// FP32: 475 and 715 of 1000 (an independent numpy evaluator: 475 and
 	// 702; its JPEG decoder and resize differ). int8, measured: 468 and
 	// 704, a drop of 0.7 points (with Intel's truncated weights: 363).
-	for i, want := range map[int]string{1: "(0.4750, 0.7150)", 7: "(0.4680, 0.7040)"} {
+	// With -tags purego the FP32 first convolution (the Intel path leaves
+	// it in FP32) differs in the last bits (gemm.F32's portable kernel does
+	// not fuse its multiply-adds); the calibration ranges move with it, and
+	// int8 scores 469 and 704 there (measured).
+	int8Want := "(0.4680, 0.7040)"
+	if pureGo {
+		int8Want = "(0.4690, 0.7040)"
+	}
+	for i, want := range map[int]string{1: "(0.4750, 0.7150)", 7: int8Want} {
 		if !strings.Contains(stdouts[i], want) {
 			t.Errorf("qcal %s: %q, want top-1/top-5 %s", steps[i][0], stdouts[i], want)
 		}
